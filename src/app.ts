@@ -1,0 +1,102 @@
+// build(config): the whole API, plugins in an explicit order, then the feature modules.
+// No listen here — server.ts listens, tests inject.
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import helmet from '@fastify/helmet'
+import formbody from '@fastify/formbody'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { Config } from './config.js'
+import { openDatabase, type Database } from './db/client.js'
+import dbPlugin from './plugins/db.js'
+import errorHandler from './plugins/error-handler.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
+import openapi from './plugins/openapi.js'
+import auth from './plugins/auth.js'
+import ops from './plugins/ops.js'
+import authRoutes, { jwksRoutes } from './modules/auth/auth.routes.js'
+import meRoutes from './modules/me/me.routes.js'
+import organisationRoutes from './modules/organisations/organisations.routes.js'
+import accountRoutes from './modules/accounts/accounts.routes.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export interface BuildOptions {
+  /** An already-open database (tests share one per file); opened from config otherwise. */
+  database?: Database
+  logger?: FastifyServerOptions['logger']
+}
+
+// Never log a credential: headers, OAuth form fields, our own field names.
+export const LOG_REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.access_token',
+  '*.password',
+  '*.secretHash',
+  '*.privatePem',
+]
+
+export async function build(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+    // A client's request id is kept when it is a sane token, so partners can correlate.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{8,128}$/.test(given) ? given : randomUUID()
+    },
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimit,
+    // Fastify sets no timeout by default: a slow client could hold a socket forever.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<ZodTypeProvider>()
+
+  app.decorate('config', config)
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  // Cross-cutting plugins, in dependency order.
+  await app.register(errorHandler)
+  await app.register(helmet, {
+    // An API: no inline content, except the docs page, which loads its own assets.
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"] },
+    },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  })
+  await app.register(dbPlugin, { database: opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize })) })
+  await app.register(openapi)
+  // Rate limits before auth in registration order: the per-address hook runs before token checks.
+  await app.register(rateLimitPlugin)
+  await app.register(formbody, { bodyLimit: 16 * 1024 })
+  await app.register(auth)
+  await app.register(ops)
+
+  // Feature modules under /v1.
+  await app.register(
+    async (v1) => {
+      await v1.register(authRoutes)
+      await v1.register(meRoutes)
+      await v1.register(organisationRoutes)
+      await v1.register(accountRoutes)
+    },
+    { prefix: '/v1' },
+  )
+  // The JWKS sits at the well-known path, outside /v1.
+  await app.register(jwksRoutes)
+  return app
+}

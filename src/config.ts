@@ -1,0 +1,134 @@
+// The only reader of process.env. Parsed once at boot into a frozen Config;
+// a bad environment prints every problem and exits non-zero (see server.ts).
+import { z } from 'zod'
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+
+const envSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DCX_DATA_DIR: z.string().min(1).default('./data'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // 32+ bytes of entropy; any string is stretched with HKDF. Unset on the embedded default:
+  // generated once into DCX_DATA_DIR/master.key.
+  DCX_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  DCX_BOOTSTRAP_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{3,64}$/, '3–64 characters of A–Z a–z 0–9 . _ -')
+    .optional(),
+  DCX_BOOTSTRAP_CLIENT_SECRET: z.string().min(24, 'must be at least 24 characters').max(256).optional(),
+  DCX_ISSUER: z.string().min(1).default('urn:dcx'),
+  DCX_AUDIENCE: z.string().min(1).default('urn:dcx:api'),
+  // Short-lived tokens: a disabled account is also cut off by the status check, but a
+  // stolen token should not outlive a coffee break.
+  DCX_TOKEN_TTL_SECONDS: int(60, 900).default(600),
+  DCX_KEY_ROTATION_DAYS: int(1, 365).default(30),
+  DCX_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  DCX_REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+  // Trust X-Forwarded-For only from these proxies (comma-separated addresses/CIDRs, or "true"
+  // for any hop). Default: trust nobody, so a spoofed header never resets a rate limit.
+  DCX_TRUST_PROXY: z.string().optional(),
+  DCX_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(1200),
+  DCX_RATE_LIMIT_ADDRESS_PER_MINUTE: int(1, 1_000_000).default(6000),
+  DCX_TOKEN_FAILURES_PER_MINUTE: int(1, 10_000).default(10),
+  DCX_TOKEN_ATTEMPTS_PER_MINUTE: int(1, 100_000).default(300),
+  DCX_DB_POOL_SIZE: int(1, 200).default(10),
+  DCX_DOCS: bool.default(true),
+})
+
+export type Env = z.input<typeof envSchema>
+
+export interface Config {
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  readonly host: string
+  readonly port: number
+  readonly logLevel: string
+  readonly masterKey: string | undefined
+  readonly redisUrl: string | undefined
+  readonly bootstrap: { readonly clientId: string; readonly clientSecret: string } | undefined
+  readonly issuer: string
+  readonly audience: string
+  readonly tokenTtlSeconds: number
+  readonly keyRotationDays: number
+  readonly bodyLimit: number
+  readonly requestTimeoutMs: number
+  readonly trustProxy: boolean | string[]
+  readonly rateLimit: {
+    readonly perAccountPerMinute: number
+    readonly perAddressPerMinute: number
+    readonly tokenFailuresPerMinute: number
+    readonly tokenAttemptsPerMinute: number
+  }
+  readonly dbPoolSize: number
+  readonly docs: boolean
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Parse an environment (process.env by default) into a frozen Config, or throw ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset: docker-compose and shells often pass VAR= for "nothing".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = envSchema.safeParse(cleaned)
+  const problems: string[] = []
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`)
+    throw new ConfigError(problems)
+  }
+  const e = parsed.data
+  if ((e.DCX_BOOTSTRAP_CLIENT_ID === undefined) !== (e.DCX_BOOTSTRAP_CLIENT_SECRET === undefined)) {
+    throw new ConfigError(['DCX_BOOTSTRAP_CLIENT_ID and DCX_BOOTSTRAP_CLIENT_SECRET must be set together'])
+  }
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DCX_DATA_DIR,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    masterKey: e.DCX_MASTER_KEY,
+    redisUrl: e.REDIS_URL,
+    bootstrap:
+      e.DCX_BOOTSTRAP_CLIENT_ID && e.DCX_BOOTSTRAP_CLIENT_SECRET
+        ? Object.freeze({ clientId: e.DCX_BOOTSTRAP_CLIENT_ID, clientSecret: e.DCX_BOOTSTRAP_CLIENT_SECRET })
+        : undefined,
+    issuer: e.DCX_ISSUER,
+    audience: e.DCX_AUDIENCE,
+    tokenTtlSeconds: e.DCX_TOKEN_TTL_SECONDS,
+    keyRotationDays: e.DCX_KEY_ROTATION_DAYS,
+    bodyLimit: e.DCX_BODY_LIMIT_BYTES,
+    requestTimeoutMs: e.DCX_REQUEST_TIMEOUT_MS,
+    trustProxy: parseTrustProxy(e.DCX_TRUST_PROXY),
+    rateLimit: Object.freeze({
+      perAccountPerMinute: e.DCX_RATE_LIMIT_PER_MINUTE,
+      perAddressPerMinute: e.DCX_RATE_LIMIT_ADDRESS_PER_MINUTE,
+      tokenFailuresPerMinute: e.DCX_TOKEN_FAILURES_PER_MINUTE,
+      tokenAttemptsPerMinute: e.DCX_TOKEN_ATTEMPTS_PER_MINUTE,
+    }),
+    dbPoolSize: e.DCX_DB_POOL_SIZE,
+    docs: e.DCX_DOCS,
+  })
+}
+
+function parseTrustProxy(v: string | undefined): boolean | string[] {
+  if (v === undefined || v === 'false') return false
+  if (v === 'true') return true
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+}

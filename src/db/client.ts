@@ -1,0 +1,145 @@
+// One Db type over two engines: a PostgreSQL server through a pg pool, or PGlite (Postgres
+// compiled to WebAssembly) embedded in the process. Migrations run first as the connecting
+// user; every query after that runs as the non-owner role APP_ROLE, so row-level security
+// and the append-only audit grants apply to the service even when DATABASE_URL is a superuser.
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { PGlite } from '@electric-sql/pglite'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
+import { sql, type SQL } from 'drizzle-orm'
+import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction } from 'drizzle-orm/pg-core'
+import type { ExtractTablesWithRelations } from 'drizzle-orm'
+import * as schema from './schema/index.js'
+
+export const APP_ROLE = 'dcx_app'
+export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
+// Any constant works; it only has to be the same on every node migrating one database.
+const MIGRATION_LOCK_ID = 0x64637801
+
+export type Schema = typeof schema
+export type Db = PgDatabase<PgQueryResultHKT, Schema>
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>
+/** Anything a repository can run a query on: the database or an open transaction. */
+export type Queryable = Db | Tx
+
+export interface Database {
+  readonly kind: 'pg' | 'pglite'
+  readonly db: Db
+  /** Cheap liveness query used by /readyz; rejects when the database is unreachable. */
+  ping(timeoutMs?: number): Promise<void>
+  close(): Promise<void>
+  /** Run SQL as the connecting (owner) user, bypassing the app role. For tests and maintenance only. */
+  asOwner<T>(fn: (q: (query: SQL) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>
+}
+
+export interface DatabaseOptions {
+  databaseUrl: string | undefined
+  dataDir: string
+  poolSize: number
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  return opts.databaseUrl ? openPg(opts.databaseUrl, opts.poolSize) : openPglite(opts.dataDir)
+}
+
+async function openPg(url: string, poolSize: number): Promise<Database> {
+  // Migrate on one dedicated connection, as the connecting user, under an advisory lock so
+  // several nodes (or parallel test files) starting at once apply each migration once.
+  const migrator = new pg.Client({ connectionString: url })
+  await migrator.connect()
+  try {
+    await migrator.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID])
+    await migratePg(drizzlePg(migrator, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+  } finally {
+    await migrator.end().catch(() => {})
+  }
+
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // A statement may never hold a connection for longer than a request may take.
+    statement_timeout: 30_000,
+    idle_in_transaction_session_timeout: 60_000,
+    // The role is a startup parameter: a connection that cannot take it fails to open,
+    // so no query can ever run as the connecting (owner) user by accident.
+    options: `-c role=${APP_ROLE}`,
+  })
+  // An idle client losing its server (restart, network) must not crash the process.
+  pool.on('error', () => {})
+  const db = drizzlePg(pool, { schema }) as unknown as Db
+  return {
+    kind: 'pg',
+    db,
+    async ping(timeoutMs = 2_000) {
+      await withTimeout(pool.query('SELECT 1'), timeoutMs)
+    },
+    async close() {
+      await pool.end()
+    },
+    async asOwner(fn) {
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      try {
+        const owner = drizzlePg(client, { schema })
+        return await fn(async (query) => (await owner.execute(query)).rows as Record<string, unknown>[])
+      } finally {
+        await client.end()
+      }
+    },
+  }
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const inMemory = dataDir.startsWith('memory://')
+  if (!inMemory) mkdirSync(dataDir, { recursive: true })
+  const client = await PGlite.create(inMemory ? undefined : path.resolve(dataDir))
+  await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+  await client.exec(`SET ROLE ${APP_ROLE}`)
+  const db = drizzlePglite(client, { schema }) as unknown as Db
+  return {
+    kind: 'pglite',
+    db,
+    async ping() {
+      await client.query('SELECT 1')
+    },
+    async close() {
+      await client.close()
+    },
+    async asOwner(fn) {
+      // PGlite has one session: switch role inside a transaction so the app role is restored
+      // even when fn throws.
+      return client.transaction(async (tx) => {
+        await tx.exec('SET LOCAL ROLE postgres')
+        return fn(async (query) => {
+          const built = new PgDialect().sqlToQuery(query)
+          return (await tx.query(built.sql, built.params)).rows as Record<string, unknown>[]
+        })
+      })
+    },
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`database did not answer within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/** Rows of a raw query, whichever engine runs it. */
+export async function rows<T = Record<string, unknown>>(q: Queryable, query: SQL): Promise<T[]> {
+  const result = (await q.execute(query)) as unknown as { rows: T[] }
+  return result.rows
+}
+
+export { sql }

@@ -1,0 +1,39 @@
+// Shared zod schemas: ids, paging, the problem body. Route schemas compose these.
+import { z } from 'zod'
+import { ROLES, SECTORS } from './roles.js'
+
+export const uuid = z.uuid().describe('UUID')
+export const idParams = z.object({ id: z.uuid() }).strict()
+export const timestamp = z.string().describe('RFC 3339 date-time')
+
+export const role = z.enum(ROLES)
+export const sector = z.enum(SECTORS)
+// ISO 3166-1 alpha-2, upper case. (Validated against the assigned list in lib/countries.ts.)
+export const countryCode = z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 code in upper case, e.g. "DE"')
+
+export const limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size, 1–500 (default 50).')
+export const cursor = z.string().min(1).max(512).describe('Opaque cursor from a previous page\'s nextCursor.')
+export const pageQuery = z.object({ limit, cursor: cursor.optional() })
+
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() })
+
+export const fieldProblem = z.object({ name: z.string(), reason: z.string() })
+export const problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string(),
+    errors: z.array(fieldProblem).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' })
+
+/** Response entries for the error statuses a route can return. */
+export function problems(...statuses: number[]): Record<number, typeof problem> {
+  return Object.fromEntries(statuses.map((s) => [s, problem]))
+}
+/** Every authenticated route can answer these. */
+export const authProblems = [400, 401, 403, 429, 500] as const

@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { idParams, problems } from '../../lib/schemas.js'
+import { etag, ifMatchVersion } from '../../lib/etag.js'
+import { accountsService } from './accounts.service.js'
+import { account, accountCreate, accountListQuery, accountPage, accountPatch, accountWithSecret, rotatedSecret } from './accounts.schemas.js'
+
+const tags = ['accounts']
+const noStore = 'no-store'
+
+const routes: FastifyPluginAsyncZod = async (app) => {
+  const service = accountsService(app.db, (id) => app.forgetActor(id))
+
+  app.get('/organisations/:id/accounts', {
+    schema: {
+      tags,
+      operationId: 'listAccounts',
+      summary: "An organisation's accounts (its org_admins, platform_admin)",
+      params: idParams,
+      querystring: accountListQuery,
+      response: { 200: accountPage, ...problems(400, 401, 403, 404, 429, 500) },
+    },
+  }, async (req) => service.list(req.actor, req.params.id, req.query.limit, req.query.cursor))
+
+  app.post('/organisations/:id/accounts', {
+    schema: {
+      tags,
+      operationId: 'createAccount',
+      summary: 'Create an account; the client secret is returned once, in this response',
+      params: idParams,
+      body: accountCreate,
+      response: { 201: accountWithSecret, ...problems(400, 401, 403, 404, 429, 500) },
+    },
+  }, async (req, reply) => {
+    const { account, version } = await service.create(req.actor, req.params.id, req.body)
+    reply.header('cache-control', noStore).header('etag', etag(version)).header('location', `/v1/accounts/${account.id}`)
+    return reply.code(201).send(account)
+  })
+
+  app.get('/accounts/:id', {
+    schema: {
+      tags,
+      operationId: 'getAccount',
+      params: idParams,
+      response: { 200: account, ...problems(400, 401, 403, 404, 429, 500) },
+    },
+  }, async (req, reply) => {
+    const { account, version } = await service.get(req.actor, req.params.id)
+    reply.header('etag', etag(version))
+    return account
+  })
+
+  app.patch('/accounts/:id', {
+    schema: {
+      tags,
+      operationId: 'updateAccount',
+      summary: 'Change name, roles or disable an account; If-Match for optimistic concurrency',
+      params: idParams,
+      headers: z.object({ 'if-match': z.string().optional() }),
+      body: accountPatch,
+      response: { 200: account, ...problems(400, 401, 403, 404, 409, 412, 429, 500) },
+    },
+  }, async (req, reply) => {
+    const { account, version } = await service.update(req.actor, req.params.id, req.body, ifMatchVersion(req.headers['if-match']))
+    reply.header('etag', etag(version))
+    return account
+  })
+
+  app.post('/accounts/:id/secret', {
+    schema: {
+      tags,
+      operationId: 'rotateAccountSecret',
+      summary: 'Rotate the client secret: the old one stops working at once; the new one is shown once',
+      params: idParams,
+      response: { 200: rotatedSecret, ...problems(400, 401, 403, 404, 409, 429, 500) },
+    },
+  }, async (req, reply) => {
+    const { secret, version } = await service.rotateSecret(req.actor, req.params.id)
+    reply.header('cache-control', noStore).header('etag', etag(version))
+    return secret
+  })
+}
+
+export default routes

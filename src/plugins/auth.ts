@@ -1,0 +1,176 @@
+// Bearer-token authentication. Verification pins EdDSA, the issuer and the audience, requires
+// exp/iss/aud/sub, and takes the key only by the token's kid. The account's current state (roles,
+// disabled, organisation suspended) is read from the database through a 2-second cache, so a
+// disabled account or suspended organisation stops working within seconds, even with a live token.
+import fp from 'fastify-plugin'
+import fastifyJwt from '@fastify/jwt'
+import { eq } from 'drizzle-orm'
+import type { FastifyRequest } from 'fastify'
+import { accounts, organisations } from '../db/schema/index.js'
+import { AppError } from '../lib/errors.js'
+import { effectiveRoles, type Role, type Sector } from '../lib/roles.js'
+import { JWT_ALG, KeyStore, resolveMasterKey } from '../modules/auth/keys.js'
+
+export interface Actor {
+  accountId: string
+  organisationId: string
+  clientId: string
+  /** Effective roles, implied ones expanded (org_admin ⇒ contributor ⇒ reader). */
+  roles: ReadonlySet<Role>
+  sector: Sector
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    keys: KeyStore
+    /** Forget cached account state now (after a change made on this node). */
+    forgetActor(accountId?: string): void
+    signAccessToken(actor: { accountId: string; organisationId: string; clientId: string; roles: string[] }): string
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; set on every route not marked public. */
+    actor: Actor
+  }
+  interface FastifyContextConfig {
+    /** Route needs no bearer token (token endpoint, JWKS, health). */
+    public?: boolean
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; org: string; roles: string[]; client_id: string; jti: string }
+    user: { sub: string; org: string; roles: string[]; client_id: string }
+  }
+}
+
+const STATUS_TTL_MS = 2_000
+const STATUS_CACHE_MAX = 50_000
+
+interface AccountState {
+  at: number
+  actor: Actor | null
+}
+
+export default fp(
+  async (app) => {
+    const { config } = app
+    const masterKey = resolveMasterKey(config.masterKey, config.dataDir, (m) => app.log.warn(m))
+    const keys = new KeyStore(app.db, masterKey, {
+      rotationDays: config.keyRotationDays,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+    })
+    await keys.init()
+    app.decorate('keys', keys)
+    // Check hourly whether the signing key is due for rotation; pick up other nodes' keys.
+    const timer = setInterval(() => {
+      keys.rotateIfDue(false).then(() => keys.load(), (err) => app.log.error({ err }, 'key rotation check failed'))
+    }, 3_600_000)
+    timer.unref()
+    app.addHook('onClose', async () => clearInterval(timer))
+
+    await app.register(fastifyJwt, {
+      secret: {
+        // Signing always passes the current private key explicitly (see signAccessToken).
+        private: 'unused: tokens are signed with an explicit key',
+        // The key is chosen only by the token's kid; an unknown kid fails, never falls back.
+        public: (async (_req: FastifyRequest, token: { header?: { kid?: unknown } }) => {
+          const pem = await keys.publicPem(token.header?.kid)
+          if (!pem) throw new AppError('unauthorized', 'The token was signed by a key this service does not know.')
+          return pem
+        }) as never,
+      },
+      decode: { complete: true },
+      verify: {
+        algorithms: [JWT_ALG],
+        allowedIss: config.issuer,
+        allowedAud: config.audience,
+        requiredClaims: ['exp', 'iss', 'aud', 'sub', 'iat'],
+        clockTolerance: 30,
+      },
+    })
+
+    app.decorate('signAccessToken', (a: { accountId: string; organisationId: string; clientId: string; roles: string[] }) => {
+      const key = keys.signingKey()
+      return app.jwt.sign(
+        { sub: a.accountId, org: a.organisationId, roles: a.roles, client_id: a.clientId, jti: crypto.randomUUID() },
+        {
+          key: key.privatePem,
+          algorithm: JWT_ALG,
+          kid: key.kid,
+          iss: config.issuer,
+          aud: config.audience,
+          expiresIn: config.tokenTtlSeconds,
+        },
+      )
+    })
+
+    const cache = new Map<string, AccountState>()
+    app.decorate('forgetActor', (accountId?: string) => {
+      if (accountId) cache.delete(accountId)
+      else cache.clear()
+    })
+
+    async function loadActor(accountId: string): Promise<Actor | null> {
+      const hit = cache.get(accountId)
+      if (hit && Date.now() - hit.at < STATUS_TTL_MS) return hit.actor
+      const [row] = await app.db
+        .select({
+          id: accounts.id,
+          organisationId: accounts.organisationId,
+          clientId: accounts.clientId,
+          roles: accounts.roles,
+          disabled: accounts.disabled,
+          orgStatus: organisations.status,
+          sector: organisations.sector,
+        })
+        .from(accounts)
+        .innerJoin(organisations, eq(organisations.id, accounts.organisationId))
+        .where(eq(accounts.id, accountId))
+      const actor =
+        row && !row.disabled && row.orgStatus === 'active'
+          ? {
+              accountId: row.id,
+              organisationId: row.organisationId,
+              clientId: row.clientId,
+              roles: effectiveRoles(row.roles),
+              sector: row.sector as Sector,
+            }
+          : null
+      if (cache.size >= STATUS_CACHE_MAX) cache.clear()
+      cache.set(accountId, { at: Date.now(), actor })
+      return actor
+    }
+
+    app.decorateRequest('actor', null as unknown as Actor)
+    app.addHook('onRequest', async (request) => {
+      // Everything under /v1 needs a token unless the route says otherwise; health, metrics,
+      // docs and the JWKS live outside /v1 and are public.
+      const url = request.routeOptions.url
+      if (!url || !url.startsWith('/v1/') || request.routeOptions.config.public) return
+      const header = request.headers.authorization
+      if (!header || !/^Bearer\s+\S+$/i.test(header)) {
+        throw new AppError('unauthorized', 'Send an access token: Authorization: Bearer <token> (from POST /v1/auth/token).', undefined, {
+          'www-authenticate': 'Bearer realm="dcx"',
+        })
+      }
+      let claims: { sub?: unknown; payload?: { sub?: unknown } }
+      try {
+        claims = (await request.jwtVerify()) as typeof claims
+      } catch {
+        throw new AppError('unauthorized', 'The access token is invalid or has expired; request a new one.', undefined, {
+          'www-authenticate': 'Bearer realm="dcx", error="invalid_token"',
+        })
+      }
+      const sub = claims.payload?.sub ?? claims.sub
+      const actor = typeof sub === 'string' && /^[0-9a-f-]{36}$/i.test(sub) ? await loadActor(sub) : null
+      if (!actor) {
+        throw new AppError('unauthorized', 'The account behind this token is disabled or its organisation is suspended.', undefined, {
+          'www-authenticate': 'Bearer realm="dcx", error="invalid_token"',
+        })
+      }
+      request.actor = actor
+    })
+  },
+  { name: 'dcx-auth', dependencies: ['dcx-db'] },
+)

@@ -1,0 +1,95 @@
+// One handler turns every error — ours, the framework's, a plugin's — into RFC 9457
+// application/problem+json carrying the request id. 5xx bodies say nothing internal: the
+// detail goes to the log only.
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
+import { AppError, codeForStatus, PROBLEM_TYPE_BASE, titleFor, type ErrorCode, type FieldProblem } from '../lib/errors.js'
+
+export interface ProblemBody {
+  type: string
+  title: string
+  status: number
+  detail: string
+  requestId: string
+  errors?: FieldProblem[]
+}
+
+export function sendProblem(
+  reply: FastifyReply,
+  code: ErrorCode,
+  status: number,
+  detail: string,
+  fields?: FieldProblem[],
+): FastifyReply {
+  const body: ProblemBody = {
+    type: PROBLEM_TYPE_BASE + code.replaceAll('_', '-'),
+    title: titleFor(code),
+    status,
+    detail,
+    requestId: String(reply.request.id),
+  }
+  if (fields?.length) body.errors = fields
+  return reply.code(status).type('application/problem+json; charset=utf-8').send(body)
+}
+
+// Framework error codes whose message is safe and useful to show, mapped to our codes.
+const frameworkCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'validation',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'validation',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_VALIDATION: 'validation',
+}
+
+function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: ErrorCode; status: number; detail: string; fields?: FieldProblem[] } {
+  if (err instanceof AppError) return { code: err.code, status: err.status, detail: err.detail, fields: err.fields }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = (err as FastifyError).validationContext ?? 'body'
+    const fields = err.validation.map((v) => {
+      const params = v.params as { issue?: { path?: PropertyKey[]; message?: string } } | undefined
+      const path = params?.issue?.path ?? v.instancePath.split('/').filter(Boolean)
+      const name = [where, ...path.map(String)].join('.')
+      return { name, reason: v.message ?? 'is invalid' }
+    })
+    const detail = fields.map((f) => `${f.name}: ${f.reason}`).join('; ')
+    return { code: 'validation', status: 400, detail, fields }
+  }
+  if (isResponseSerializationError(err)) return { code: 'internal', status: 500, detail: 'An internal error occurred.' }
+  const fe = err as FastifyError & { code?: string }
+  if (fe.code && frameworkCodes[fe.code]) {
+    const code = frameworkCodes[fe.code] as ErrorCode
+    const status = fe.statusCode ?? 400
+    let detail = fe.message
+    if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') detail = 'The request body is not valid JSON.'
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') detail = `The request body exceeds the limit of ${request.routeOptions.bodyLimit ?? ''} bytes.`
+    return { code, status, detail, fields: code === 'validation' ? [{ name: 'body', reason: detail }] : undefined }
+  }
+  if (err instanceof SyntaxError && (fe.statusCode === 400 || (err as { status?: number }).status === 400)) {
+    return { code: 'validation', status: 400, detail: 'The request body is not valid JSON.', fields: [{ name: 'body', reason: 'not valid JSON' }] }
+  }
+  // A unique-key race the service did not pre-check: a conflict, not a crash.
+  if ((err as { code?: string }).code === '23505') return { code: 'conflict', status: 409, detail: 'A resource with these unique values already exists.' }
+  const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500
+  if (status < 500) return { code: codeForStatus(status), status, detail: fe.message || titleFor(codeForStatus(status)) }
+  return { code: 'internal', status: 500, detail: 'An internal error occurred. Quote the request id when reporting it.' }
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err: FastifyError | Error, request, reply) => {
+      const p = toProblem(err, request)
+      if (p.status >= 500) request.log.error({ err }, 'request failed')
+      else request.log.info({ code: p.code, status: p.status }, 'request refused')
+      if (err instanceof AppError) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
+      return sendProblem(reply, p.code, p.status, p.detail, p.fields)
+    })
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(reply, 'not_found', 404, `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`),
+    )
+  },
+  { name: 'dcx-error-handler' },
+)
