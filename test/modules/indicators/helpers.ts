@@ -2,9 +2,9 @@ import { type IndicatorType, normalizeIndicator } from '../../../src/modules/ind
 
 /** The few tap assertions the table-driven helpers need (keeps them independent of tap's plugin generics). */
 export interface Asserts {
-  strictSame(found: unknown, wanted: unknown, message?: string): boolean
-  equal(found: unknown, wanted: unknown, message?: string): boolean
-  match(found: unknown, pattern: RegExp, message?: string): boolean
+  strictSame(found: unknown, wanted: unknown, message: string): boolean
+  equal(found: unknown, wanted: unknown, message: string): boolean
+  match(found: unknown, pattern: RegExp, message: string): boolean
 }
 
 /** [input, expected normalised value, expected network?] */

@@ -41,8 +41,9 @@ export function controlCharReason(value: string, policy: ControlPolicy): string 
  *
  * NFKC folds compatibility look-alikes (full-width letters, ligatures, ℌ, ①…)
  * that vendors use to dodge exact matching. `toLowerCase()` after NFKC is our
- * case-fold: it is locale-independent and close enough to Unicode case folding
- * for matching (it differs mainly for ß, which we keep as ß). Lower-casing can
+ * case-fold: locale-independent and close to Unicode case folding. Known
+ * differences from full folding: ß stays ß (not "ss"), and a word-final Σ
+ * becomes ς (so "ΟΔΟΣ" matches "οδος" but not "οδοσ"). Lower-casing can
  * in rare cases produce a sequence that NFKC changes again, so we iterate
  * until the value is stable; that guarantees normalisation is idempotent.
  * Returns null in the (theoretical) case that it does not converge.

@@ -1,0 +1,123 @@
+// build(t) and factories. Each test file builds one app: on PGlite (in memory, a fresh database
+// per file) or, when DATABASE_URL is set, on that server — shared by parallel files, so every
+// test creates its own organisations and never counts rows it did not make.
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { build } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { accountsRepository } from '../src/modules/accounts/accounts.repository.js'
+import { organisationsRepository } from '../src/modules/organisations/organisations.repository.js'
+import { generateClientId, generateSecret, hashSecret } from '../src/lib/secrets.js'
+import type { Role, Sector } from '../src/lib/roles.js'
+
+// All test files on one PostgreSQL database share its signing keys, so they share this key.
+export const TEST_MASTER_KEY = 'test-master-key-0123456789abcdef0123456789abcdef'
+
+export interface TapLike {
+  teardown(fn: () => unknown): void
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: process.env.DATABASE_URL,
+    DCX_DATA_DIR: 'memory://',
+    LOG_LEVEL: 'silent',
+    DCX_MASTER_KEY: TEST_MASTER_KEY,
+    DCX_DOCS: 'false',
+    // Tests run thousands of requests from one address; the rate-limit tests lower these.
+    DCX_RATE_LIMIT_PER_MINUTE: '1000000',
+    DCX_RATE_LIMIT_ADDRESS_PER_MINUTE: '1000000',
+    DCX_TOKEN_ATTEMPTS_PER_MINUTE: '100000',
+    DCX_TOKEN_FAILURES_PER_MINUTE: '10000',
+    ...env,
+  })
+}
+
+export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const app = await build(testConfig(env))
+  await app.ready()
+  t.teardown(() => app.close())
+  return app
+}
+
+export const unique = (prefix = 'org') => `${prefix}-${randomUUID().slice(0, 8)}`
+
+export interface TestOrg {
+  id: string
+  name: string
+  sector: Sector
+}
+
+export async function createOrg(app: FastifyInstance, opts: { sector?: Sector; country?: string; name?: string } = {}): Promise<TestOrg> {
+  const row = await organisationsRepository.insert(app.db, {
+    name: opts.name ?? unique(`Test ${opts.sector ?? 'police'}`),
+    sector: opts.sector ?? 'police',
+    country: opts.country ?? 'NL',
+    contactEmail: `${unique('desk')}@example.org`,
+    contactPhone: '+31701234567',
+    contactHours: 'Mon–Fri 08:00–18:00 CET',
+  })
+  return { id: row.id, name: row.name, sector: row.sector as Sector }
+}
+
+export interface TestAccount {
+  id: string
+  organisationId: string
+  clientId: string
+  clientSecret: string
+  roles: Role[]
+  token: string
+}
+
+export async function createAccount(app: FastifyInstance, organisationId: string, roles: Role[]): Promise<TestAccount> {
+  const clientId = generateClientId()
+  const clientSecret = generateSecret()
+  const row = await accountsRepository.insert(app.db, {
+    organisationId,
+    name: unique(`acct ${roles.join('+')}`),
+    roles,
+    clientId,
+    secretHash: await hashSecret(clientSecret),
+  })
+  const token = app.signAccessToken({ accountId: row.id, organisationId, clientId, roles })
+  return { id: row.id, organisationId, clientId, clientSecret, roles, token }
+}
+
+/** A fresh organisation with one account per role given. */
+export async function orgWith(app: FastifyInstance, roles: Role[], opts: { sector?: Sector } = {}) {
+  const org = await createOrg(app, opts)
+  const accounts = {} as Record<Role, TestAccount>
+  for (const role of roles) accounts[role] = await createAccount(app, org.id, [role])
+  return { org, ...accounts }
+}
+
+/** app.inject with a bearer token and JSON body. */
+export function as(app: FastifyInstance, token: string | undefined) {
+  const send = (method: InjectOptions['method'], url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    app.inject({
+      method,
+      url,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      ...(payload !== undefined ? { payload: payload as InjectOptions['payload'] } : {}),
+    })
+  return {
+    get: (url: string, headers?: Record<string, string>) => send('GET', url, undefined, headers),
+    post: (url: string, payload?: unknown, headers?: Record<string, string>) => send('POST', url, payload ?? {}, headers),
+    patch: (url: string, payload?: unknown, headers?: Record<string, string>) => send('PATCH', url, payload ?? {}, headers),
+    delete: (url: string, headers?: Record<string, string>) => send('DELETE', url, undefined, headers),
+  }
+}
+
+export function json<T = Record<string, unknown>>(res: LightMyRequestResponse): T {
+  return res.json() as T
+}
+
+/** Asserts the RFC 9457 shape; returns the body. */
+export function isProblem(t: { equal: (a: unknown, b: unknown, m?: string) => void; match: (a: unknown, b: unknown, m?: string) => void }, res: LightMyRequestResponse, status: number) {
+  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 300)}`)
+  t.match(res.headers['content-type'], /^application\/problem\+json/, 'problem+json content type')
+  const body = res.json() as { type: string; title: string; status: number; detail: string; requestId: string; errors?: { name: string; reason: string }[] }
+  t.equal(body.status, status, 'status in body')
+  t.match(body, { type: String, title: String, detail: String, requestId: String }, 'problem fields')
+  return body
+}
