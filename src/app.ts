@@ -13,6 +13,7 @@ import rateLimitPlugin from './plugins/rate-limit.js'
 import openapi from './plugins/openapi.js'
 import auth from './plugins/auth.js'
 import ops from './plugins/ops.js'
+import audit from './plugins/audit.js'
 import authRoutes, { jwksRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
@@ -84,6 +85,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(rateLimitPlugin)
   await app.register(formbody, { bodyLimit: 16 * 1024 })
   await app.register(auth)
+  await app.register(audit)
   await app.register(ops)
 
   // Feature modules under /v1.

@@ -86,7 +86,8 @@ export default fp(
         allowedIss: config.issuer,
         allowedAud: config.audience,
         requiredClaims: ['exp', 'iss', 'aud', 'sub', 'iat'],
-        clockTolerance: 30,
+        // fast-jwt takes milliseconds: 30 s of clock skew between nodes for exp/nbf.
+        clockTolerance: 30_000,
       },
     })
 

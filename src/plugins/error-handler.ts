@@ -45,15 +45,23 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'validation',
 }
 
+const contextNames: Record<string, string> = { querystring: 'query', headers: 'header', params: 'params', body: 'body' }
+
 function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: ErrorCode; status: number; detail: string; fields?: FieldProblem[] } {
   if (err instanceof AppError) return { code: err.code, status: err.status, detail: err.detail, fields: err.fields }
   if (hasZodFastifySchemaValidationErrors(err)) {
-    const where = (err as FastifyError).validationContext ?? 'body'
-    const fields = err.validation.map((v) => {
-      const params = v.params as { issue?: { path?: PropertyKey[]; message?: string } } | undefined
+    // Fastify says querystring/headers; field names use query/header (lib/errors.ts, lib/cursor.ts).
+    const context = (err as FastifyError).validationContext ?? 'body'
+    const where = contextNames[context] ?? context
+    const fields = err.validation.flatMap((v) => {
+      const params = v.params as { issue?: { code?: string; keys?: string[]; path?: PropertyKey[]; message?: string } } | undefined
       const path = params?.issue?.path ?? v.instancePath.split('/').filter(Boolean)
+      // An unknown property is named itself (body.admin), not its parent object.
+      if (params?.issue?.code === 'unrecognized_keys' && params.issue.keys?.length) {
+        return params.issue.keys.map((k) => ({ name: [where, ...path.map(String), k].join('.'), reason: 'is not a known property' }))
+      }
       const name = [where, ...path.map(String)].join('.')
-      return { name, reason: v.message ?? 'is invalid' }
+      return [{ name, reason: v.message ?? 'is invalid' }]
     })
     const detail = fields.map((f) => `${f.name}: ${f.reason}`).join('; ')
     return { code: 'validation', status: 400, detail, fields }
@@ -71,8 +79,9 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
   if (err instanceof SyntaxError && (fe.statusCode === 400 || (err as { status?: number }).status === 400)) {
     return { code: 'validation', status: 400, detail: 'The request body is not valid JSON.', fields: [{ name: 'body', reason: 'not valid JSON' }] }
   }
-  // A unique-key race the service did not pre-check: a conflict, not a crash.
-  if ((err as { code?: string }).code === '23505') return { code: 'conflict', status: 409, detail: 'A resource with these unique values already exists.' }
+  // A unique-key race the service did not pre-check: a conflict, not a crash. Drizzle wraps the
+  // driver's error (DrizzleQueryError), so the SQLSTATE may sit on its cause.
+  if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') return { code: 'conflict', status: 409, detail: 'A resource with these unique values already exists.' }
   const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500
   if (status < 500) return { code: codeForStatus(status), status, detail: fe.message || titleFor(codeForStatus(status)) }
   return { code: 'internal', status: 500, detail: 'An internal error occurred. Quote the request id when reporting it.' }

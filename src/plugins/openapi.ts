@@ -1,9 +1,143 @@
 // OpenAPI 3.1 generated from the route zod schemas; served at /openapi.json, docs at /docs.
-// The committed openapi.yaml is this document; test/openapi.test.ts fails when they drift.
+// The committed openapi.yaml is this document (npm run openapi); test/openapi.test.ts fails when
+// they drift, and `npm run lint:openapi` holds it to redocly.yaml.
 import fp from 'fastify-plugin'
-import swagger from '@fastify/swagger'
+import swagger, { type SwaggerTransform, type SwaggerTransformObject } from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
+
+const PROBLEM_REF = '#/components/schemas/Problem'
+const SCHEMAS = '#/components/schemas/'
+
+// Said once here rather than "Default Response" on every status of every route.
+const STATUS_TEXT: Record<string, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'No content',
+  400: 'Invalid request',
+  401: 'Not authenticated: missing, invalid or expired credentials',
+  403: "The caller's role may not do this",
+  404: 'Not found, or not visible to the caller',
+  409: 'Conflicts with the current state',
+  412: 'If-Match does not name the current version',
+  413: 'The request body is too large',
+  415: 'Unsupported content type',
+  422: 'The request is well-formed but cannot be processed',
+  429: 'Rate limit reached; retry after Retry-After seconds',
+  500: 'Internal error; quote the requestId when reporting it',
+  503: 'Not available now',
+}
+
+/** Per route, before the document is assembled: zod → JSON Schema, then our defaults. */
+const transform: SwaggerTransform = (input) => {
+  const out = jsonSchemaTransform(input as Parameters<typeof jsonSchemaTransform>[0])
+  const schema = out.schema as Record<string, unknown> | undefined
+  if (!schema || schema.hide) return out
+  // Public routes (config.public: health, metrics, JWKS) need no token: say so, rather than
+  // inheriting the document-wide bearer requirement.
+  if (input.route.config?.public && schema.security === undefined) schema.security = []
+  // Every operation gets a summary; a route without one is titled from its operationId.
+  if (!schema.summary && typeof schema.operationId === 'string') {
+    const words = schema.operationId.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase()
+    schema.summary = words.charAt(0).toUpperCase() + words.slice(1)
+  }
+  return out
+}
+
+/** The whole document: components from the zod registry, then media types, descriptions, pruning. */
+const transformObject: SwaggerTransformObject = (input) => {
+  const doc = jsonSchemaTransformObject(input as Parameters<typeof jsonSchemaTransformObject>[0]) as OpenApiDoc
+  for (const pathItem of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(pathItem)) {
+      op.responses ??= {}
+      // The per-address limit (plugins/rate-limit.ts) runs before routing: any route can answer 429.
+      op.responses['429'] ??= { description: 'Default Response', content: { 'application/json': { schema: { $ref: PROBLEM_REF } } } }
+      for (const [status, response] of Object.entries(op.responses)) describeResponse(status, response)
+    }
+  }
+  pruneSchemas(doc)
+  return doc as ReturnType<SwaggerTransformObject>
+}
+
+interface Response {
+  description?: string
+  headers?: Record<string, unknown>
+  content?: Record<string, { schema?: { $ref?: string } }>
+}
+interface OpenApiDoc {
+  paths?: Record<string, Record<string, { responses?: Record<string, Response> }>>
+  components?: { schemas?: Record<string, unknown> }
+}
+
+function describeResponse(status: string, response: Response): void {
+  if (response.description === 'Default Response') response.description = STATUS_TEXT[status] ?? `HTTP ${status}`
+  // Errors are sent as RFC 9457 application/problem+json (plugins/error-handler.ts); @fastify/swagger
+  // would label them application/json. OAuth token errors (RFC 6749 §5.2) stay application/json.
+  const content = response.content
+  if (content?.['application/json']?.schema?.$ref === PROBLEM_REF && Number(status) >= 400) {
+    response.content = { 'application/problem+json': content['application/json'] }
+  }
+  if (status === '429' && !response.headers) {
+    const { content: body, ...rest } = response
+    Object.assign(response, rest, {
+      headers: { 'Retry-After': { description: 'Seconds until the limit resets', schema: { type: 'integer', minimum: 1 } } },
+    })
+    if (body) {
+      delete response.content
+      response.content = body
+    }
+  }
+}
+
+/**
+ * The zod registry is process-wide and yields an input and an output variant of every named
+ * schema. Keep only the schemas the paths reach, and drop the "Input" suffix where the output
+ * variant is not used, so clients see OrganisationCreate rather than OrganisationCreateInput.
+ */
+function pruneSchemas(doc: OpenApiDoc): void {
+  const all = doc.components?.schemas
+  if (!all) return
+  const reached = new Set<string>()
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit)
+    if (!node || typeof node !== 'object') return
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith(SCHEMAS)) {
+        const name = v.slice(SCHEMAS.length)
+        if (!reached.has(name)) {
+          reached.add(name)
+          visit(all[name])
+        }
+      } else visit(v)
+    }
+  }
+  visit(doc.paths)
+  const rename = new Map<string, string>()
+  for (const name of reached) {
+    const base = name.replace(/Input$/, '')
+    if (base !== name && !reached.has(base)) rename.set(name, base)
+  }
+  const kept: Record<string, unknown> = {}
+  for (const [name, schema] of Object.entries(all)) {
+    if (reached.has(name)) kept[rename.get(name) ?? name] = schema
+  }
+  doc.components!.schemas = kept
+  if (rename.size === 0) return
+  const rewrite = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(rewrite)
+    if (!node || typeof node !== 'object') return
+    const obj = node as Record<string, unknown>
+    for (const [k, v] of Object.entries(obj)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith(SCHEMAS)) {
+        const to = rename.get(v.slice(SCHEMAS.length))
+        if (to) obj[k] = SCHEMAS + to
+      } else rewrite(v)
+    }
+  }
+  rewrite(doc.paths)
+  rewrite(doc.components!.schemas)
+}
 
 export default fp(
   async (app) => {
@@ -34,8 +168,8 @@ export default fp(
         },
         security: [{ bearer: [] }],
       },
-      transform: jsonSchemaTransform,
-      transformObject: jsonSchemaTransformObject,
+      transform,
+      transformObject,
     })
     if (app.config.docs) {
       await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } })

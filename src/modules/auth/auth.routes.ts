@@ -47,6 +47,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   app.post('/auth/token', {
     config: {
       public: true,
+      audit: { resourceType: 'token' },
       // All attempts, per address: loose, so a partner system behind one address is never
       // locked out by its own volume. Failed attempts have their own tight counter (service).
       rateLimit: { max: app.config.rateLimit.tokenAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (req) => `tok:${req.ip}` },
@@ -82,9 +83,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     }
     const id = basic?.id ?? body.client_id
     const secret = basic?.secret ?? body.client_secret
+    if (id) app.noteAuditIdentity(req, { clientId: id.slice(0, 128) })
     if (!id || !secret) return fail(new OAuthError(400, 'invalid_request', 'client_id and client_secret are required.'))
     try {
-      return await tokens.issue(id, secret, req.ip)
+      const issued = await tokens.issue(id, secret, req.ip)
+      app.noteAuditIdentity(req, { accountId: issued.accountId, organisationId: issued.organisationId })
+      return issued.token
     } catch (e) {
       if (e instanceof OAuthError) return fail(e)
       throw e

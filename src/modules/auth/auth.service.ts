@@ -55,7 +55,11 @@ export function tokenService(app: FastifyInstance) {
         clientId: account.clientId,
         roles: account.roles,
       })
-      return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: app.config.tokenTtlSeconds }
+      return {
+        accountId: account.id,
+        organisationId: account.organisationId,
+        token: { access_token: accessToken, token_type: 'Bearer' as const, expires_in: app.config.tokenTtlSeconds },
+      }
     },
   }
 }

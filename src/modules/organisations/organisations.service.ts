@@ -8,10 +8,10 @@ import { preconditionFailed } from '../../lib/etag.js'
 import { organisationsRepository as repo, toOrganisation } from './organisations.repository.js'
 import type { OrganisationCreate, OrganisationListQuery, OrganisationPatch } from './organisations.schemas.js'
 
-function checkCountry(country: string | undefined) {
+function checkCountry(country: string | undefined, where: 'body' | 'query' = 'body') {
   if (country !== undefined && !isCountryCode(country)) {
-    throw new AppError('validation', 'body.country: not an assigned ISO 3166-1 alpha-2 code', [
-      { name: 'body.country', reason: 'not an assigned ISO 3166-1 alpha-2 code' },
+    throw new AppError('validation', `${where}.country: not an assigned ISO 3166-1 alpha-2 code`, [
+      { name: `${where}.country`, reason: 'not an assigned ISO 3166-1 alpha-2 code' },
     ])
   }
 }
@@ -21,6 +21,8 @@ export function organisationsService(db: Db, onStatusChange: () => void) {
     /** The directory: every account sees every organisation and its contact point. */
     async list(actor: Actor, query: OrganisationListQuery) {
       void actor
+      // A filter on a code that cannot exist is a mistake, not an empty directory.
+      checkCountry(query.country, 'query')
       const after = query.cursor ? decodeCursor<[string, string]>(query.cursor, ['s', 's']) : undefined
       const rows = await repo.list(db, query, after)
       const more = rows.length > query.limit

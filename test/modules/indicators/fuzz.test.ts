@@ -12,7 +12,8 @@ import {
 import { encodeOnionLabel } from '../../../src/modules/indicators/validators/onion.js'
 import { s10CheckDigit } from '../../../src/modules/indicators/validators/s10.js'
 
-const RUNS = { numRuns: 300 }
+// FUZZ_RUNS=20000 for a deeper local run.
+const RUNS = { numRuns: Number(process.env.FUZZ_RUNS ?? 300) }
 
 /** Any UTF-16 code unit, so lone surrogates, NUL and C0/C1 controls all occur. */
 const anyUnit = fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n))
@@ -31,7 +32,7 @@ t.test('normalizeIndicator never throws and always returns a well-formed result'
       if (r.ok) return typeof r.normalizedValue === 'string' && r.normalizedValue.length > 0
       return typeof r.reason === 'string' && r.reason.length > 0
     }),
-    { numRuns: 2000 },
+    { numRuns: RUNS.numRuns * 7 },
   )
   fc.assert(
     fc.property(nastyString, (value) => {

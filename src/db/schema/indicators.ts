@@ -1,0 +1,68 @@
+import { sql } from 'drizzle-orm'
+import { pgTable, uuid, text, timestamp, integer, smallint, index, bigint } from 'drizzle-orm/pg-core'
+import { organisations } from './organisations.js'
+import { sharingGroups } from './sharing-groups.js'
+import { accounts } from './accounts.js'
+import { tsvector, xid8 } from './types.js'
+
+export const indicators = pgTable(
+  'indicators',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    type: text('type').notNull(),
+    value: text('value').notNull(),
+    normalizedValue: text('normalized_value').notNull(),
+    network: text('network'),
+    valueVisibility: text('value_visibility').notNull().default('full'),
+    description: text('description').notNull().default(''),
+    confidence: smallint('confidence').notNull().default(50),
+    reliability: text('reliability').notNull().default('F'),
+    credibility: smallint('credibility').notNull().default(6),
+    tlp: text('tlp').notNull(),
+    distribution: text('distribution').notNull(),
+    sharingGroupId: uuid('sharing_group_id').references(() => sharingGroups.id),
+    validFrom: timestamp('valid_from', { withTimezone: true, precision: 3 }),
+    validUntil: timestamp('valid_until', { withTimezone: true, precision: 3 }),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    countries: text('countries').array().notNull().default(sql`'{}'::text[]`),
+    status: text('status').notNull().default('active'),
+    version: integer('version').notNull().default(1),
+    createdBy: uuid('created_by').references(() => accounts.id),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    changeXid: xid8('change_xid').notNull().default(sql`pg_current_xact_id()`),
+    changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(sql`nextval('change_seq')`),
+    search: tsvector('search').generatedAlwaysAs(
+      sql`to_tsvector('simple'::regconfig, value || ' ' || description)`,
+    ),
+  },
+  (t) => [
+    index('indicators_match_idx').on(t.type, t.normalizedValue),
+    index('indicators_normalized_idx').on(t.normalizedValue),
+    index('indicators_updated_idx').on(t.updatedAt, t.id),
+    index('indicators_org_updated_idx').on(t.organisationId, t.updatedAt, t.id),
+    index('indicators_change_idx').on(t.changeXid, t.changeSeq),
+    index('indicators_search_idx').using('gin', t.search),
+    index('indicators_tags_idx').using('gin', t.tags),
+  ],
+)
+
+export const sightings = pgTable(
+  'sightings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    indicatorId: uuid('indicator_id').notNull().references(() => indicators.id),
+    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    accountId: uuid('account_id').notNull().references(() => accounts.id),
+    seenAt: timestamp('seen_at', { withTimezone: true, precision: 3 }).notNull(),
+    count: integer('count').notNull().default(1),
+    outcome: text('outcome').notNull().default('seen'),
+    note: text('note'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('sightings_indicator_idx').on(t.indicatorId, t.organisationId)],
+)
+
+export type IndicatorRow = typeof indicators.$inferSelect
+export type SightingRow = typeof sightings.$inferSelect

@@ -1,0 +1,176 @@
+// Every /v1 request leaves an audit event (DESIGN §4). A service that reads or writes protected
+// data runs inside ctx.tx(), which writes the event (outcome ok) in the same transaction as the
+// work: a write and its event commit together, and a read whose event cannot be written fails
+// closed. Anything else — refusals, errors, simple directory reads — is recorded by the onSend
+// hook before the response leaves; if that insert fails, the client gets a 500, not the data.
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { auditEvents } from '../db/schema/index.js'
+import type { Queryable, Tx } from '../db/client.js'
+import type { Actor } from './auth.js'
+import { withActor } from '../modules/access/visibility.js'
+import { AuditChainer } from '../modules/audit/chain.js'
+
+export type Outcome = 'ok' | 'denied' | 'error'
+
+export interface AuditNote {
+  /** Refine the event: the id of what was created, counts returned, the query, what changed. */
+  set(entry: { resourceType?: string; resourceId?: string | null; details?: Record<string, unknown> }): void
+}
+
+export interface Ctx {
+  actor: Actor
+  /** A transaction carrying the actor for row-level security, with the request's audit event written in it. */
+  tx<T>(fn: (tx: Tx, audit: AuditNote) => Promise<T>): Promise<T>
+}
+
+interface AuditState {
+  action: string
+  resourceType: string | null
+  resourceId: string | null
+  details: Record<string, unknown>
+  recorded: boolean
+  /** For the token endpoint: the client id tried, and the account when it succeeded. */
+  clientId?: string
+  accountId?: string
+  organisationId?: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    chainer: AuditChainer
+    /** Test-only switch (DCX_AUDIT_DISABLED is not a configuration option): benchmarks compare with recording off. */
+    auditEnabled: boolean
+  }
+  interface FastifyRequest {
+    auditState: AuditState | null
+    ctx: Ctx
+  }
+  interface FastifyContextConfig {
+    /** Override the audit action / resource type derived from the route. */
+    audit?: { action?: string; resourceType?: string; skip?: boolean }
+  }
+}
+
+const MAX_UA = 256
+
+function resourceTypeOf(url: string): string | null {
+  const m = /^\/v1\/([a-z-]+)/.exec(url)
+  if (!m?.[1]) return null
+  const plural = m[1]
+  return plural === 'me' ? 'account' : plural.replace(/-/g, '_').replace(/ies$/, 'y').replace(/s$/, '')
+}
+
+export function outcomeOf(status: number): Outcome {
+  return status < 400 ? 'ok' : status >= 500 ? 'error' : 'denied'
+}
+
+export default fp(
+  async (app) => {
+    const chainer = new AuditChainer(app.db, app.keys, app.log)
+    app.decorate('chainer', chainer)
+    app.decorate('auditEnabled', process.env.DCX_BENCH_AUDIT_DISABLED !== '1')
+    chainer.start()
+    app.addHook('onClose', async () => chainer.stop())
+
+    function eventValues(request: FastifyRequest, st: AuditState, outcome: Outcome, status: number | null) {
+      const actor = request.actor as Actor | null
+      const ua = request.headers['user-agent']
+      return {
+        accountId: actor?.accountId ?? st.accountId ?? null,
+        organisationId: actor?.organisationId ?? st.organisationId ?? null,
+        clientId: actor?.clientId ?? st.clientId ?? null,
+        action: st.action,
+        resourceType: st.resourceType,
+        resourceId: st.resourceId,
+        outcome,
+        status,
+        requestId: String(request.id),
+        clientAddress: request.ip,
+        userAgent: typeof ua === 'string' ? ua.slice(0, MAX_UA) : null,
+        details: st.details,
+      }
+    }
+
+    async function insert(q: Queryable, request: FastifyRequest, st: AuditState, outcome: Outcome, status: number | null) {
+      if (!app.auditEnabled) return
+      await q.insert(auditEvents).values(eventValues(request, st, outcome, status))
+    }
+
+    app.decorateRequest('auditState', null)
+    app.decorateRequest('ctx', null as unknown as Ctx)
+
+    // Auth ran in onRequest, so the actor is known here; validation has not run yet.
+    app.addHook('preValidation', async (request) => {
+      prepare(request)
+    })
+
+    function prepare(request: FastifyRequest): AuditState | null {
+      if (request.auditState) return request.auditState
+      const url = request.routeOptions.url
+      const cfg = request.routeOptions.config.audit
+      if (cfg?.skip) return null
+      if (url && !url.startsWith('/v1/')) return null
+      const params = request.params as { id?: unknown } | undefined
+      const st: AuditState = {
+        action: cfg?.action ?? (request.routeOptions.schema?.operationId as string | undefined) ?? (url ? `${request.method} ${url}` : 'unknownRoute'),
+        resourceType: cfg?.resourceType ?? (url ? resourceTypeOf(url) : null),
+        resourceId: typeof params?.id === 'string' ? params.id.slice(0, 100) : null,
+        details: url ? {} : { method: request.method, path: (request.url.split('?')[0] ?? '').slice(0, 200) },
+        recorded: false,
+      }
+      request.auditState = st
+      const ctx: Ctx = {
+        actor: request.actor,
+        tx: async (fn) => {
+          const note: AuditNote = {
+            set(e) {
+              if (e.resourceType !== undefined) st.resourceType = e.resourceType
+              if (e.resourceId !== undefined) st.resourceId = e.resourceId
+              if (e.details) Object.assign(st.details, e.details)
+            },
+          }
+          const result = await withActor(app.db, request.actor, async (tx) => {
+            const out = await fn(tx, note)
+            await insert(tx, request, st, 'ok', null)
+            return out
+          })
+          st.recorded = true
+          return result
+        },
+      }
+      request.ctx = ctx
+      return st
+    }
+
+    app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+      const url = request.routeOptions.url
+      // Unknown routes have no routeOptions.url; record those under /v1 only.
+      if (!url && !request.url.startsWith('/v1/')) return
+      const st = request.auditState ?? prepare(request)
+      if (!st || st.recorded) return
+      st.recorded = true
+      const outcome = outcomeOf(reply.statusCode)
+      try {
+        await insert(app.db, request, st, outcome, reply.statusCode)
+      } catch (err) {
+        request.log.error({ err }, 'audit event could not be written')
+        // Fail closed: no protected data leaves without its audit record.
+        if (outcome === 'ok') throw new Error('audit write failed')
+      }
+    })
+
+    /** For the token endpoint: who tried, and who it turned out to be. */
+    app.decorate('noteAuditIdentity', (request: FastifyRequest, who: { clientId?: string; accountId?: string; organisationId?: string }) => {
+      const st = prepare(request)
+      if (st) Object.assign(st, who)
+    })
+  },
+  { name: 'dcx-audit', dependencies: ['dcx-db', 'dcx-auth'] },
+)
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    noteAuditIdentity(request: FastifyRequest, who: { clientId?: string; accountId?: string; organisationId?: string }): void
+  }
+}
