@@ -18,6 +18,8 @@ import authRoutes, { jwksRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
 import accountRoutes from './modules/accounts/accounts.routes.js'
+import sharingGroupRoutes from './modules/sharing-groups/sharing-groups.routes.js'
+import indicatorRoutes from './modules/indicators/indicators.routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -95,6 +97,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(meRoutes)
       await v1.register(organisationRoutes)
       await v1.register(accountRoutes)
+      await v1.register(sharingGroupRoutes)
+      await v1.register(indicatorRoutes)
     },
     { prefix: '/v1' },
   )

@@ -6,15 +6,23 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url')
 }
 
-export function decodeCursor<T extends (string | number)[]>(cursor: string, shape: ('s' | 'n')[]): T {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/
+
+// 's' any short string, 'n' a safe integer, 't' an ISO timestamp, 'u' a UUID: a forged cursor
+// with a value the column cannot hold must be a 400, not a database error.
+function fits(x: unknown, kind: 's' | 'n' | 't' | 'u' | undefined): boolean {
+  if (kind === 'n') return Number.isSafeInteger(x)
+  if (typeof x !== 'string' || x.length >= 200) return false
+  if (kind === 't') return ISO_TIME.test(x) && !Number.isNaN(Date.parse(x))
+  if (kind === 'u') return UUID.test(x)
+  return kind === 's'
+}
+
+export function decodeCursor<T extends (string | number)[]>(cursor: string, shape: ('s' | 'n' | 't' | 'u')[]): T {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (
-      Array.isArray(v) &&
-      v.length === shape.length &&
-      v.every((x, i) => (shape[i] === 's' ? typeof x === 'string' && x.length < 200 : Number.isSafeInteger(x)))
-    )
-      return v as T
+    if (Array.isArray(v) && v.length === shape.length && v.every((x, i) => fits(x, shape[i]))) return v as T
   } catch {
     /* fall through */
   }

@@ -120,20 +120,29 @@ export default fp(
         recorded: false,
       }
       request.auditState = st
+      const note: AuditNote = {
+        set(e) {
+          if (e.resourceType !== undefined) st.resourceType = e.resourceType
+          if (e.resourceId !== undefined) st.resourceId = e.resourceId
+          if (e.details) Object.assign(st.details, e.details)
+        },
+      }
+      // Re-entrant: a service called inside an outer ctx.tx (e.g. the idempotency wrapper)
+      // joins that transaction instead of opening a second one.
+      let open: Tx | undefined
       const ctx: Ctx = {
         actor: request.actor,
         tx: async (fn) => {
-          const note: AuditNote = {
-            set(e) {
-              if (e.resourceType !== undefined) st.resourceType = e.resourceType
-              if (e.resourceId !== undefined) st.resourceId = e.resourceId
-              if (e.details) Object.assign(st.details, e.details)
-            },
-          }
+          if (open) return fn(open, note)
           const result = await withActor(app.db, request.actor, async (tx) => {
-            const out = await fn(tx, note)
-            await insert(tx, request, st, 'ok', null)
-            return out
+            open = tx
+            try {
+              const out = await fn(tx, note)
+              await insert(tx, request, st, 'ok', null)
+              return out
+            } finally {
+              open = undefined
+            }
           })
           st.recorded = true
           return result

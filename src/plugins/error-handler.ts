@@ -54,11 +54,11 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
     const context = (err as FastifyError).validationContext ?? 'body'
     const where = contextNames[context] ?? context
     const fields = err.validation.flatMap((v) => {
-      const params = v.params as { issue?: { code?: string; keys?: string[]; path?: PropertyKey[]; message?: string } } | undefined
+      const params = v.params as { issue?: { path?: PropertyKey[]; message?: string }; keys?: unknown } | undefined
       const path = params?.issue?.path ?? v.instancePath.split('/').filter(Boolean)
       // An unknown property is named itself (body.admin), not its parent object.
-      if (params?.issue?.code === 'unrecognized_keys' && params.issue.keys?.length) {
-        return params.issue.keys.map((k) => ({ name: [where, ...path.map(String), k].join('.'), reason: 'is not a known property' }))
+      if (v.keyword === 'unrecognized_keys' && Array.isArray(params?.keys) && params.keys.length) {
+        return params.keys.map((k) => ({ name: [where, ...path.map(String), String(k)].join('.'), reason: 'is not a known property' }))
       }
       const name = [where, ...path.map(String)].join('.')
       return [{ name, reason: v.message ?? 'is invalid' }]

@@ -41,7 +41,7 @@ export function accountsService(db: Db, forget: (accountId?: string) => void) {
       requireAny(actor, MANAGERS)
       if (!(await organisationsRepository.byId(db, organisationId))) throw notFound('organisation')
       if (!mayManage(actor, organisationId)) throw new AppError('forbidden', "Only that organisation's org_admins and platform administrators may list its accounts.")
-      const after = cursor ? decodeCursor<[string, string]>(cursor, ['s', 's']) : undefined
+      const after = cursor ? decodeCursor<[string, string]>(cursor, ['t', 'u']) : undefined
       const rows = await repo.listByOrganisation(db, organisationId, limit, after)
       const items = rows.slice(0, limit)
       const last = items.at(-1)

@@ -23,7 +23,7 @@ export function organisationsService(db: Db, onStatusChange: () => void) {
       void actor
       // A filter on a code that cannot exist is a mistake, not an empty directory.
       checkCountry(query.country, 'query')
-      const after = query.cursor ? decodeCursor<[string, string]>(query.cursor, ['s', 's']) : undefined
+      const after = query.cursor ? decodeCursor<[string, string]>(query.cursor, ['t', 'u']) : undefined
       const rows = await repo.list(db, query, after)
       const more = rows.length > query.limit
       const items = rows.slice(0, query.limit)

@@ -1,0 +1,141 @@
+// The two batch calls partner systems live on: bulk ingest (up to 1,000 items, per-item results,
+// valid items committed even when others fail) and match (up to 10,000 values screened in one
+// set-based query — the call a postal operator makes for a whole parcel batch).
+import { createHash } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { indicators } from '../../db/schema/index.js'
+import { rows, type Tx } from '../../db/client.js'
+import type { Ctx } from '../../plugins/audit.js'
+import { requireAny } from '../../lib/authz.js'
+import { AppError, type FieldProblem } from '../../lib/errors.js'
+import { distributionReaches } from '../access/visibility.js'
+import { candidateTypes, normalizeIndicator, type IndicatorType } from './normalize.js'
+import { indicatorCreate } from './indicators.schemas.js'
+import { prepareInsert } from './indicators.service.js'
+
+const INSERT_CHUNK = 500
+const AUDIT_VALUES_KEPT = 100
+
+type BulkResult = { index: number; status: 'created' | 'invalid'; id?: string; problem?: { detail: string; errors: FieldProblem[] } }
+
+export async function bulkCreate(ctx: Ctx, items: unknown[]) {
+  requireAny(ctx.actor, ['contributor'])
+  return ctx.tx(async (tx, audit) => {
+    const results: BulkResult[] = []
+    const valid: { index: number; values: Awaited<ReturnType<typeof prepareInsert>> }[] = []
+    for (const [index, item] of items.entries()) {
+      const prefix = `items.${index}`
+      const parsed = indicatorCreate.safeParse(item)
+      if (!parsed.success) {
+        const errors = parsed.error.issues.map((i) => ({ name: [prefix, ...i.path.map(String)].join('.'), reason: i.message }))
+        results.push({ index, status: 'invalid', problem: { detail: errors.map((e) => `${e.name}: ${e.reason}`).join('; '), errors } })
+        continue
+      }
+      try {
+        valid.push({ index, values: await prepareInsert(tx, ctx, parsed.data, prefix) })
+      } catch (e) {
+        if (!(e instanceof AppError) || e.status !== 400) throw e
+        results.push({ index, status: 'invalid', problem: { detail: e.detail, errors: e.fields ?? [] } })
+      }
+    }
+    // Valid items go in with a few multi-row inserts; ids come back in insertion order.
+    for (let i = 0; i < valid.length; i += INSERT_CHUNK) {
+      const chunk = valid.slice(i, i + INSERT_CHUNK)
+      const ids = await tx.insert(indicators).values(chunk.map((c) => c.values)).returning({ id: indicators.id })
+      chunk.forEach((c, j) => results.push({ index: c.index, status: 'created', id: ids[j]?.id }))
+    }
+    results.sort((a, b) => a.index - b.index)
+    audit.set({ details: { submitted: items.length, created: valid.length, invalid: items.length - valid.length } })
+    return { results }
+  })
+}
+
+interface MatchValue {
+  type?: IndicatorType
+  value: string
+}
+
+interface MatchRow {
+  idx: number
+  id: string
+  type: IndicatorType
+  organisation_id: string
+  value_visibility: 'full' | 'match_only'
+  tlp: string
+  confidence: number
+  status: 'active' | 'revoked'
+  name: string
+  contact_email: string
+  contact_phone: string | null
+  contact_hours: string | null
+}
+
+export async function matchValues(ctx: Ctx, values: MatchValue[]) {
+  // Normalise every value the same way as on ingest; an untyped value is tried as every type
+  // it is valid for.
+  const probes: { idx: number; type: string; nv: string }[] = []
+  const problems = new Map<number, string>()
+  values.forEach((v, idx) => {
+    if (v.type) {
+      const n = normalizeIndicator(v.type, v.value)
+      if (n.ok) probes.push({ idx, type: v.type, nv: n.normalizedValue })
+      else problems.set(idx, n.reason)
+    } else {
+      for (const c of candidateTypes(v.value)) probes.push({ idx, type: c.type, nv: c.normalizedValue })
+    }
+  })
+  return ctx.tx(async (tx, audit) => {
+    const found = probes.length ? await matchQuery(tx, ctx, probes) : []
+    const byIdx = new Map<number, MatchRow[]>()
+    for (const r of found) byIdx.set(r.idx, [...(byIdx.get(r.idx) ?? []), r])
+    const results = values.map((v, idx) => ({
+      ...(v.type ? { type: v.type } : {}),
+      value: v.value,
+      ...(problems.has(idx) ? { problem: problems.get(idx) } : {}),
+      matches: (byIdx.get(idx) ?? []).map((r) => ({
+        id: r.id,
+        type: r.type,
+        organisationId: r.organisation_id,
+        organisation: {
+          name: r.name,
+          contact: { email: r.contact_email, ...(r.contact_phone ? { phone: r.contact_phone } : {}), ...(r.contact_hours ? { hours: r.contact_hours } : {}) },
+        },
+        valueVisibility: r.value_visibility,
+        tlp: r.tlp as 'clear',
+        confidence: r.confidence,
+        status: r.status,
+      })),
+    }))
+    audit.set({ details: { ...matchQueryDigest(values), matchedValues: byIdx.size, matches: found.length } })
+    return { results }
+  })
+}
+
+/** One set-based query for the whole batch: the probes join the (type, normalized_value) index. */
+async function matchQuery(tx: Tx, ctx: Ctx, probes: { idx: number; type: string; nv: string }[]) {
+  const i = indicators
+  return rows<MatchRow>(
+    tx,
+    sql`with q as (
+          select * from jsonb_to_recordset(${JSON.stringify(probes)}::jsonb) as q(idx int, type text, nv text)
+        )
+        select q.idx, ${i.id}, ${i.type}, ${i.organisationId}, ${i.valueVisibility}, ${i.tlp}, ${i.confidence}, ${i.status},
+               o.name, o.contact_email, o.contact_phone, o.contact_hours
+        from q
+        join ${i} on ${i.type} = q.type and ${i.normalizedValue} = q.nv
+        join organisations o on o.id = ${i.organisationId}
+        where ${i.status} = 'active' and ${distributionReaches(ctx.actor, i)}
+        order by q.idx, ${i.createdAt} desc`,
+  )
+}
+
+/** What the audit event keeps of a match query: the values (the first 100) and a digest of all. */
+function matchQueryDigest(values: MatchValue[]) {
+  const digest = createHash('sha256').update(JSON.stringify(values)).digest('hex')
+  return {
+    count: values.length,
+    values: values.slice(0, AUDIT_VALUES_KEPT),
+    ...(values.length > AUDIT_VALUES_KEPT ? { truncated: true } : {}),
+    sha256: digest,
+  }
+}

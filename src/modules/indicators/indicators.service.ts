@@ -1,0 +1,231 @@
+// Indicators: create, read, list, update, revoke, related. Every read filters with readableBy()
+// (and row-level security under the service role); writes are owner-only, the owner taken from
+// the token. Each call runs in ctx.tx, which writes the audit event in the same transaction.
+import { and, desc, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm'
+import { indicators, type IndicatorRow } from '../../db/schema/index.js'
+import type { Tx } from '../../db/client.js'
+import type { Ctx } from '../../plugins/audit.js'
+import { requireAny } from '../../lib/authz.js'
+import { notFound } from '../../lib/errors.js'
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
+import { preconditionFailed } from '../../lib/etag.js'
+import { readableBy, distributionReaches } from '../access/visibility.js'
+import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
+import { candidateTypes, normalizeIndicator } from './normalize.js'
+import { invalidFields, normalizedOrThrow, placementProblems, toIndicator } from './indicators.rules.js'
+import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
+
+// Every column but the tsvector and the change-feed bookkeeping.
+const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(indicators)
+export const indicatorColumns = columns
+
+/** Mark a row as changed for the feed: the writing transaction's id and a fresh sequence. */
+export const touched = () => ({
+  changeXid: sql`pg_current_xact_id()`,
+  changeSeq: sql`nextval('change_seq')`,
+  updatedAt: new Date(),
+})
+
+export async function findReadable(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
+  const [row] = await tx
+    .select(columns)
+    .from(indicators)
+    .where(and(eq(indicators.id, id), readableBy(ctx.actor, indicators)))
+  if (!row) throw notFound('indicator')
+  return row as IndicatorRow
+}
+
+/** Visible by distribution (match_only included): what a sighting may be reported against. */
+export async function findReachable(tx: Tx, ctx: Ctx, id: string) {
+  const [row] = await tx
+    .select({ id: indicators.id })
+    .from(indicators)
+    .where(and(eq(indicators.id, id), distributionReaches(ctx.actor, indicators)))
+  if (!row) throw notFound('indicator')
+  return row
+}
+
+async function findOwned(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
+  const [row] = await tx
+    .select(columns)
+    .from(indicators)
+    .where(and(eq(indicators.id, id), eq(indicators.organisationId, ctx.actor.organisationId)))
+    .for('update')
+  if (!row) throw notFound('indicator')
+  return row as IndicatorRow
+}
+
+/** The row to insert for a validated input; throws a 400 naming the fields. */
+export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
+  const problems = placementProblems(input, prefix)
+  const n = normalizeIndicator(input.type, input.value)
+  if (!n.ok) problems.unshift({ name: `${prefix}.value`, reason: n.reason })
+  if (problems.length) throw invalidFields(problems)
+  if (input.distribution === 'sharing_group') {
+    await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, `${prefix}.sharingGroupId`)
+  }
+  return {
+    organisationId: ctx.actor.organisationId,
+    createdBy: ctx.actor.accountId,
+    type: input.type,
+    value: input.value.trim(),
+    normalizedValue: n.ok ? n.normalizedValue : '',
+    network: n.ok ? (n.network ?? null) : null,
+    valueVisibility: input.valueVisibility,
+    description: input.description,
+    confidence: input.confidence,
+    reliability: input.reliability,
+    credibility: input.credibility,
+    tlp: input.tlp,
+    distribution: input.distribution,
+    sharingGroupId: input.sharingGroupId ?? null,
+    validFrom: input.validFrom ? new Date(input.validFrom) : null,
+    validUntil: input.validUntil ? new Date(input.validUntil) : null,
+    tags: [...new Set(input.tags)],
+    countries: [...new Set(input.countries)],
+  }
+}
+
+export const indicatorsService = {
+  async create(ctx: Ctx, input: IndicatorCreate) {
+    requireAny(ctx.actor, ['contributor'])
+    return ctx.tx(async (tx, audit) => {
+      const values = await prepareInsert(tx, ctx, input)
+      const [row] = await tx.insert(indicators).values(values).returning(columns)
+      if (!row) throw new Error('insert returned nothing')
+      audit.set({ resourceId: row.id, details: { type: row.type, tlp: row.tlp, distribution: row.distribution, valueVisibility: row.valueVisibility } })
+      return toIndicator(row as IndicatorRow, ctx.actor.organisationId)
+    })
+  },
+
+  async get(ctx: Ctx, id: string) {
+    return ctx.tx(async (tx) => toIndicator(await findReadable(tx, ctx, id), ctx.actor.organisationId))
+  },
+
+  async list(ctx: Ctx, q: IndicatorListQuery) {
+    const where: (SQL | undefined)[] = [readableBy(ctx.actor, indicators)]
+    if (q.type) where.push(eq(indicators.type, q.type))
+    if (q.value !== undefined) {
+      if (q.type) where.push(eq(indicators.normalizedValue, normalizedOrThrow(q.type, q.value, 'query.value').normalizedValue))
+      else {
+        const pairs = candidateTypes(q.value)
+        where.push(
+          pairs.length
+            ? or(...pairs.map((p) => and(eq(indicators.type, p.type), eq(indicators.normalizedValue, p.normalizedValue))))
+            : sql`false`,
+        )
+      }
+    }
+    if (q.q) where.push(sql`${indicators.search} @@ websearch_to_tsquery('simple', ${q.q})`)
+    if (q.tag) where.push(sql`${indicators.tags} @> array[${q.tag}]::text[]`)
+    if (q.tlp) where.push(eq(indicators.tlp, q.tlp))
+    if (q.organisationId) where.push(eq(indicators.organisationId, q.organisationId))
+    if (q.country) where.push(sql`${indicators.countries} @> array[${q.country}]::text[]`)
+    if (q.updatedSince) where.push(gte(indicators.updatedAt, new Date(q.updatedSince)))
+    if (q.status) where.push(eq(indicators.status, q.status))
+    if (q.cursor) {
+      // Newest first by creation; new items land before page one, so later pages never shift.
+      const [at, id] = decodeCursor<[string, string]>(q.cursor, ['s', 's'])
+      const t = new Date(at)
+      if (Number.isNaN(t.getTime())) decodeCursor('!', ['s'])
+      where.push(or(lt(indicators.createdAt, t), and(eq(indicators.createdAt, t), lt(indicators.id, id))))
+    }
+    return ctx.tx(async (tx, audit) => {
+      const rs = (await tx
+        .select(columns)
+        .from(indicators)
+        .where(and(...where))
+        .orderBy(desc(indicators.createdAt), desc(indicators.id))
+        .limit(q.limit + 1)) as IndicatorRow[]
+      const items = rs.slice(0, q.limit)
+      const last = items.at(-1)
+      const { cursor: _c, limit, ...filters } = q
+      audit.set({ details: { filters, limit, returned: items.length } })
+      return {
+        items: items.map((r) => toIndicator(r, ctx.actor.organisationId)),
+        nextCursor: rs.length > q.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
+      }
+    })
+  },
+
+  async update(ctx: Ctx, id: string, patch: IndicatorPatch, expected: number | undefined) {
+    requireAny(ctx.actor, ['contributor'])
+    return ctx.tx(async (tx, audit) => {
+      const row = await findOwned(tx, ctx, id)
+      if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
+      const merged = {
+        tlp: patch.tlp ?? row.tlp,
+        distribution: patch.distribution ?? row.distribution,
+        sharingGroupId: patch.sharingGroupId !== undefined ? patch.sharingGroupId : patch.distribution && patch.distribution !== 'sharing_group' ? null : row.sharingGroupId,
+        validFrom: patch.validFrom !== undefined ? patch.validFrom : row.validFrom,
+        validUntil: patch.validUntil !== undefined ? patch.validUntil : row.validUntil,
+        countries: patch.countries,
+      } as Parameters<typeof placementProblems>[0]
+      const problems = placementProblems(merged)
+      if (problems.length) throw invalidFields(problems)
+      if (merged.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, merged.sharingGroupId, 'body.sharingGroupId')
+      const [updated] = await tx
+        .update(indicators)
+        .set({
+          ...(patch.valueVisibility !== undefined ? { valueVisibility: patch.valueVisibility } : {}),
+          ...(patch.description !== undefined ? { description: patch.description } : {}),
+          ...(patch.confidence !== undefined ? { confidence: patch.confidence } : {}),
+          ...(patch.reliability !== undefined ? { reliability: patch.reliability } : {}),
+          ...(patch.credibility !== undefined ? { credibility: patch.credibility } : {}),
+          ...(patch.tags !== undefined ? { tags: [...new Set(patch.tags)] } : {}),
+          ...(patch.countries !== undefined ? { countries: [...new Set(patch.countries)] } : {}),
+          tlp: merged.tlp,
+          distribution: merged.distribution,
+          sharingGroupId: merged.sharingGroupId ?? null,
+          validFrom: merged.validFrom ? new Date(merged.validFrom) : null,
+          validUntil: merged.validUntil ? new Date(merged.validUntil) : null,
+          version: row.version + 1,
+          ...touched(),
+        })
+        .where(and(eq(indicators.id, id), eq(indicators.version, row.version)))
+        .returning(columns)
+      if (!updated) throw preconditionFailed(row.version + 1)
+      audit.set({ details: { changed: Object.keys(patch), version: updated.version } })
+      return toIndicator(updated as IndicatorRow, ctx.actor.organisationId)
+    })
+  },
+
+  /** Revoke: kept, marked revoked, still visible to those who could see it. */
+  async revoke(ctx: Ctx, id: string, expected: number | undefined) {
+    requireAny(ctx.actor, ['contributor'])
+    return ctx.tx(async (tx, audit) => {
+      const row = await findOwned(tx, ctx, id)
+      if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
+      if (row.status === 'revoked') return toIndicator(row, ctx.actor.organisationId)
+      const [updated] = await tx
+        .update(indicators)
+        .set({ status: 'revoked', version: row.version + 1, ...touched() })
+        .where(eq(indicators.id, id))
+        .returning(columns)
+      audit.set({ details: { changed: ['status'], version: updated?.version } })
+      return toIndicator(updated as IndicatorRow, ctx.actor.organisationId)
+    })
+  },
+
+  /** Correlation: other organisations' readable indicators with the same type and normalised value. */
+  async related(ctx: Ctx, id: string) {
+    return ctx.tx(async (tx, audit) => {
+      const row = await findReadable(tx, ctx, id)
+      const rs = (await tx
+        .select(columns)
+        .from(indicators)
+        .where(
+          and(
+            eq(indicators.type, row.type),
+            eq(indicators.normalizedValue, row.normalizedValue),
+            sql`${indicators.organisationId} <> ${row.organisationId}`,
+            readableBy(ctx.actor, indicators),
+          ),
+        )
+        .orderBy(desc(indicators.createdAt), desc(indicators.id))
+        .limit(500)) as IndicatorRow[]
+      audit.set({ details: { returned: rs.length } })
+      return { items: rs.map((r) => toIndicator(r, ctx.actor.organisationId)), nextCursor: null }
+    })
+  },
+}

@@ -1,0 +1,166 @@
+// Sharing groups: a named set of organisations, owned by one organisation's admins. Members
+// read the group; the owner's org_admins write it. The owner is always a member.
+import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import type { Tx } from '../../db/client.js'
+import { rows } from '../../db/client.js'
+import { organisations, sharingGroupMembers, sharingGroups, type SharingGroupRow } from '../../db/schema/index.js'
+import type { Ctx } from '../../plugins/audit.js'
+import { requireAny } from '../../lib/authz.js'
+import { AppError, notFound } from '../../lib/errors.js'
+import { preconditionFailed } from '../../lib/etag.js'
+import type { SharingGroup } from './sharing-groups.schemas.js'
+
+async function members(tx: Tx, ids: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(ids.map((id) => [id, []]))
+  if (ids.length === 0) return out
+  const rs = await tx
+    .select()
+    .from(sharingGroupMembers)
+    .where(inArray(sharingGroupMembers.groupId, ids))
+    .orderBy(asc(sharingGroupMembers.organisationId))
+  for (const r of rs) out.get(r.groupId)?.push(r.organisationId)
+  return out
+}
+
+function toGroup(row: SharingGroupRow, organisationIds: string[]): SharingGroup {
+  return {
+    id: row.id,
+    organisationId: row.organisationId,
+    name: row.name,
+    organisationIds,
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  }
+}
+
+async function checkOrganisations(tx: Tx, ids: string[]) {
+  if (ids.length === 0) return
+  const found = await tx.select({ id: organisations.id }).from(organisations).where(inArray(organisations.id, ids))
+  const missing = ids.filter((id) => !found.some((f) => f.id === id))
+  if (missing.length) {
+    throw new AppError('validation', `body.organisationIds: no organisation ${missing.join(', ')}`, [
+      { name: 'body.organisationIds', reason: `unknown organisation ids: ${missing.join(', ')}` },
+    ])
+  }
+}
+
+async function setMembers(tx: Tx, groupId: string, owner: string, ids: string[]) {
+  await tx.delete(sharingGroupMembers).where(eq(sharingGroupMembers.groupId, groupId))
+  const all = [...new Set([owner, ...ids])]
+  await tx.insert(sharingGroupMembers).values(all.map((organisationId) => ({ groupId, organisationId })))
+  return all.sort()
+}
+
+export const sharingGroupsService = {
+  /** Groups the caller's organisation owns or belongs to (row-level security enforces it too). */
+  async list(ctx: Ctx) {
+    return ctx.tx(async (tx, audit) => {
+      const rs = await tx
+        .select()
+        .from(sharingGroups)
+        .where(
+          sql`(${sharingGroups.organisationId} = ${ctx.actor.organisationId} or exists (select 1 from sharing_group_members m where m.group_id = ${sharingGroups.id} and m.organisation_id = ${ctx.actor.organisationId}))`,
+        )
+        .orderBy(asc(sharingGroups.createdAt), asc(sharingGroups.id))
+        .limit(1000)
+      const m = await members(tx, rs.map((r) => r.id))
+      audit.set({ details: { returned: rs.length } })
+      return { items: rs.map((r) => toGroup(r, m.get(r.id) ?? [])), nextCursor: null }
+    })
+  },
+
+  async get(ctx: Ctx, id: string) {
+    return ctx.tx(async (tx) => {
+      const row = await visible(tx, ctx, id)
+      const m = await members(tx, [id])
+      return toGroup(row, m.get(id) ?? [])
+    })
+  },
+
+  async create(ctx: Ctx, input: { name: string; organisationIds: string[] }) {
+    requireAny(ctx.actor, ['org_admin'])
+    return ctx.tx(async (tx, audit) => {
+      await checkOrganisations(tx, input.organisationIds)
+      const [row] = await tx.insert(sharingGroups).values({ organisationId: ctx.actor.organisationId, name: input.name }).returning()
+      if (!row) throw new Error('insert returned nothing')
+      const ids = await setMembers(tx, row.id, row.organisationId, input.organisationIds)
+      audit.set({ resourceId: row.id, details: { name: input.name, organisationIds: ids } })
+      return toGroup(row, ids)
+    })
+  },
+
+  async update(ctx: Ctx, id: string, patch: { name?: string; organisationIds?: string[] }, expected: number | undefined) {
+    requireAny(ctx.actor, ['org_admin'])
+    return ctx.tx(async (tx, audit) => {
+      const row = await owned(tx, ctx, id)
+      if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
+      if (patch.organisationIds) await checkOrganisations(tx, patch.organisationIds)
+      const [updated] = await tx
+        .update(sharingGroups)
+        .set({ ...(patch.name ? { name: patch.name } : {}), version: row.version + 1, updatedAt: new Date() })
+        .where(and(eq(sharingGroups.id, id), eq(sharingGroups.version, row.version)))
+        .returning()
+      if (!updated) throw preconditionFailed(row.version + 1)
+      const ids = patch.organisationIds
+        ? await setMembers(tx, id, row.organisationId, patch.organisationIds)
+        : ((await members(tx, [id])).get(id) ?? [])
+      audit.set({ details: { changed: patch } })
+      return toGroup(updated, ids)
+    })
+  },
+
+  async remove(ctx: Ctx, id: string) {
+    requireAny(ctx.actor, ['org_admin'])
+    return ctx.tx(async (tx) => {
+      await owned(tx, ctx, id)
+      const [used] = await rows<{ n: number }>(
+        tx,
+        sql`select (select count(*) from indicators where sharing_group_id = ${id})::int + (select count(*) from notes where sharing_group_id = ${id})::int as n`,
+      )
+      if (used && used.n > 0) {
+        throw new AppError('conflict', `The group still distributes ${used.n} item(s); redistribute or revoke them first.`)
+      }
+      await tx.delete(sharingGroups).where(eq(sharingGroups.id, id))
+    })
+  },
+}
+
+async function visible(tx: Tx, ctx: Ctx, id: string) {
+  const [row] = await tx
+    .select()
+    .from(sharingGroups)
+    .where(
+      and(
+        eq(sharingGroups.id, id),
+        sql`(${sharingGroups.organisationId} = ${ctx.actor.organisationId} or exists (select 1 from sharing_group_members m where m.group_id = ${sharingGroups.id} and m.organisation_id = ${ctx.actor.organisationId}))`,
+      ),
+    )
+  if (!row) throw notFound('sharing group')
+  return row
+}
+
+/** The group if the caller's organisation owns it: 404 if invisible, 403 if only a member. */
+async function owned(tx: Tx, ctx: Ctx, id: string) {
+  const row = await visible(tx, ctx, id)
+  if (row.organisationId !== ctx.actor.organisationId) {
+    throw new AppError('forbidden', "Only the owner organisation's org_admins may change this group.")
+  }
+  return row
+}
+
+/** For distribution = sharing_group: the group must exist and include the caller's organisation. */
+export async function assertUsableGroup(tx: Tx, organisationId: string, groupId: string | null | undefined, field: string) {
+  if (!groupId) {
+    throw new AppError('validation', `${field}: required when distribution is sharing_group`, [{ name: field, reason: 'required when distribution is sharing_group' }])
+  }
+  const [m] = await tx
+    .select()
+    .from(sharingGroupMembers)
+    .where(and(eq(sharingGroupMembers.groupId, groupId), eq(sharingGroupMembers.organisationId, organisationId)))
+  if (!m) {
+    throw new AppError('validation', `${field}: no sharing group with that id includes your organisation`, [
+      { name: field, reason: 'no sharing group with that id includes your organisation' },
+    ])
+  }
+}
