@@ -20,6 +20,9 @@ import organisationRoutes from './modules/organisations/organisations.routes.js'
 import accountRoutes from './modules/accounts/accounts.routes.js'
 import sharingGroupRoutes from './modules/sharing-groups/sharing-groups.routes.js'
 import indicatorRoutes from './modules/indicators/indicators.routes.js'
+import noteRoutes from './modules/notes/notes.routes.js'
+import changeRoutes from './modules/changes/changes.routes.js'
+import statsRoutes from './modules/stats/stats.routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -99,6 +102,9 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(accountRoutes)
       await v1.register(sharingGroupRoutes)
       await v1.register(indicatorRoutes)
+      await v1.register(noteRoutes)
+      await v1.register(changeRoutes)
+      await v1.register(statsRoutes)
     },
     { prefix: '/v1' },
   )

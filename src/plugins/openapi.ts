@@ -82,14 +82,11 @@ function describeResponse(status: string, response: Response): void {
     response.content = { 'application/problem+json': content['application/json'] }
   }
   if (status === '429' && !response.headers) {
-    const { content: body, ...rest } = response
-    Object.assign(response, rest, {
-      headers: { 'Retry-After': { description: 'Seconds until the limit resets', schema: { type: 'integer', minimum: 1 } } },
-    })
-    if (body) {
-      delete response.content
-      response.content = body
-    }
+    // Headers before content, as a reader expects them.
+    const body = response.content
+    delete response.content
+    response.headers = { 'Retry-After': { description: 'Seconds until the limit resets', schema: { type: 'integer', minimum: 1 } } }
+    if (body) response.content = body
   }
 }
 

@@ -1,0 +1,95 @@
+// GET /v1/changes: created, updated and revoked items the caller may see, in commit-safe order,
+// for partner systems that sync by polling. Rows carry (change_xid, change_seq); the feed only
+// returns rows whose writing transaction is older than every transaction still running, so a
+// transaction that commits late can never land behind a cursor already handed out.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { and, asc, getTableColumns, sql } from 'drizzle-orm'
+import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
+import { rows } from '../../db/client.js'
+import { problems } from '../../lib/schemas.js'
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
+import { readableBy } from '../access/visibility.js'
+import { indicator } from '../indicators/indicators.schemas.js'
+import { toIndicator } from '../indicators/indicators.rules.js'
+import { note } from '../notes/notes.schemas.js'
+import { toNote } from '../notes/notes.service.js'
+
+const change = z.object({
+  kind: z.enum(['indicator', 'note']),
+  id: z.uuid(),
+  action: z.enum(['created', 'updated', 'revoked']),
+  version: z.number().int(),
+  changedAt: z.string(),
+  indicator: indicator.optional(),
+  note: note.optional(),
+})
+const changePage = z
+  .object({
+    items: z.array(change),
+    nextCursor: z.string().nullable().describe('Poll again with this cursor; it only moves forward'),
+    hasMore: z.boolean(),
+  })
+  .meta({ id: 'ChangePage' })
+
+const query = z
+  .object({
+    cursor: z.string().min(1).max(512).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict()
+
+const { search: _s1, ...indicatorCols } = getTableColumns(indicators)
+const { search: _s2, ...noteCols } = getTableColumns(notes)
+
+const routes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/changes', {
+    schema: {
+      tags: ['changes'],
+      operationId: 'listChanges',
+      summary: 'Change feed of indicators and notes the caller may see; poll with nextCursor',
+      querystring: query,
+      response: { 200: changePage, ...problems(400, 401, 429, 500) },
+    },
+  }, async (req) => {
+    const { limit } = req.query
+    const [xid, seq] = req.query.cursor ? decodeCursor<[string, number]>(req.query.cursor, ['s', 'n']) : ['0', 0]
+    if (!/^\d{1,20}$/.test(xid)) decodeCursor('!', ['s'])
+    const actor = req.actor
+    return req.ctx.tx(async (tx, audit) => {
+      const [h] = await rows<{ horizon: string }>(tx, sql`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`)
+      const horizon = h?.horizon ?? '0'
+      const after = (t: typeof indicators | typeof notes) =>
+        sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid}::xid8, ${seq}::bigint)`
+      const [inds, nts] = await Promise.all([
+        tx.select(indicatorCols).from(indicators).where(and(after(indicators), readableBy(actor, indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit + 1),
+        tx.select(noteCols).from(notes).where(and(after(notes), readableBy(actor, notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit + 1),
+      ])
+      const merged = [
+        ...inds.map((r) => ({ kind: 'indicator' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),
+        ...nts.map((r) => ({ kind: 'note' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),
+      ].sort((a, b) => (a.xid === b.xid ? a.seq - b.seq : a.xid < b.xid ? -1 : 1))
+      const page = merged.slice(0, limit)
+      const last = page.at(-1)
+      audit.set({ details: { cursor: req.query.cursor ?? null, returned: page.length } })
+      return {
+        items: page.map((c) => {
+          const r = c.row as IndicatorRow & NoteRow
+          const action = r.status === 'revoked' ? 'revoked' : r.version === 1 ? 'created' : 'updated'
+          return {
+            kind: c.kind,
+            id: r.id,
+            action: action as 'created' | 'updated' | 'revoked',
+            version: r.version,
+            changedAt: r.updatedAt.toISOString(),
+            ...(c.kind === 'indicator' ? { indicator: toIndicator(r, actor.organisationId) } : { note: toNote(r) }),
+          }
+        }),
+        nextCursor: last ? encodeCursor([last.xid.toString(), last.seq]) : (req.query.cursor ?? null),
+        hasMore: merged.length > limit,
+      }
+    })
+  })
+}
+
+export default routes

@@ -1,0 +1,194 @@
+// Best-practice notes: how a customs service profiles parcels, how a prosecutor got a bitcoin
+// seizure through court. Same visibility rule as indicators; every version kept as a revision.
+import { and, asc, desc, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm'
+import { noteRevisions, notes, type NoteRow } from '../../db/schema/index.js'
+import type { Tx } from '../../db/client.js'
+import type { Ctx } from '../../plugins/audit.js'
+import { requireAny } from '../../lib/authz.js'
+import { notFound } from '../../lib/errors.js'
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
+import { preconditionFailed } from '../../lib/etag.js'
+import { readableBy } from '../access/visibility.js'
+import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
+import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
+import { touched } from '../indicators/indicators.service.js'
+import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
+
+const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(notes)
+
+export function toNote(r: NoteRow): Note {
+  return {
+    id: r.id,
+    organisationId: r.organisationId,
+    title: r.title,
+    summary: r.summary,
+    body: r.body,
+    topics: r.topics as Note['topics'],
+    sectors: r.sectors as Note['sectors'],
+    language: r.language,
+    tlp: r.tlp as Note['tlp'],
+    distribution: r.distribution as Note['distribution'],
+    sharingGroupId: r.sharingGroupId,
+    status: r.status as Note['status'],
+    version: r.version,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  }
+}
+
+async function findReadable(tx: Tx, ctx: Ctx, id: string) {
+  const [row] = await tx.select(columns).from(notes).where(and(eq(notes.id, id), readableBy(ctx.actor, notes)))
+  if (!row) throw notFound('note')
+  return row as NoteRow
+}
+
+async function findOwned(tx: Tx, ctx: Ctx, id: string) {
+  const [row] = await tx
+    .select(columns)
+    .from(notes)
+    .where(and(eq(notes.id, id), eq(notes.organisationId, ctx.actor.organisationId)))
+    .for('update')
+  if (!row) throw notFound('note')
+  return row as NoteRow
+}
+
+async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
+  await tx.insert(noteRevisions).values({
+    noteId: r.id,
+    version: r.version,
+    title: r.title,
+    summary: r.summary,
+    body: r.body,
+    topics: r.topics,
+    sectors: r.sectors,
+    language: r.language,
+    tlp: r.tlp,
+    distribution: r.distribution,
+    sharingGroupId: r.sharingGroupId,
+    status: r.status,
+    editedBy,
+  })
+}
+
+export const notesService = {
+  async create(ctx: Ctx, input: NoteCreate) {
+    requireAny(ctx.actor, ['contributor'])
+    const problems = placementProblems(input)
+    if (problems.length) throw invalidFields(problems)
+    return ctx.tx(async (tx, audit) => {
+      if (input.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, 'body.sharingGroupId')
+      const [row] = await tx
+        .insert(notes)
+        .values({ ...input, sharingGroupId: input.sharingGroupId ?? null, organisationId: ctx.actor.organisationId, createdBy: ctx.actor.accountId })
+        .returning(columns)
+      await saveRevision(tx, row as NoteRow, ctx.actor.accountId)
+      audit.set({ resourceId: row?.id, details: { title: input.title, tlp: input.tlp, distribution: input.distribution } })
+      return toNote(row as NoteRow)
+    })
+  },
+
+  async get(ctx: Ctx, id: string) {
+    return ctx.tx(async (tx) => toNote(await findReadable(tx, ctx, id)))
+  },
+
+  async list(ctx: Ctx, q: NoteListQuery) {
+    const where: (SQL | undefined)[] = [readableBy(ctx.actor, notes)]
+    if (q.q) where.push(sql`${notes.search} @@ websearch_to_tsquery('simple', ${q.q})`)
+    if (q.topic) where.push(sql`${notes.topics} @> array[${q.topic}]::text[]`)
+    if (q.sector) where.push(sql`${notes.sectors} @> array[${q.sector}]::text[]`)
+    if (q.language) where.push(eq(notes.language, q.language))
+    if (q.organisationId) where.push(eq(notes.organisationId, q.organisationId))
+    if (q.updatedSince) where.push(gte(notes.updatedAt, new Date(q.updatedSince)))
+    if (q.status) where.push(eq(notes.status, q.status))
+    if (q.cursor) {
+      const [at, id] = decodeCursor<[string, string]>(q.cursor, ['s', 's'])
+      const t = new Date(at)
+      if (Number.isNaN(t.getTime())) decodeCursor('!', ['s'])
+      where.push(or(lt(notes.createdAt, t), and(eq(notes.createdAt, t), lt(notes.id, id))))
+    }
+    return ctx.tx(async (tx, audit) => {
+      const rs = (await tx
+        .select(columns)
+        .from(notes)
+        .where(and(...where))
+        .orderBy(desc(notes.createdAt), desc(notes.id))
+        .limit(q.limit + 1)) as NoteRow[]
+      const items = rs.slice(0, q.limit)
+      const last = items.at(-1)
+      const { cursor: _c, limit, ...filters } = q
+      audit.set({ details: { filters, limit, returned: items.length } })
+      return {
+        items: items.map(toNote),
+        nextCursor: rs.length > q.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
+      }
+    })
+  },
+
+  async update(ctx: Ctx, id: string, patch: NotePatch, expected: number | undefined) {
+    requireAny(ctx.actor, ['contributor'])
+    return ctx.tx(async (tx, audit) => {
+      const row = await findOwned(tx, ctx, id)
+      if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
+      const distribution = patch.distribution ?? (row.distribution as Note['distribution'])
+      const sharingGroupId =
+        patch.sharingGroupId !== undefined ? patch.sharingGroupId : distribution !== 'sharing_group' ? null : row.sharingGroupId
+      const placement = { tlp: patch.tlp ?? (row.tlp as Note['tlp']), distribution, sharingGroupId }
+      const problems = placementProblems(placement)
+      if (problems.length) throw invalidFields(problems)
+      if (distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
+      const [updated] = await tx
+        .update(notes)
+        .set({ ...patch, ...placement, version: row.version + 1, ...touched() })
+        .where(and(eq(notes.id, id), eq(notes.version, row.version)))
+        .returning(columns)
+      if (!updated) throw preconditionFailed(row.version + 1)
+      await saveRevision(tx, updated as NoteRow, ctx.actor.accountId)
+      audit.set({ details: { changed: Object.keys(patch), version: updated.version } })
+      return toNote(updated as NoteRow)
+    })
+  },
+
+  async revoke(ctx: Ctx, id: string, expected: number | undefined) {
+    requireAny(ctx.actor, ['contributor'])
+    return ctx.tx(async (tx, audit) => {
+      const row = await findOwned(tx, ctx, id)
+      if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
+      if (row.status === 'revoked') return toNote(row)
+      const [updated] = await tx
+        .update(notes)
+        .set({ status: 'revoked', version: row.version + 1, ...touched() })
+        .where(eq(notes.id, id))
+        .returning(columns)
+      await saveRevision(tx, updated as NoteRow, ctx.actor.accountId)
+      audit.set({ details: { changed: ['status'], version: updated?.version } })
+      return toNote(updated as NoteRow)
+    })
+  },
+
+  async revisions(ctx: Ctx, id: string) {
+    return ctx.tx(async (tx, audit) => {
+      await findReadable(tx, ctx, id)
+      const rs = await tx.select().from(noteRevisions).where(eq(noteRevisions.noteId, id)).orderBy(asc(noteRevisions.version)).limit(1000)
+      audit.set({ details: { returned: rs.length } })
+      return {
+        items: rs.map((r) => ({
+          noteId: r.noteId,
+          version: r.version,
+          title: r.title,
+          summary: r.summary,
+          body: r.body,
+          topics: r.topics as Note['topics'],
+          sectors: r.sectors as Note['sectors'],
+          language: r.language,
+          tlp: r.tlp as Note['tlp'],
+          distribution: r.distribution as Note['distribution'],
+          sharingGroupId: r.sharingGroupId,
+          status: r.status as Note['status'],
+          editedBy: r.editedBy,
+          createdAt: r.createdAt.toISOString(),
+        })),
+        nextCursor: null,
+      }
+    })
+  },
+}
