@@ -375,6 +375,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of indicators and notes the caller may see; poll with nextCursor */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts by type, sector, country and month over what the caller may see */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -920,6 +954,66 @@ export interface components {
         NoteRevisionList: {
             items: components["schemas"]["NoteRevision"][];
             nextCursor: string | null;
+        };
+        ChangePage: {
+            items: {
+                /** @enum {string} */
+                kind: "indicator" | "note";
+                /** Format: uuid */
+                id: string;
+                /** @enum {string} */
+                action: "created" | "updated" | "revoked";
+                version: number;
+                changedAt: string;
+                indicator?: components["schemas"]["Indicator"];
+                note?: components["schemas"]["Note"];
+            }[];
+            /** @description Poll again with this cursor; it only moves forward */
+            nextCursor: string | null;
+            hasMore: boolean;
+        };
+        Stats: {
+            from: string | null;
+            to: string | null;
+            indicators: {
+                total: number;
+                byType: {
+                    key: string;
+                    count: number;
+                }[];
+                /** @description By the owner organisation's sector */
+                bySector: {
+                    key: string;
+                    count: number;
+                }[];
+                /** @description By the countries an indicator concerns */
+                byCountry: {
+                    key: string;
+                    count: number;
+                }[];
+                /** @description By month of creation, YYYY-MM (UTC) */
+                byMonth: {
+                    key: string;
+                    count: number;
+                }[];
+                byStatus: {
+                    key: string;
+                    count: number;
+                }[];
+            };
+            notes: {
+                total: number;
+                byTopic: {
+                    key: string;
+                    count: number;
+                }[];
+            };
+            sightings: {
+                byOutcome: {
+                    key: string;
+                    count: number;
+                }[];
+            };
         };
         TokenResponse: {
             access_token: string;
@@ -3533,6 +3627,130 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: {
+                /** @description Created at or after */
+                from?: string;
+                /** @description Created before */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -75,5 +75,5 @@ t.test('createDcxClient: refused credentials are a DcxTokenError; a disabled acc
 t.test('examples/generated/dcx.d.ts is current with openapi.yaml', async (t) => {
   const expected = COMMENT_HEADER + astToString(await openapiTS(new URL('openapi.yaml', ROOT), { silent: true }))
   const committed = await readFile(new URL('examples/generated/dcx.d.ts', ROOT), 'utf8').catch(() => '')
-  t.ok(committed === expected, 'up to date (if not: openapi.yaml changed, run npm run examples:generate)')
+  t.ok(committed === expected, 'up to date (if not: run npm run openapi, or npm run examples:generate)')
 })

@@ -123,7 +123,7 @@ for (const v of ALL) {
       if (v !== 'O') {
         const twin = twins.get(`${v}:${row.key}`)
         const rel = await reader.get(`/v1/indicators/${twin}/related`)
-        t.equal(rel.statusCode, 200, rel.body)
+        t.equal(rel.statusCode, 200, `${label}: related answers`)
         t.equal(ids(rel).includes(ind.id), can, `${label}: related`)
         t.notOk(ids(rel).includes(twin as string), 'related never lists the indicator itself')
       }

@@ -1,0 +1,78 @@
+import t from 'tap'
+import pg from 'pg'
+import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
+
+interface Change { kind: string; id: string; action: string; version: number }
+interface ChangePage { items: Change[]; nextCursor: string | null; hasMore: boolean }
+
+t.test('feed: created, updated, revoked in order; cursor only moves forward', async (t) => {
+  const app = await buildTestApp(t)
+  const owner = await orgWith(app, ['contributor'], { sector: 'customs' })
+  const viewer = await orgWith(app, ['reader'], { sector: 'postal' })
+  const A = as(app, owner.contributor.token)
+  const V = as(app, viewer.reader.token)
+
+  // Start from the current head so other test files' items do not matter.
+  let head = json<ChangePage>(await V.get('/v1/changes?limit=1000'))
+  while (head.hasMore) head = json<ChangePage>(await V.get(`/v1/changes?limit=1000&cursor=${head.nextCursor}`))
+  const start = head.nextCursor
+
+  const shared = json<{ id: string }>(await A.post('/v1/indicators', { type: 'domain', value: 'feed-shared.example', distribution: 'community', tlp: 'green' }))
+  const hidden = json<{ id: string }>(await A.post('/v1/indicators', { type: 'domain', value: 'feed-hidden.example', distribution: 'organisation' }))
+  const noteRes = await A.post('/v1/notes', { title: 'Feed note', summary: 's', body: 'b', topics: ['training'], distribution: 'community', tlp: 'clear' })
+  t.equal(noteRes.statusCode, 201, noteRes.body)
+  await A.patch(`/v1/indicators/${shared.id}`, { confidence: 90 })
+  await A.delete(`/v1/indicators/${shared.id}`)
+
+  const page = json<ChangePage>(await V.get(`/v1/changes${start ? `?cursor=${start}` : ''}`))
+  const mine = page.items.filter((c) => c.id === shared.id || c.id === hidden.id || c.id === json<{ id: string }>(noteRes).id)
+  t.same(
+    mine.map((c) => `${c.kind}:${c.action}`),
+    ['note:created', 'indicator:revoked'],
+    'the feed shows each visible item once, at its latest change; the hidden item never',
+  )
+  t.notOk(page.items.some((c) => c.id === hidden.id), 'organisation-only item absent')
+  const again = json<ChangePage>(await V.get(`/v1/changes?cursor=${page.nextCursor}`))
+  t.notOk(again.items.some((c) => c.id === shared.id), 'nothing repeats after the cursor')
+  t.equal(again.nextCursor, page.nextCursor, 'an empty poll keeps the cursor')
+
+  isProblem(t, await V.get('/v1/changes?cursor=bogus'), 400)
+})
+
+// Needs two concurrent transactions: a real PostgreSQL server.
+t.test('a transaction that commits late is never skipped', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (PostgreSQL)' }, async (t) => {
+  const app = await buildTestApp(t)
+  const owner = await orgWith(app, ['contributor'], { sector: 'customs' })
+  const viewer = await orgWith(app, ['reader'], { sector: 'police' })
+  const V = as(app, viewer.reader.token)
+  let head = json<ChangePage>(await V.get('/v1/changes?limit=1000'))
+  while (head.hasMore) head = json<ChangePage>(await V.get(`/v1/changes?limit=1000&cursor=${head.nextCursor}`))
+
+  // T1 starts first and writes first, but commits last.
+  const slow = new pg.Client({ connectionString: process.env.DATABASE_URL, options: '-c role=dcx_app' })
+  await slow.connect()
+  t.teardown(() => slow.end())
+  await slow.query('BEGIN')
+  await slow.query("select set_config('dcx.org_id', $1, true)", [owner.org.id])
+  const { rows } = await slow.query(
+    `insert into indicators (organisation_id, type, value, normalized_value, tlp, distribution)
+     values ($1, 'domain', 'late.example', 'late.example', 'green', 'community') returning id`,
+    [owner.org.id],
+  )
+  const lateId = rows[0].id as string
+
+  const fast = json<{ id: string }>(await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: 'early.example', distribution: 'community', tlp: 'green' }))
+  const before = json<ChangePage>(await V.get(`/v1/changes?cursor=${head.nextCursor}&limit=1000`))
+  t.notOk(before.items.some((c) => c.id === fast.id), 'the later commit is held back while an older transaction is open')
+
+  await slow.query('COMMIT')
+  // Other test files' transactions may hold the horizon back a moment longer: poll, as a partner would.
+  let ids: string[] = []
+  for (let i = 0; i < 100 && !(ids.includes(lateId) && ids.includes(fast.id)); i++) {
+    if (i) await new Promise((r) => setTimeout(r, 100))
+    ids = json<ChangePage>(await V.get(`/v1/changes?cursor=${before.nextCursor ?? head.nextCursor}&limit=1000`)).items.map((c) => c.id)
+  }
+  t.ok(ids.includes(lateId), 'the late commit is delivered')
+  t.ok(ids.includes(fast.id), 'the early commit is delivered')
+  t.ok(ids.indexOf(lateId) < ids.indexOf(fast.id), 'in transaction order')
+})
