@@ -23,6 +23,7 @@ import indicatorRoutes from './modules/indicators/indicators.routes.js'
 import noteRoutes from './modules/notes/notes.routes.js'
 import changeRoutes from './modules/changes/changes.routes.js'
 import statsRoutes from './modules/stats/stats.routes.js'
+import auditRoutes from './modules/audit/audit.routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -105,6 +106,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(noteRoutes)
       await v1.register(changeRoutes)
       await v1.register(statsRoutes)
+      await v1.register(auditRoutes)
     },
     { prefix: '/v1' },
   )

@@ -76,10 +76,11 @@ interface OpenApiDoc {
 function describeResponse(status: string, response: Response): void {
   if (response.description === 'Default Response') response.description = STATUS_TEXT[status] ?? `HTTP ${status}`
   // Errors are sent as RFC 9457 application/problem+json (plugins/error-handler.ts); @fastify/swagger
-  // would label them application/json. OAuth token errors (RFC 6749 §5.2) stay application/json.
-  const content = response.content
-  if (content?.['application/json']?.schema?.$ref === PROBLEM_REF && Number(status) >= 400) {
-    response.content = { 'application/problem+json': content['application/json'] }
+  // labels them application/json, or with the route's `produces` (NDJSON, CSV) for every status.
+  // OAuth token errors (RFC 6749 §5.2, not the Problem schema) stay application/json.
+  const media = Object.values(response.content ?? {})
+  if (Number(status) >= 400 && media.length > 0 && media.every((m) => m.schema?.$ref === PROBLEM_REF)) {
+    response.content = { 'application/problem+json': media[0]! }
   }
   if (status === '429' && !response.headers) {
     // Headers before content, as a reader expects them.
