@@ -35,6 +35,8 @@ export interface BuildOptions {
   /** An already-open database (tests share one per file); opened from config otherwise. */
   database?: Database
   logger?: FastifyServerOptions['logger']
+  /** Benchmarks only: false turns audit recording off to measure its cost. Never set in service. */
+  auditRecording?: boolean
 }
 
 // Never log a credential: headers, OAuth form fields, our own field names.
@@ -91,7 +93,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(rateLimitPlugin)
   await app.register(formbody, { bodyLimit: 16 * 1024 })
   await app.register(auth)
-  await app.register(audit)
+  await app.register(audit, { recording: opts.auditRecording !== false })
   await app.register(ops)
 
   // Feature modules under /v1.

@@ -39,7 +39,7 @@ interface AuditState {
 declare module 'fastify' {
   interface FastifyInstance {
     chainer: AuditChainer
-    /** Test-only switch (DCX_AUDIT_DISABLED is not a configuration option): benchmarks compare with recording off. */
+    /** Benchmark-only switch (BuildOptions.auditRecording, never configuration): compare with recording off. */
     auditEnabled: boolean
   }
   interface FastifyRequest {
@@ -65,11 +65,11 @@ export function outcomeOf(status: number): Outcome {
   return status < 400 ? 'ok' : status >= 500 ? 'error' : 'denied'
 }
 
-export default fp(
-  async (app) => {
+export default fp<{ recording?: boolean }>(
+  async (app, opts) => {
     const chainer = new AuditChainer(app.db, app.keys, app.log)
     app.decorate('chainer', chainer)
-    app.decorate('auditEnabled', process.env.DCX_BENCH_AUDIT_DISABLED !== '1')
+    app.decorate('auditEnabled', opts.recording !== false)
     chainer.start()
     app.addHook('onClose', async () => chainer.stop())
 

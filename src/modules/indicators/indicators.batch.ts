@@ -27,7 +27,12 @@ export async function bulkCreate(ctx: Ctx, items: unknown[]) {
       const prefix = `items.${index}`
       const parsed = indicatorCreate.safeParse(item)
       if (!parsed.success) {
-        const errors = parsed.error.issues.map((i) => ({ name: [prefix, ...i.path.map(String)].join('.'), reason: i.message }))
+        // An unknown property is named itself (items.3.organisationId), as the single POST does.
+        const errors = parsed.error.issues.flatMap((i) =>
+          i.code === 'unrecognized_keys'
+            ? i.keys.map((k) => ({ name: [prefix, ...i.path.map(String), k].join('.'), reason: 'is not a known property' }))
+            : [{ name: [prefix, ...i.path.map(String)].join('.'), reason: i.message }],
+        )
         results.push({ index, status: 'invalid', problem: { detail: errors.map((e) => `${e.name}: ${e.reason}`).join('; '), errors } })
         continue
       }
