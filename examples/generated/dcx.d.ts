@@ -709,11 +709,20 @@ export interface components {
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled: boolean;
             clientId: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             secretRotatedAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             updatedAt: string;
         };
         AccountWithSecret: {
@@ -731,11 +740,20 @@ export interface components {
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled: boolean;
             clientId: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             secretRotatedAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             updatedAt: string;
             /** @description Shown only in this response; store it now. */
             clientSecret: string;
@@ -748,7 +766,10 @@ export interface components {
             id: string;
             clientId: string;
             clientSecret: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             secretRotatedAt: string;
         };
         AccountPage: {
@@ -772,9 +793,15 @@ export interface components {
                 phone?: string;
                 hours?: string;
             };
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             updatedAt: string;
         };
         OrganisationPage: {
@@ -802,9 +829,15 @@ export interface components {
             /** @description Members, the owner included */
             organisationIds: string[];
             version: number;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             updatedAt: string;
         };
         SharingGroupPage: {
@@ -850,9 +883,15 @@ export interface components {
             /** @enum {string} */
             status: "active" | "revoked";
             version: number;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             updatedAt: string;
         };
         IndicatorPage: {
@@ -932,12 +971,18 @@ export interface components {
              * @description UUID
              */
             organisationId: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             seenAt: string;
             count: number;
             outcome: string;
             note: string | null;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
         };
         SightingSummary: {
@@ -951,7 +996,10 @@ export interface components {
                 outcome: string;
                 count: number;
                 reports: number;
-                /** @description RFC 3339 date-time */
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 date-time (UTC)
+                 */
                 lastSeenAt: string;
             }[];
             /** @description Your organisation's own reports, with their notes */
@@ -984,9 +1032,15 @@ export interface components {
             /** @enum {string} */
             status: "published" | "revoked";
             version: number;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             updatedAt: string;
         };
         NotePage: {
@@ -1016,7 +1070,10 @@ export interface components {
              */
             noteId: string;
             editedBy: string | null;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             createdAt: string;
         };
         NoteRevisionList: {
@@ -1087,7 +1144,10 @@ export interface components {
             id: number;
             /** @description Position in the hash chain; null until the chainer reaches it (about a second) */
             sequence: number | null;
-            /** @description RFC 3339 date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
             time: string;
             accountId: string | null;
             organisationId: string | null;
@@ -1146,7 +1206,10 @@ export interface components {
             items: {
                 sequence: number;
                 hash: string;
-                /** @description RFC 3339 date-time */
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 date-time (UTC)
+                 */
                 time: string;
                 kid: string;
                 /** @description Compact JWS over {"hash","sequence","time"} (keys sorted) */

@@ -4,7 +4,7 @@ import { ROLES, SECTORS } from './roles.js'
 
 export const uuid = z.uuid().describe('UUID')
 export const idParams = z.object({ id: z.uuid() }).strict()
-export const timestamp = z.string().describe('RFC 3339 date-time')
+export const timestamp = z.iso.datetime().describe('RFC 3339 date-time (UTC)')
 
 export const role = z.enum(ROLES)
 export const sector = z.enum(SECTORS)
