@@ -1,13 +1,13 @@
 // Indicators: create, read, list, update, revoke, related. Every read filters with readableBy()
 // (and row-level security under the service role); writes are owner-only, the owner taken from
 // the token. Each call runs in ctx.tx, which writes the audit event in the same transaction.
-import { and, desc, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm'
+import { and, desc, eq, getTableColumns, gte, or, sql, type SQL } from 'drizzle-orm'
 import { indicators, type IndicatorRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../plugins/audit.js'
 import { requireAny } from '../../lib/authz.js'
 import { notFound } from '../../lib/errors.js'
-import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
+import { afterCreated, pageOf } from '../../lib/paging.js'
 import { preconditionFailed } from '../../lib/etag.js'
 import { readableBy, distributionReaches } from '../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
@@ -123,13 +123,8 @@ export const indicatorsService = {
     if (q.country) where.push(sql`${indicators.countries} @> array[${q.country}]::text[]`)
     if (q.updatedSince) where.push(gte(indicators.updatedAt, new Date(q.updatedSince)))
     if (q.status) where.push(eq(indicators.status, q.status))
-    if (q.cursor) {
-      // Newest first by creation; new items land before page one, so later pages never shift.
-      const [at, id] = decodeCursor<[string, string]>(q.cursor, ['s', 's'])
-      const t = new Date(at)
-      if (Number.isNaN(t.getTime())) decodeCursor('!', ['s'])
-      where.push(or(lt(indicators.createdAt, t), and(eq(indicators.createdAt, t), lt(indicators.id, id))))
-    }
+    // Newest first by creation: new items land before page one, so later pages never shift.
+    if (q.cursor) where.push(afterCreated(q.cursor, indicators.createdAt, indicators.id, 'desc'))
     return ctx.tx(async (tx, audit) => {
       const rs = (await tx
         .select(columns)
@@ -137,14 +132,10 @@ export const indicatorsService = {
         .where(and(...where))
         .orderBy(desc(indicators.createdAt), desc(indicators.id))
         .limit(q.limit + 1)) as IndicatorRow[]
-      const items = rs.slice(0, q.limit)
-      const last = items.at(-1)
       const { cursor: _c, limit, ...filters } = q
-      audit.set({ details: { filters, limit, returned: items.length } })
-      return {
-        items: items.map((r) => toIndicator(r, ctx.actor.organisationId)),
-        nextCursor: rs.length > q.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
-      }
+      const page = pageOf(rs, limit, (r) => toIndicator(r, ctx.actor.organisationId))
+      audit.set({ details: { filters, limit, returned: page.items.length } })
+      return page
     })
   },
 

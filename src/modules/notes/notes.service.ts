@@ -1,12 +1,12 @@
 // Best-practice notes: how a customs service profiles parcels, how a prosecutor got a bitcoin
 // seizure through court. Same visibility rule as indicators; every version kept as a revision.
-import { and, asc, desc, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, gte, sql, type SQL } from 'drizzle-orm'
 import { noteRevisions, notes, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../plugins/audit.js'
 import { requireAny } from '../../lib/authz.js'
 import { notFound } from '../../lib/errors.js'
-import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
+import { afterCreated, pageOf } from '../../lib/paging.js'
 import { preconditionFailed } from '../../lib/etag.js'
 import { readableBy } from '../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
@@ -100,12 +100,8 @@ export const notesService = {
     if (q.organisationId) where.push(eq(notes.organisationId, q.organisationId))
     if (q.updatedSince) where.push(gte(notes.updatedAt, new Date(q.updatedSince)))
     if (q.status) where.push(eq(notes.status, q.status))
-    if (q.cursor) {
-      const [at, id] = decodeCursor<[string, string]>(q.cursor, ['s', 's'])
-      const t = new Date(at)
-      if (Number.isNaN(t.getTime())) decodeCursor('!', ['s'])
-      where.push(or(lt(notes.createdAt, t), and(eq(notes.createdAt, t), lt(notes.id, id))))
-    }
+    // Newest first by creation: new items land before page one, so later pages never shift.
+    if (q.cursor) where.push(afterCreated(q.cursor, notes.createdAt, notes.id, 'desc'))
     return ctx.tx(async (tx, audit) => {
       const rs = (await tx
         .select(columns)
@@ -113,14 +109,10 @@ export const notesService = {
         .where(and(...where))
         .orderBy(desc(notes.createdAt), desc(notes.id))
         .limit(q.limit + 1)) as NoteRow[]
-      const items = rs.slice(0, q.limit)
-      const last = items.at(-1)
       const { cursor: _c, limit, ...filters } = q
-      audit.set({ details: { filters, limit, returned: items.length } })
-      return {
-        items: items.map(toNote),
-        nextCursor: rs.length > q.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
-      }
+      const page = pageOf(rs, limit, toNote)
+      audit.set({ details: { filters, limit, returned: page.items.length } })
+      return page
     })
   },
 
