@@ -74,9 +74,18 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   app.decorate('config', config)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
+  // While closing, answer with Connection: close, so a keep-alive socket whose response ends
+  // during shutdown does not hold close() open for the keep-alive timeout.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) reply.header('connection', 'close')
   })
+  // JSON (and form on the token endpoint) only: a text/plain body is a 415, not a parse attempt.
+  app.removeContentTypeParser('text/plain')
 
   // Cross-cutting plugins, in dependency order.
   await app.register(errorHandler)

@@ -82,18 +82,65 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
   // A unique-key race the service did not pre-check: a conflict, not a crash. Drizzle wraps the
   // driver's error (DrizzleQueryError), so the SQLSTATE may sit on its cause.
   if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') return { code: 'conflict', status: 409, detail: 'A resource with these unique values already exists.' }
+  const db = databaseFailure(err)
+  if (db) return db
   const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500
   if (status < 500) return { code: codeForStatus(status), status, detail: fe.message || titleFor(codeForStatus(status)) }
   return { code: 'internal', status: 500, detail: 'An internal error occurred. Quote the request id when reporting it.' }
+}
+
+// The database is unreachable or going away: a 503 the client may retry, never a 500 or a hang.
+// SQLSTATE classes 08 (connection exception), 57P0x (admin/crash shutdown, cannot connect now),
+// 53300 (too many connections); the driver's socket errors; node-postgres' own messages.
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Cannot use a pool after calling end|database did not answer within/i
+export const DB_RETRY_AFTER_SECONDS = 5
+
+/** A database-side failure caused by the request's data or by the database being away; undefined for anything else. */
+function databaseFailure(err: unknown): { code: ErrorCode; status: number; detail: string } | undefined {
+  // Drizzle wraps the driver's error; follow the cause chain a few links.
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    const code = typeof e.code === 'string' ? e.code : ''
+    const message = typeof e.message === 'string' ? e.message : ''
+    if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08') || UNAVAILABLE_NODE_CODES.has(code) || UNAVAILABLE_MESSAGES.test(message)) {
+      return { code: 'unavailable', status: 503, detail: `The database is not reachable; retry in ${DB_RETRY_AFTER_SECONDS} s.` }
+    }
+    // query_canceled: statement_timeout fired.
+    if (code === '57014') return { code: 'timeout', status: 503, detail: `The database did not answer in time; retry in ${DB_RETRY_AFTER_SECONDS} s.` }
+    // Class 22, data exception: a value the database cannot store or compare (a NUL character,
+    // a date outside years 1–9999, …). The request's fault, not the server's.
+    // program_limit_exceeded: e.g. a value too large for its btree index entry (~2.7 kB).
+    if (code === '54000') {
+      return { code: 'validation', status: 400, detail: 'A value in the request is too large to be stored and indexed; shorten it.' }
+    }
+    if (/^22[0-9A-Z]{3}$/.test(code)) {
+      return { code: 'validation', status: 400, detail: 'A value in the request cannot be stored or compared (for example a NUL character, or a date outside the years 1–9999).' }
+    }
+  }
+  return undefined
+}
+
+/**
+ * A database error carries the statement's parameters (and its message repeats them): a secret
+ * hash or personal value must not reach the log. Keep the SQL text and the driver's code only.
+ */
+function loggable(err: unknown): unknown {
+  const e = err as { query?: unknown; params?: unknown; cause?: { message?: string; code?: string }; stack?: string }
+  if (e && typeof e === 'object' && 'params' in e && 'query' in e) {
+    return { type: 'DatabaseError', query: e.query, code: e.cause?.code, message: e.cause?.message }
+  }
+  return err
 }
 
 export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError | Error, request, reply) => {
       const p = toProblem(err, request)
-      if (p.status >= 500) request.log.error({ err }, 'request failed')
+      if (p.status >= 500) request.log.error({ err: loggable(err) }, 'request failed')
       else request.log.info({ code: p.code, status: p.status }, 'request refused')
       if (err instanceof AppError) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
+      if (p.status === 503) reply.header('retry-after', String(DB_RETRY_AFTER_SECONDS))
       return sendProblem(reply, p.code, p.status, p.detail, p.fields)
     })
     app.setNotFoundHandler((request, reply) =>
