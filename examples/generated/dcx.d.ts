@@ -99,7 +99,7 @@ export interface paths {
         /** The directory of partner organisations and their contact points */
         get: operations["listOrganisations"];
         put?: never;
-        /** Onboard an organisation (platform_admin) */
+        /** Onboard an organisation (platform_admin); Idempotency-Key supported */
         post: operations["createOrganisation"];
         delete?: never;
         options?: never;
@@ -135,7 +135,7 @@ export interface paths {
         /** An organisation's accounts (its org_admins, platform_admin) */
         get: operations["listAccounts"];
         put?: never;
-        /** Create an account; the client secret is returned once, in this response */
+        /** Create an account; the client secret is returned once, in this response. Idempotency-Key: a retry answers 409 with the account id (the secret is never stored to replay) */
         post: operations["createAccount"];
         delete?: never;
         options?: never;
@@ -477,6 +477,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/export/stix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A STIX 2.1 bundle of the indicators, notes and sightings the caller may see (list filters apply); ?signed=true adds a detached JWS in X-DCX-Signature */
+        get: operations["exportStix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/import/stix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a STIX 2.1 bundle: indicators whose patterns map to a DCX type become your organisation's (contributor); one result per object; Idempotency-Key supported */
+        post: operations["importStix"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -673,6 +707,18 @@ export interface components {
             /** @enum {string} */
             distribution?: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId?: string | null;
+        };
+        /** @description A STIX 2.1 bundle (application/stix+json or application/json) */
+        StixBundle: {
+            /** @constant */
+            type: "bundle";
+            id: string;
+            /** @description Present in STIX 2.0 bundles only */
+            spec_version?: string;
+            /** @default [] */
+            objects: {
+                [key: string]: unknown;
+            }[];
         };
         TokenRequest: {
             /** @description Must be client_credentials */
@@ -1167,6 +1213,30 @@ export interface components {
             hash: string | null;
             previousHash: string | null;
         };
+        StixImportResult: {
+            results: {
+                index: number;
+                /** @description The STIX id of the object */
+                id: string | null;
+                type: string | null;
+                /** @enum {string} */
+                status: "created" | "duplicate" | "unsupported" | "invalid";
+                /**
+                 * Format: uuid
+                 * @description The indicator created, or the existing one of your organisation this duplicates
+                 */
+                indicatorId?: string;
+                /** @description The modified timestamp the indicator exports with */
+                version?: string;
+                reason?: string;
+            }[];
+            counts: {
+                created: number;
+                duplicate: number;
+                unsupported: number;
+                invalid: number;
+            };
+        };
         TokenResponse: {
             access_token: string;
             /** @constant */
@@ -1514,7 +1584,9 @@ export interface operations {
     createOrganisation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1562,6 +1634,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be processed */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1846,7 +1927,9 @@ export interface operations {
     createAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1896,6 +1979,24 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be processed */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4233,6 +4334,192 @@ export interface operations {
             };
             /** @description The caller's role may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportStix: {
+        parameters: {
+            query?: {
+                type?: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
+                /** @description Exact match on the normalised form (normalised by type when type is given) */
+                value?: string;
+                /** @description Full-text search */
+                q?: string;
+                tag?: string;
+                tlp?: "clear" | "green" | "amber" | "amber+strict" | "red";
+                organisationId?: string;
+                country?: string;
+                updatedSince?: string;
+                /** @description revoked also selects revoked notes; active selects published ones */
+                status?: "active" | "revoked";
+                topic?: "detection" | "investigation" | "risk_profiling" | "virtual_currency_seizure" | "legislation" | "prevention" | "training" | "cooperation";
+                sector?: "police" | "customs" | "border" | "prosecution" | "judiciary" | "postal" | "courier" | "industry" | "academia" | "international";
+                language?: string;
+                /** @description What to export (default all three). type, value, tag and country select indicators only; topic, sector and language notes only. */
+                include?: string;
+                /** @description true: also sign the exact bytes; the detached JWS (RFC 7515 Appendix F, EdDSA, kid in the header) is in the X-DCX-Signature header */
+                signed?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A STIX 2.1 bundle */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/stix+json;version=2.1": string;
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importStix: {
+        parameters: {
+            query?: {
+                /** @description Who the created indicators are shared with */
+                distribution?: "organisation" | "sharing_group" | "authorities" | "community";
+                /** @description Required when distribution is sharing_group */
+                sharingGroupId?: string;
+                /** @description Overrides the objects' TLP markings; without it, each object's marking applies (amber when it has none) */
+                tlp?: "clear" | "green" | "amber" | "amber+strict" | "red";
+            };
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StixBundle"];
+                "application/stix+json": components["schemas"]["StixBundle"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StixImportResult"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be processed */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,11 +17,26 @@ export interface Stored<T> {
 }
 
 const KEY_RE = /^[\x21-\x7e]{1,200}$/
+const MAX_BODY_DEPTH = 64
+
+/** True when a JSON value nests arrays/objects deeper than max (iterative: never overflows itself). */
+function nestingExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (v === null || typeof v !== 'object') continue
+    if (depth >= max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1])
+  }
+  return false
+}
 
 /** Run a POST's work at most once per (account, Idempotency-Key). */
 export async function idempotent<T>(
   request: FastifyRequest,
   work: (tx: Tx, audit: AuditNote) => Promise<{ status: number; body: T }>,
+  /** What to keep of the response: a client secret is never stored, so its replay lacks it. */
+  keep: (body: T) => unknown = (body) => body,
 ): Promise<Stored<T>> {
   const header = request.headers['idempotency-key']
   if (header === undefined) {
@@ -30,6 +45,13 @@ export async function idempotent<T>(
   if (typeof header !== 'string' || !KEY_RE.test(header)) {
     throw new AppError('validation', 'header.idempotency-key: 1–200 printable ASCII characters', [
       { name: 'header.idempotency-key', reason: '1–200 printable ASCII characters' },
+    ])
+  }
+  // canonicalJson recurses: a body nested thousands deep would overflow the stack (a 500).
+  // No request schema nests anywhere near this deep, so such a body is refused before hashing.
+  if (nestingExceeds(request.body, MAX_BODY_DEPTH)) {
+    throw new AppError('validation', `body: nested more than ${MAX_BODY_DEPTH} levels deep`, [
+      { name: 'body', reason: `nested more than ${MAX_BODY_DEPTH} levels deep` },
     ])
   }
   const route = `${request.method} ${request.routeOptions.url}`
@@ -58,7 +80,7 @@ export async function idempotent<T>(
     const out = await work(tx, audit)
     await tx
       .update(idempotencyKeys)
-      .set({ statusCode: out.status, response: out.body as unknown as Record<string, unknown> })
+      .set({ statusCode: out.status, response: keep(out.body) as Record<string, unknown> })
       .where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, header)))
     return { ...out, replayed: false }
   })

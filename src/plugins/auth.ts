@@ -26,6 +26,10 @@ declare module 'fastify' {
     /** Forget cached account state now (after a change made on this node). */
     forgetActor(accountId?: string): void
     signAccessToken(actor: { accountId: string; organisationId: string; clientId: string; roles: string[] }): string
+    /** Verify the request's bearer token and load its account's current state; throws a 401 otherwise. */
+    authenticateBearer(request: FastifyRequest): Promise<Actor>
+    /** An account's current state (2-second cache): null when disabled or its organisation is suspended. */
+    loadActor(accountId: string): Promise<Actor | null>
   }
   interface FastifyRequest {
     /** The authenticated caller; set on every route not marked public. */
@@ -50,6 +54,8 @@ const STATUS_CACHE_MAX = 50_000
 interface AccountState {
   at: number
   actor: Actor | null
+  /** Tokens issued (iat, seconds) before the last secret rotation are refused. */
+  notBefore: number
 }
 
 export default fp(
@@ -112,9 +118,9 @@ export default fp(
       else cache.clear()
     })
 
-    async function loadActor(accountId: string): Promise<Actor | null> {
+    async function loadActor(accountId: string): Promise<AccountState> {
       const hit = cache.get(accountId)
-      if (hit && Date.now() - hit.at < STATUS_TTL_MS) return hit.actor
+      if (hit && Date.now() - hit.at < STATUS_TTL_MS) return hit
       const [row] = await app.db
         .select({
           id: accounts.id,
@@ -122,6 +128,7 @@ export default fp(
           clientId: accounts.clientId,
           roles: accounts.roles,
           disabled: accounts.disabled,
+          secretRotatedAt: accounts.secretRotatedAt,
           orgStatus: organisations.status,
           sector: organisations.sector,
         })
@@ -139,23 +146,22 @@ export default fp(
             }
           : null
       if (cache.size >= STATUS_CACHE_MAX) cache.clear()
-      cache.set(accountId, { at: Date.now(), actor })
-      return actor
+      const state = { at: Date.now(), actor, notBefore: row ? Math.floor(row.secretRotatedAt.getTime() / 1000) : 0 }
+      cache.set(accountId, state)
+      return state
     }
 
-    app.decorateRequest('actor', null as unknown as Actor)
-    app.addHook('onRequest', async (request) => {
-      // Everything under /v1 needs a token unless the route says otherwise; health, metrics,
-      // docs and the JWKS live outside /v1 and are public.
-      const url = request.routeOptions.url
-      if (!url || !url.startsWith('/v1/') || request.routeOptions.config.public) return
+    app.decorate('loadActor', async (accountId: string) => (await loadActor(accountId)).actor)
+    // Shared with the TAXII server (/taxii2/), which authenticates its own routes.
+    app.decorate('authenticateBearer', async (request: FastifyRequest): Promise<Actor> => {
       const header = request.headers.authorization
       if (!header || !/^Bearer\s+\S+$/i.test(header)) {
         throw new AppError('unauthorized', 'Send an access token: Authorization: Bearer <token> (from POST /v1/auth/token).', undefined, {
           'www-authenticate': 'Bearer realm="dcx"',
         })
       }
-      let claims: { sub?: unknown; payload?: { sub?: unknown } }
+      type Claims = { sub?: unknown; iat?: unknown }
+      let claims: Claims & { payload?: Claims }
       try {
         claims = (await request.jwtVerify()) as typeof claims
       } catch {
@@ -163,14 +169,29 @@ export default fp(
           'www-authenticate': 'Bearer realm="dcx", error="invalid_token"',
         })
       }
-      const sub = claims.payload?.sub ?? claims.sub
-      const actor = typeof sub === 'string' && /^[0-9a-f-]{36}$/i.test(sub) ? await loadActor(sub) : null
-      if (!actor) {
+      const { sub, iat } = claims.payload ?? claims
+      const state = typeof sub === 'string' && /^[0-9a-f-]{36}$/i.test(sub) ? await loadActor(sub) : null
+      if (!state?.actor) {
         throw new AppError('unauthorized', 'The account behind this token is disabled or its organisation is suspended.', undefined, {
           'www-authenticate': 'Bearer realm="dcx", error="invalid_token"',
         })
       }
-      request.actor = actor
+      // A secret rotated (often: suspected compromise) also retires the tokens issued before it.
+      if (typeof iat !== 'number' || iat < state.notBefore) {
+        throw new AppError('unauthorized', 'The client secret was rotated after this token was issued; request a new one.', undefined, {
+          'www-authenticate': 'Bearer realm="dcx", error="invalid_token"',
+        })
+      }
+      return state.actor
+    })
+
+    app.decorateRequest('actor', null as unknown as Actor)
+    app.addHook('onRequest', async (request) => {
+      // Everything under /v1 needs a token unless the route says otherwise; health, metrics,
+      // docs and the JWKS live outside /v1 and are public.
+      const url = request.routeOptions.url
+      if (!url || !url.startsWith('/v1/') || request.routeOptions.config.public) return
+      request.actor = await app.authenticateBearer(request)
     })
   },
   { name: 'dcx-auth', dependencies: ['dcx-db'] },

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { idParams, problems } from '../../lib/schemas.js'
 import { etag, ifMatchVersion } from '../../lib/etag.js'
+import { idempotent } from '../../lib/idempotency.js'
+import { AppError } from '../../lib/errors.js'
 import { accountsService } from './accounts.service.js'
 import { account, accountCreate, accountListQuery, accountPage, accountPatch, accountWithSecret, rotatedSecret } from './accounts.schemas.js'
 
@@ -9,7 +11,7 @@ const tags = ['accounts']
 const noStore = 'no-store'
 
 const routes: FastifyPluginAsyncZod = async (app) => {
-  const service = accountsService(app.db, (id) => app.forgetActor(id))
+  const service = accountsService((id) => app.forgetActor(id))
 
   app.get('/organisations/:id/accounts', {
     schema: {
@@ -20,21 +22,29 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       querystring: accountListQuery,
       response: { 200: accountPage, ...problems(400, 401, 403, 404, 429, 500) },
     },
-  }, async (req) => service.list(req.actor, req.params.id, req.query.limit, req.query.cursor))
+  }, async (req) => service.list(req.ctx, req.params.id, req.query.limit, req.query.cursor))
 
   app.post('/organisations/:id/accounts', {
     schema: {
       tags,
       operationId: 'createAccount',
-      summary: 'Create an account; the client secret is returned once, in this response',
+      summary: 'Create an account; the client secret is returned once, in this response. Idempotency-Key: a retry answers 409 with the account id (the secret is never stored to replay)',
       params: idParams,
+      headers: z.object({ 'idempotency-key': z.string().optional() }),
       body: accountCreate,
-      response: { 201: accountWithSecret, ...problems(400, 401, 403, 404, 429, 500) },
+      response: { 201: accountWithSecret, ...problems(400, 401, 403, 404, 409, 422, 429, 500) },
     },
   }, async (req, reply) => {
-    const { account, version } = await service.create(req.actor, req.params.id, req.body)
-    reply.header('cache-control', noStore).header('etag', etag(version)).header('location', `/v1/accounts/${account.id}`)
-    return reply.code(201).send(account)
+    const out = await idempotent(
+      req,
+      async () => ({ status: 201, body: (await service.create(req.ctx, req.params.id, req.body)).account }),
+      ({ clientSecret: _secret, ...rest }) => rest,
+    )
+    if (out.replayed) {
+      throw new AppError('conflict', `This request already created account ${out.body.id}; its secret was shown once. Rotate it with POST /v1/accounts/${out.body.id}/secret if it was lost.`)
+    }
+    reply.header('cache-control', noStore).header('etag', etag(1)).header('location', `/v1/accounts/${out.body.id}`)
+    return reply.code(201).send(out.body)
   })
 
   app.get('/accounts/:id', {
@@ -45,7 +55,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: account, ...problems(400, 401, 403, 404, 429, 500) },
     },
   }, async (req, reply) => {
-    const { account, version } = await service.get(req.actor, req.params.id)
+    const { account, version } = await service.get(req.ctx, req.params.id)
     reply.header('etag', etag(version))
     return account
   })
@@ -61,7 +71,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: account, ...problems(400, 401, 403, 404, 409, 412, 429, 500) },
     },
   }, async (req, reply) => {
-    const { account, version } = await service.update(req.actor, req.params.id, req.body, ifMatchVersion(req.headers['if-match']))
+    const { account, version } = await service.update(req.ctx, req.params.id, req.body, ifMatchVersion(req.headers['if-match']))
     reply.header('etag', etag(version))
     return account
   })
@@ -75,7 +85,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: rotatedSecret, ...problems(400, 401, 403, 404, 409, 429, 500) },
     },
   }, async (req, reply) => {
-    const { secret, version } = await service.rotateSecret(req.actor, req.params.id)
+    const { secret, version } = await service.rotateSecret(req.ctx, req.params.id)
     reply.header('cache-control', noStore).header('etag', etag(version))
     return secret
   })

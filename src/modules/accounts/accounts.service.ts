@@ -1,11 +1,13 @@
 // Accounts of an organisation. org_admins manage their own organisation's accounts and can
 // never hand out platform-wide roles; platform_admins manage any. Secrets are generated here,
 // returned once, stored only as a scrypt hash.
-import type { Db } from '../../db/client.js'
+import type { Tx } from '../../db/client.js'
+import type { Ctx } from '../../plugins/audit.js'
+import { pageOf } from '../../lib/paging.js'
 import type { Actor } from '../../plugins/auth.js'
 import { hasAny, requireAny } from '../../lib/authz.js'
 import { AppError, notFound } from '../../lib/errors.js'
-import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
+import { decodeCursor } from '../../lib/cursor.js'
 import { preconditionFailed } from '../../lib/etag.js'
 import { ORG_ADMIN_GRANTABLE, type Role } from '../../lib/roles.js'
 import { generateClientId, generateSecret, hashSecret } from '../../lib/secrets.js'
@@ -27,87 +29,99 @@ function checkGrantable(actor: Actor, roles: readonly Role[]) {
   }
 }
 
-export function accountsService(db: Db, forget: (accountId?: string) => void) {
+export function accountsService(forget: (accountId?: string) => void) {
   /** The account, if the actor may manage it; 404 otherwise (another organisation's accounts are invisible). */
-  async function managed(actor: Actor, id: string) {
+  async function managed(tx: Tx, actor: Actor, id: string) {
     requireAny(actor, MANAGERS)
-    const row = await repo.byId(db, id)
+    const row = await repo.byId(tx, id)
     if (!row || !mayManage(actor, row.organisationId)) throw notFound('account')
     return row
   }
 
+  async function manageable(tx: Tx, actor: Actor, organisationId: string, verb: string) {
+    requireAny(actor, MANAGERS)
+    if (!(await organisationsRepository.byId(tx, organisationId))) throw notFound('organisation')
+    if (!mayManage(actor, organisationId)) {
+      throw new AppError('forbidden', `Only that organisation's org_admins and platform administrators may ${verb} its accounts.`)
+    }
+  }
+
   return {
-    async list(actor: Actor, organisationId: string, limit: number, cursor: string | undefined) {
-      requireAny(actor, MANAGERS)
-      if (!(await organisationsRepository.byId(db, organisationId))) throw notFound('organisation')
-      if (!mayManage(actor, organisationId)) throw new AppError('forbidden', "Only that organisation's org_admins and platform administrators may list its accounts.")
+    async list(ctx: Ctx, organisationId: string, limit: number, cursor: string | undefined) {
       const after = cursor ? decodeCursor<[string, string]>(cursor, ['t', 'u']) : undefined
-      const rows = await repo.listByOrganisation(db, organisationId, limit, after)
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return {
-        items: items.map(toAccount),
-        nextCursor: rows.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
-      }
-    },
-
-    async create(actor: Actor, organisationId: string, input: AccountCreate) {
-      requireAny(actor, MANAGERS)
-      if (!(await organisationsRepository.byId(db, organisationId))) throw notFound('organisation')
-      if (!mayManage(actor, organisationId)) throw new AppError('forbidden', "Only that organisation's org_admins and platform administrators may create its accounts.")
-      checkGrantable(actor, input.roles)
-      const clientSecret = generateSecret()
-      const row = await repo.insert(db, {
-        organisationId,
-        name: input.name,
-        roles: input.roles,
-        clientId: generateClientId(),
-        secretHash: await hashSecret(clientSecret),
+      return ctx.tx(async (tx, audit) => {
+        await manageable(tx, ctx.actor, organisationId, 'list')
+        const page = pageOf(await repo.listByOrganisation(tx, organisationId, limit, after), limit, toAccount)
+        audit.set({ resourceType: 'organisation', details: { returned: page.items.length } })
+        return page
       })
-      return { account: { ...toAccount(row), clientSecret }, version: row.version }
     },
 
-    async get(actor: Actor, id: string) {
-      const row = await managed(actor, id)
-      return { account: toAccount(row), version: row.version }
+    async create(ctx: Ctx, organisationId: string, input: AccountCreate) {
+      requireAny(ctx.actor, MANAGERS)
+      checkGrantable(ctx.actor, input.roles)
+      const clientSecret = generateSecret()
+      const secretHash = await hashSecret(clientSecret)
+      return ctx.tx(async (tx, audit) => {
+        await manageable(tx, ctx.actor, organisationId, 'create')
+        const row = await repo.insert(tx, { organisationId, name: input.name, roles: input.roles, clientId: generateClientId(), secretHash })
+        audit.set({ resourceType: 'account', resourceId: row.id, details: { organisationId, name: row.name, roles: row.roles } })
+        return { account: { ...toAccount(row), clientSecret }, version: row.version }
+      })
     },
 
-    async update(actor: Actor, id: string, patch: AccountPatch, expectedVersion: number | undefined) {
-      const row = await managed(actor, id)
-      if (expectedVersion !== undefined && expectedVersion !== row.version) throw preconditionFailed(row.version)
-      if (patch.roles) {
-        checkGrantable(actor, patch.roles)
-        // An org_admin may not strip platform-wide roles that a platform admin gave either.
-        checkGrantable(actor, (row.roles as Role[]).filter((r) => !patch.roles?.includes(r)))
-      }
-      if (id === actor.accountId) {
-        const losesAdmin = patch.roles && !hasAny({ ...actor, roles: new Set(patch.roles) }, MANAGERS)
-        if (patch.disabled || losesAdmin) {
-          throw new AppError('conflict', 'You cannot disable your own account or remove your own administrative role.')
+    async get(ctx: Ctx, id: string) {
+      return ctx.tx(async (tx) => {
+        const row = await managed(tx, ctx.actor, id)
+        return { account: toAccount(row), version: row.version }
+      })
+    },
+
+    async update(ctx: Ctx, id: string, patch: AccountPatch, expectedVersion: number | undefined) {
+      const { actor } = ctx
+      const result = await ctx.tx(async (tx, audit) => {
+        const row = await managed(tx, actor, id)
+        if (expectedVersion !== undefined && expectedVersion !== row.version) throw preconditionFailed(row.version)
+        if (patch.roles) {
+          checkGrantable(actor, patch.roles)
+          // An org_admin may not strip platform-wide roles that a platform admin gave either.
+          checkGrantable(actor, (row.roles as Role[]).filter((r) => !patch.roles?.includes(r)))
         }
-      }
-      const updated = await repo.update(db, id, row.version, {
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.roles !== undefined ? { roles: patch.roles } : {}),
-        ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+        if (id === actor.accountId) {
+          const losesAdmin = patch.roles && !hasAny({ ...actor, roles: new Set(patch.roles) }, MANAGERS)
+          if (patch.disabled || losesAdmin) {
+            throw new AppError('conflict', 'You cannot disable your own account or remove your own administrative role.')
+          }
+        }
+        const updated = await repo.update(tx, id, row.version, {
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.roles !== undefined ? { roles: patch.roles } : {}),
+          ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+        })
+        if (!updated) throw preconditionFailed(row.version + 1)
+        audit.set({ details: { changed: patch, version: updated.version } })
+        return { account: toAccount(updated), version: updated.version }
       })
-      if (!updated) throw preconditionFailed(row.version + 1)
       forget(id)
-      return { account: toAccount(updated), version: updated.version }
+      return result
     },
 
-    async rotateSecret(actor: Actor, id: string) {
-      const row = await managed(actor, id)
+    /** A new secret: the old one stops working at once, and so do tokens issued before now. */
+    async rotateSecret(ctx: Ctx, id: string) {
       const clientSecret = generateSecret()
-      const updated = await repo.update(db, id, row.version, {
-        secretHash: await hashSecret(clientSecret),
-        secretRotatedAt: new Date(),
+      const secretHash = await hashSecret(clientSecret)
+      const result = await ctx.tx(async (tx, audit) => {
+        const row = await managed(tx, ctx.actor, id)
+        const updated = await repo.update(tx, id, row.version, { secretHash, secretRotatedAt: new Date() })
+        if (!updated) throw new AppError('conflict', 'The account changed while rotating; retry.')
+        audit.set({ details: { changed: ['secret'] } })
+        return {
+          secret: { id: updated.id, clientId: updated.clientId, clientSecret, secretRotatedAt: updated.secretRotatedAt.toISOString() },
+          version: updated.version,
+        }
       })
-      if (!updated) throw new AppError('conflict', 'The account changed while rotating; retry.')
-      return {
-        secret: { id: updated.id, clientId: updated.clientId, clientSecret, secretRotatedAt: updated.secretRotatedAt.toISOString() },
-        version: updated.version,
-      }
+      forget(id)
+      return result
     },
   }
 }

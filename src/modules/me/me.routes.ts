@@ -24,12 +24,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: me, ...problems(401, 429, 500) },
     },
   }, async (req) => {
-    const [acct, org] = await Promise.all([
-      accountsRepository.byId(app.db, req.actor.accountId),
-      organisationsRepository.byId(app.db, req.actor.organisationId),
-    ])
-    if (!acct || !org) throw notFound('account')
-    return { account: toAccount(acct), organisation: toOrganisation(org), effectiveRoles: [...req.actor.roles] }
+    return req.ctx.tx(async (tx) => {
+      const acct = await accountsRepository.byId(tx, req.actor.accountId)
+      const org = await organisationsRepository.byId(tx, req.actor.organisationId)
+      if (!acct || !org) throw notFound('account')
+      return { account: toAccount(acct), organisation: toOrganisation(org), effectiveRoles: [...req.actor.roles] }
+    })
   })
 }
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { idParams, problems } from '../../lib/schemas.js'
 import { etag, ifMatchVersion } from '../../lib/etag.js'
+import { idempotent } from '../../lib/idempotency.js'
 import { organisationsService } from './organisations.service.js'
 import {
   organisation,
@@ -15,7 +16,7 @@ const tags = ['organisations']
 const ifMatch = z.object({ 'if-match': z.string().optional() })
 
 const routes: FastifyPluginAsyncZod = async (app) => {
-  const service = organisationsService(app.db, () => app.forgetActor())
+  const service = organisationsService(() => app.forgetActor())
 
   app.get('/organisations', {
     schema: {
@@ -25,7 +26,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       querystring: organisationListQuery,
       response: { 200: organisationPage, ...problems(400, 401, 429, 500) },
     },
-  }, async (req) => service.list(req.actor, req.query))
+  }, async (req) => service.list(req.ctx, req.query))
 
   app.get('/organisations/:id', {
     schema: {
@@ -35,7 +36,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: organisation, ...problems(400, 401, 404, 429, 500) },
     },
   }, async (req, reply) => {
-    const { organisation, version } = await service.get(req.actor, req.params.id)
+    const { organisation, version } = await service.get(req.ctx, req.params.id)
     reply.header('etag', etag(version))
     return organisation
   })
@@ -44,14 +45,16 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       operationId: 'createOrganisation',
-      summary: 'Onboard an organisation (platform_admin)',
+      summary: 'Onboard an organisation (platform_admin); Idempotency-Key supported',
+      headers: z.object({ 'idempotency-key': z.string().optional() }),
       body: organisationCreate,
-      response: { 201: organisation, ...problems(400, 401, 403, 409, 429, 500) },
+      response: { 201: organisation, ...problems(400, 401, 403, 409, 422, 429, 500) },
     },
   }, async (req, reply) => {
-    const { organisation, version } = await service.create(req.actor, req.body)
-    reply.header('etag', etag(version)).header('location', `/v1/organisations/${organisation.id}`)
-    return reply.code(201).send(organisation)
+    const out = await idempotent(req, async () => ({ status: 201, body: (await service.create(req.ctx, req.body)).organisation }))
+    if (out.replayed) reply.header('idempotent-replayed', 'true')
+    reply.header('etag', etag(1)).header('location', `/v1/organisations/${out.body.id}`)
+    return reply.code(201).send(out.body)
   })
 
   app.patch('/organisations/:id', {
@@ -65,7 +68,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: organisation, ...problems(400, 401, 403, 404, 409, 412, 429, 500) },
     },
   }, async (req, reply) => {
-    const { organisation, version } = await service.update(req.actor, req.params.id, req.body, ifMatchVersion(req.headers['if-match']))
+    const { organisation, version } = await service.update(req.ctx, req.params.id, req.body, ifMatchVersion(req.headers['if-match']))
     reply.header('etag', etag(version))
     return organisation
   })

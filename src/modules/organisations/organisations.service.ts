@@ -1,10 +1,13 @@
-import type { Db } from '../../db/client.js'
-import type { Actor } from '../../plugins/auth.js'
+// The directory of partner organisations: every account reads it (the platform is also how
+// partners reach each other); platform admins onboard, edit and suspend. Each call runs in
+// ctx.tx, so an admin action and its audit event commit together.
+import type { Ctx } from '../../plugins/audit.js'
 import { requireAny } from '../../lib/authz.js'
 import { AppError, notFound } from '../../lib/errors.js'
-import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
 import { isCountryCode } from '../../lib/countries.js'
 import { preconditionFailed } from '../../lib/etag.js'
+import { pageOf } from '../../lib/paging.js'
+import { decodeCursor } from '../../lib/cursor.js'
 import { organisationsRepository as repo, toOrganisation } from './organisations.repository.js'
 import type { OrganisationCreate, OrganisationListQuery, OrganisationPatch } from './organisations.schemas.js'
 
@@ -16,67 +19,72 @@ function checkCountry(country: string | undefined, where: 'body' | 'query' = 'bo
   }
 }
 
-export function organisationsService(db: Db, onStatusChange: () => void) {
+export function organisationsService(onStatusChange: () => void) {
   return {
-    /** The directory: every account sees every organisation and its contact point. */
-    async list(actor: Actor, query: OrganisationListQuery) {
-      void actor
+    async list(ctx: Ctx, query: OrganisationListQuery) {
       // A filter on a code that cannot exist is a mistake, not an empty directory.
       checkCountry(query.country, 'query')
       const after = query.cursor ? decodeCursor<[string, string]>(query.cursor, ['t', 'u']) : undefined
-      const rows = await repo.list(db, query, after)
-      const more = rows.length > query.limit
-      const items = rows.slice(0, query.limit)
-      const last = items.at(-1)
-      return {
-        items: items.map(toOrganisation),
-        nextCursor: more && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
-      }
+      return ctx.tx(async (tx, audit) => {
+        const page = pageOf(await repo.list(tx, query, after), query.limit, toOrganisation)
+        const { cursor: _c, ...filters } = query
+        audit.set({ details: { filters, returned: page.items.length } })
+        return page
+      })
     },
 
-    async get(actor: Actor, id: string) {
-      void actor
-      const row = await repo.byId(db, id)
-      if (!row) throw notFound('organisation')
-      return { organisation: toOrganisation(row), version: row.version }
+    async get(ctx: Ctx, id: string) {
+      return ctx.tx(async (tx) => {
+        const row = await repo.byId(tx, id)
+        if (!row) throw notFound('organisation')
+        return { organisation: toOrganisation(row), version: row.version }
+      })
     },
 
-    async create(actor: Actor, input: OrganisationCreate) {
-      requireAny(actor, ['platform_admin'])
+    async create(ctx: Ctx, input: OrganisationCreate) {
+      requireAny(ctx.actor, ['platform_admin'])
       checkCountry(input.country)
-      const row = await repo.insert(db, {
-        name: input.name,
-        sector: input.sector,
-        country: input.country,
-        contactEmail: input.contact.email.toLowerCase(),
-        contactPhone: input.contact.phone ?? null,
-        contactHours: input.contact.hours ?? null,
+      return ctx.tx(async (tx, audit) => {
+        const row = await repo.insert(tx, {
+          name: input.name,
+          sector: input.sector,
+          country: input.country,
+          contactEmail: input.contact.email.toLowerCase(),
+          contactPhone: input.contact.phone ?? null,
+          contactHours: input.contact.hours ?? null,
+        })
+        audit.set({ resourceId: row.id, details: { name: row.name, sector: row.sector, country: row.country } })
+        return { organisation: toOrganisation(row), version: row.version }
       })
-      return { organisation: toOrganisation(row), version: row.version }
     },
 
-    async update(actor: Actor, id: string, patch: OrganisationPatch, expectedVersion: number | undefined) {
-      requireAny(actor, ['platform_admin'])
+    async update(ctx: Ctx, id: string, patch: OrganisationPatch, expectedVersion: number | undefined) {
+      requireAny(ctx.actor, ['platform_admin'])
       checkCountry(patch.country)
-      const current = await repo.byId(db, id)
-      if (!current) throw notFound('organisation')
-      if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed(current.version)
-      if (patch.status === 'suspended' && id === actor.organisationId) {
-        throw new AppError('conflict', 'You cannot suspend your own organisation: it would lock out the platform administrators.')
-      }
-      const row = await repo.update(db, id, current.version, {
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.sector !== undefined ? { sector: patch.sector } : {}),
-        ...(patch.country !== undefined ? { country: patch.country } : {}),
-        ...(patch.status !== undefined ? { status: patch.status } : {}),
-        ...(patch.contact?.email !== undefined ? { contactEmail: patch.contact.email.toLowerCase() } : {}),
-        ...(patch.contact?.phone !== undefined ? { contactPhone: patch.contact.phone } : {}),
-        ...(patch.contact?.hours !== undefined ? { contactHours: patch.contact.hours } : {}),
+      const result = await ctx.tx(async (tx, audit) => {
+        const current = await repo.byId(tx, id)
+        if (!current) throw notFound('organisation')
+        if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed(current.version)
+        if (patch.status === 'suspended' && id === ctx.actor.organisationId) {
+          throw new AppError('conflict', 'You cannot suspend your own organisation: it would lock out the platform administrators.')
+        }
+        const row = await repo.update(tx, id, current.version, {
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.sector !== undefined ? { sector: patch.sector } : {}),
+          ...(patch.country !== undefined ? { country: patch.country } : {}),
+          ...(patch.status !== undefined ? { status: patch.status } : {}),
+          ...(patch.contact?.email !== undefined ? { contactEmail: patch.contact.email.toLowerCase() } : {}),
+          ...(patch.contact?.phone !== undefined ? { contactPhone: patch.contact.phone } : {}),
+          ...(patch.contact?.hours !== undefined ? { contactHours: patch.contact.hours } : {}),
+        })
+        // Someone else updated between our read and write.
+        if (!row) throw preconditionFailed(current.version + 1)
+        audit.set({ details: { changed: patch, version: row.version } })
+        return { organisation: toOrganisation(row), version: row.version, statusChanged: patch.status !== undefined && patch.status !== current.status }
       })
-      // Someone else updated between our read and write.
-      if (!row) throw preconditionFailed(current.version + 1)
-      if (patch.status !== undefined && patch.status !== current.status) onStatusChange()
-      return { organisation: toOrganisation(row), version: row.version }
+      // After commit: this node forgets cached account states now; others within seconds.
+      if (result.statusChanged) onStatusChange()
+      return result
     },
   }
 }
