@@ -5,7 +5,7 @@ import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { as, buildTestApp, orgWith } from '../helper.js'
 import { rows } from '../../src/db/client.js'
-import { withActor } from '../../src/modules/access/visibility.js'
+import { forMatching, withActor } from '../../src/modules/access/visibility.js'
 import { actorFor, createGroup, postIndicator, rowsAs, word } from './fixtures.js'
 
 const app = await buildTestApp(t)
@@ -158,4 +158,19 @@ t.test('writes are checked too: WITH CHECK and USING', async (t) => {
   // Another organisation cannot rename the group, even knowing its id.
   const renamed = await rowsAs(app, G.org, sql`update sharing_groups set name = 'hijacked' where id = ${group.id} returning id`)
   t.equal(renamed.length, 0, 'a member cannot update the group row')
+})
+
+// The database's copy of the rule also keeps match_only rows of other organisations out of every
+// read except matching, which opts in for its transaction with dcx.purpose = 'match'.
+t.test('match_only values under RLS alone', async (t) => {
+  const mo = await mk({ distribution: 'community', valueVisibility: 'match_only' })
+  const got = await rowsAs<{ value: string }>(app, N.org, sql`select value from indicators where id = ${mo.id}`)
+  t.strictSame(got, [], "another organisation's raw query does not return the value")
+  const own = await rowsAs<{ value: string }>(app, O.org, sql`select value from indicators where id = ${mo.id}`)
+  t.equal(own.length, 1, 'the owner still reads its own value')
+  const matching = await withActor(app.db, actorFor(N.org), async (tx) => {
+    await forMatching(tx)
+    return rows(tx, sql`select id from indicators where id = ${mo.id}`)
+  })
+  t.equal(matching.length, 1, 'a matching transaction reaches the row (and the application returns only who holds it)')
 })

@@ -57,3 +57,12 @@ export async function withActor<T>(db: Db, actor: Actor, fn: (tx: Tx) => Promise
     return fn(tx)
   })
 }
+
+/**
+ * Matching sees other organisations' match_only indicators (it tells who holds a value, never the
+ * value). Row-level security hides them from every other read; this opens them for the current
+ * transaction only.
+ */
+export async function forMatching(tx: Tx): Promise<void> {
+  await rows(tx, sql`select set_config('dcx.purpose', 'match', true)`)
+}

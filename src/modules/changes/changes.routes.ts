@@ -61,10 +61,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       const horizon = h?.horizon ?? '0'
       const after = (t: typeof indicators | typeof notes) =>
         sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid}::xid8, ${seq}::bigint)`
-      const [inds, nts] = await Promise.all([
-        tx.select(indicatorCols).from(indicators).where(and(after(indicators), readableBy(actor, indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit + 1),
-        tx.select(noteCols).from(notes).where(and(after(notes), readableBy(actor, notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit + 1),
-      ])
+      // One after the other: a transaction is one connection, and pg refuses overlapping queries.
+      const inds = await tx.select(indicatorCols).from(indicators).where(and(after(indicators), readableBy(actor, indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit + 1)
+      const nts = await tx.select(noteCols).from(notes).where(and(after(notes), readableBy(actor, notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit + 1)
       const merged = [
         ...inds.map((r) => ({ kind: 'indicator' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),
         ...nts.map((r) => ({ kind: 'note' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),

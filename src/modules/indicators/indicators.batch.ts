@@ -8,7 +8,7 @@ import { rows, type Tx } from '../../db/client.js'
 import type { Ctx } from '../../plugins/audit.js'
 import { requireAny } from '../../lib/authz.js'
 import { AppError, type FieldProblem } from '../../lib/errors.js'
-import { distributionReaches } from '../access/visibility.js'
+import { distributionReaches, forMatching } from '../access/visibility.js'
 import { candidateTypes, normalizeIndicator, type IndicatorType } from './normalize.js'
 import { indicatorCreate } from './indicators.schemas.js'
 import { prepareInsert } from './indicators.service.js'
@@ -90,6 +90,7 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
     }
   })
   return ctx.tx(async (tx, audit) => {
+    await forMatching(tx)
     const found = probes.length ? await matchQuery(tx, ctx, probes) : []
     const byIdx = new Map<number, MatchRow[]>()
     for (const r of found) byIdx.set(r.idx, [...(byIdx.get(r.idx) ?? []), r])

@@ -154,7 +154,12 @@ export const indicatorsService = {
       } as Parameters<typeof placementProblems>[0]
       const problems = placementProblems(merged)
       if (problems.length) throw invalidFields(problems)
-      if (merged.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, merged.sharingGroupId, 'body.sharingGroupId')
+      // Only a change of placement is checked against the group: an item whose owner has since
+      // left its group can still have its description or grading corrected.
+      const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
+      if (placementChanged && merged.distribution === 'sharing_group') {
+        await assertUsableGroup(tx, ctx.actor.organisationId, merged.sharingGroupId, 'body.sharingGroupId')
+      }
       const [updated] = await tx
         .update(indicators)
         .set({

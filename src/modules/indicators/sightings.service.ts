@@ -6,6 +6,7 @@ import { organisations, sightings } from '../../db/schema/index.js'
 import { rows } from '../../db/client.js'
 import type { Ctx } from '../../plugins/audit.js'
 import { requireAny } from '../../lib/authz.js'
+import { forMatching } from '../access/visibility.js'
 import { findReachable, findReadable } from './indicators.service.js'
 
 type Outcome = 'seen' | 'seized' | 'nothing_found' | 'controlled_delivery' | 'false_positive'
@@ -28,6 +29,7 @@ export const sightingsService = {
     requireAny(ctx.actor, ['contributor'])
     return ctx.tx(async (tx, audit) => {
       // match_only indicators can be reported against too: the reporter learned the id from a match.
+      await forMatching(tx)
       await findReachable(tx, ctx, indicatorId)
       const [row] = await tx
         .insert(sightings)

@@ -127,7 +127,8 @@ export const notesService = {
       const placement = { tlp: patch.tlp ?? (row.tlp as Note['tlp']), distribution, sharingGroupId }
       const problems = placementProblems(placement)
       if (problems.length) throw invalidFields(problems)
-      if (distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
+      const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
+      if (placementChanged && distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
       const [updated] = await tx
         .update(notes)
         .set({ ...patch, ...placement, version: row.version + 1, ...touched() })

@@ -55,15 +55,14 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       const grouped = (keyExpr: SQL, from: SQL, where: SQL | undefined) =>
         rows<Bucket>(tx, sql`select ${keyExpr} as key, count(*)::int as count from ${from} where ${where ?? sql`true`} group by 1 order by 2 desc, 1 limit 500`)
       const i = indicators
-      const [byType, bySector, byCountry, byMonth, byStatus, byTopic, byOutcome] = await Promise.all([
-        grouped(sql`${i.type}`, sql`${i}`, iWhere),
-        grouped(sql`o.sector`, sql`${i} join organisations o on o.id = ${i.organisationId}`, iWhere),
-        grouped(sql`c.country`, sql`${i} cross join lateral unnest(${i.countries}) as c(country)`, iWhere),
-        grouped(sql`to_char(${i.createdAt} at time zone 'UTC', 'YYYY-MM')`, sql`${i}`, iWhere),
-        grouped(sql`${i.status}`, sql`${i}`, iWhere),
-        grouped(sql`t.topic`, sql`${notes} cross join lateral unnest(${notes.topics}) as t(topic)`, nWhere),
-        grouped(sql`s.outcome`, sql`sightings s join ${i} on ${i.id} = s.indicator_id`, iWhere),
-      ])
+      // One after the other: a transaction is one connection, and pg refuses overlapping queries.
+      const byType = await grouped(sql`${i.type}`, sql`${i}`, iWhere)
+      const bySector = await grouped(sql`o.sector`, sql`${i} join organisations o on o.id = ${i.organisationId}`, iWhere)
+      const byCountry = await grouped(sql`c.country`, sql`${i} cross join lateral unnest(${i.countries}) as c(country)`, iWhere)
+      const byMonth = await grouped(sql`to_char(${i.createdAt} at time zone 'UTC', 'YYYY-MM')`, sql`${i}`, iWhere)
+      const byStatus = await grouped(sql`${i.status}`, sql`${i}`, iWhere)
+      const byTopic = await grouped(sql`t.topic`, sql`${notes} cross join lateral unnest(${notes.topics}) as t(topic)`, nWhere)
+      const byOutcome = await grouped(sql`s.outcome`, sql`sightings s join ${i} on ${i.id} = s.indicator_id`, iWhere)
       const [nt] = await rows<{ n: number }>(tx, sql`select count(*)::int as n from ${notes} where ${nWhere ?? sql`true`}`)
       byMonth.sort((a, b) => a.key.localeCompare(b.key))
       audit.set({ details: { from: from ?? null, to: to ?? null } })
