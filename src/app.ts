@@ -8,7 +8,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import dbPlugin from './plugins/db.js'
-import errorHandler from './plugins/error-handler.js'
+import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import openapi from './plugins/openapi.js'
 import auth from './plugins/auth.js'
@@ -24,6 +24,8 @@ import noteRoutes from './modules/notes/notes.routes.js'
 import changeRoutes from './modules/changes/changes.routes.js'
 import statsRoutes from './modules/stats/stats.routes.js'
 import auditRoutes from './modules/audit/audit.routes.js'
+import stixRoutes from './modules/stix/stix.routes.js'
+import taxiiRoutes from './modules/taxii/taxii.routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -68,6 +70,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     connectionTimeout: config.requestTimeoutMs,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // A malformed URL or an over-long path parameter is refused by the router itself: as problem+json.
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<ZodTypeProvider>()
 
@@ -118,10 +122,13 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(changeRoutes)
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)
+      await v1.register(stixRoutes)
     },
     { prefix: '/v1' },
   )
   // The JWKS sits at the well-known path, outside /v1.
   await app.register(jwksRoutes)
+  // TAXII 2.1 has its own specification: its own prefix, authentication hook and error shape.
+  await app.register(taxiiRoutes, { prefix: '/taxii2' })
   return app
 }

@@ -66,6 +66,9 @@ async function openPg(url: string, poolSize: number): Promise<Database> {
     idleTimeoutMillis: 30_000,
     // A statement may never hold a connection for longer than a request may take.
     statement_timeout: 30_000,
+    // …and a server that stops answering altogether (frozen, partitioned) must not hold a request
+    // forever either: the client gives up a little after the server-side limit would have fired.
+    query_timeout: 35_000,
     idle_in_transaction_session_timeout: 60_000,
     // The role is a startup parameter: a connection that cannot take it fails to open,
     // so no query can ever run as the connecting (owner) user by accident.
@@ -73,6 +76,13 @@ async function openPg(url: string, poolSize: number): Promise<Database> {
   })
   // An idle client losing its server (restart, network) must not crash the process.
   pool.on('error', () => {})
+  // Nor may a checked-out one: pg-pool removes its idle listener while a client is lent out, and a
+  // server that terminates the session (57P01 on shutdown) between two statements of a transaction
+  // then emits 'error' on a client with no listener — an uncaught exception. The next query on
+  // that client fails instead (a 503), and the pool discards it on release (it is no longer queryable).
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   const db = drizzlePg(pool, { schema }) as unknown as Db
   return {
     kind: 'pg',

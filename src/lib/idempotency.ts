@@ -40,7 +40,11 @@ export async function idempotent<T>(
 ): Promise<Stored<T>> {
   const header = request.headers['idempotency-key']
   if (header === undefined) {
-    return request.ctx.tx(async (tx, audit) => ({ ...(await work(tx, audit)), replayed: false }))
+    return request.ctx.tx(async (tx, audit) => {
+      const out = await work(tx, audit)
+      audit.set({ status: out.status })
+      return { ...out, replayed: false }
+    })
   }
   if (typeof header !== 'string' || !KEY_RE.test(header)) {
     throw new AppError('validation', 'header.idempotency-key: 1–200 printable ASCII characters', [
@@ -74,10 +78,11 @@ export async function idempotent<T>(
       if (!prior || prior.requestHash !== hash || prior.statusCode === null) {
         throw new AppError('unprocessable', 'This Idempotency-Key was already used with a different request; use a new key.')
       }
-      audit.set({ details: { idempotentReplay: true } })
+      audit.set({ details: { idempotentReplay: true }, status: prior.statusCode })
       return { status: prior.statusCode, body: prior.response as T, replayed: true }
     }
     const out = await work(tx, audit)
+    audit.set({ status: out.status })
     await tx
       .update(idempotencyKeys)
       .set({ statusCode: out.status, response: keep(out.body) as Record<string, unknown> })

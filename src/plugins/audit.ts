@@ -15,7 +15,7 @@ export type Outcome = 'ok' | 'denied' | 'error'
 
 export interface AuditNote {
   /** Refine the event: the id of what was created, counts returned, the query, what changed. */
-  set(entry: { resourceType?: string; resourceId?: string | null; details?: Record<string, unknown> }): void
+  set(entry: { resourceType?: string; resourceId?: string | null; details?: Record<string, unknown>; status?: number }): void
 }
 
 export interface Ctx {
@@ -29,6 +29,8 @@ interface AuditState {
   resourceType: string | null
   resourceId: string | null
   details: Record<string, unknown>
+  /** The status the route will answer with, for events written inside the transaction. */
+  status?: number
   recorded: boolean
   /** For the token endpoint: the client id tried, and the account when it succeeded. */
   clientId?: string
@@ -54,7 +56,11 @@ declare module 'fastify' {
 
 const MAX_UA = 256
 
+/** The TAXII 2.1 server (src/modules/taxii) is audited like /v1: every pull and push. */
+const isTaxii = (url: string) => url.startsWith('/taxii2/')
+
 function resourceTypeOf(url: string): string | null {
+  if (isTaxii(url)) return 'taxii'
   const m = /^\/v1\/([a-z-]+)/.exec(url)
   if (!m?.[1]) return null
   const plural = m[1]
@@ -110,11 +116,11 @@ export default fp<{ recording?: boolean }>(
       const url = request.routeOptions.url
       const cfg = request.routeOptions.config.audit
       if (cfg?.skip) return null
-      if (url && !url.startsWith('/v1/')) return null
+      if (url && !url.startsWith('/v1/') && !isTaxii(url)) return null
       const params = request.params as { id?: unknown } | undefined
       const st: AuditState = {
         action: cfg?.action ?? (request.routeOptions.schema?.operationId as string | undefined) ?? (url ? `${request.method} ${url}` : 'unknownRoute'),
-        resourceType: cfg?.resourceType ?? (url ? resourceTypeOf(url) : null),
+        resourceType: cfg?.resourceType ?? (url ? resourceTypeOf(url) : isTaxii(request.url) ? 'taxii' : null),
         resourceId: typeof params?.id === 'string' ? params.id.slice(0, 100) : null,
         details: url ? {} : { method: request.method, path: (request.url.split('?')[0] ?? '').slice(0, 200) },
         recorded: false,
@@ -125,6 +131,7 @@ export default fp<{ recording?: boolean }>(
           if (e.resourceType !== undefined) st.resourceType = e.resourceType
           if (e.resourceId !== undefined) st.resourceId = e.resourceId
           if (e.details) Object.assign(st.details, e.details)
+          if (e.status !== undefined) st.status = e.status
         },
       }
       // Re-entrant: a service called inside an outer ctx.tx (e.g. the idempotency wrapper)
@@ -138,7 +145,7 @@ export default fp<{ recording?: boolean }>(
             open = tx
             try {
               const out = await fn(tx, note)
-              await insert(tx, request, st, 'ok', null)
+              await insert(tx, request, st, 'ok', st.status ?? 200)
               return out
             } finally {
               open = undefined
@@ -154,8 +161,8 @@ export default fp<{ recording?: boolean }>(
 
     app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
       const url = request.routeOptions.url
-      // Unknown routes have no routeOptions.url; record those under /v1 only.
-      if (!url && !request.url.startsWith('/v1/')) return
+      // Unknown routes have no routeOptions.url; record those under /v1 and /taxii2 only.
+      if (!url && !request.url.startsWith('/v1/') && !isTaxii(request.url)) return
       const st = request.auditState ?? prepare(request)
       if (!st || st.recorded) return
       st.recorded = true

@@ -45,6 +45,8 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'validation',
 }
 
+const MAX_FIELD_PROBLEMS = 100
+
 const contextNames: Record<string, string> = { querystring: 'query', headers: 'header', params: 'params', body: 'body' }
 
 function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: ErrorCode; status: number; detail: string; fields?: FieldProblem[] } {
@@ -63,8 +65,11 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
       const name = [where, ...path.map(String)].join('.')
       return [{ name, reason: v.message ?? 'is invalid' }]
     })
-    const detail = fields.map((f) => `${f.name}: ${f.reason}`).join('; ')
-    return { code: 'validation', status: 400, detail, fields }
+    // Bounded: a body with 40,000 unknown keys must not buy a response many times its size.
+    const shown = fields.slice(0, MAX_FIELD_PROBLEMS)
+    if (fields.length > shown.length) shown.push({ name: where, reason: `and ${fields.length - shown.length} more problems` })
+    const detail = shown.slice(0, 20).map((f) => `${f.name}: ${f.reason}`).join('; ') + (shown.length > 20 ? `; … (${fields.length} problems)` : '')
+    return { code: 'validation', status: 400, detail, fields: shown }
   }
   if (isResponseSerializationError(err)) return { code: 'internal', status: 500, detail: 'An internal error occurred.' }
   const fe = err as FastifyError & { code?: string }
@@ -94,7 +99,7 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
 // 53300 (too many connections); the driver's socket errors; node-postgres' own messages.
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Cannot use a pool after calling end|database did not answer within/i
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Cannot use a pool after calling end|database did not answer within|Query read timeout/i
 export const DB_RETRY_AFTER_SECONDS = 5
 
 /** A database-side failure caused by the request's data or by the database being away; undefined for anything else. */
@@ -133,6 +138,33 @@ function loggable(err: unknown): unknown {
   return err
 }
 
+/**
+ * Refused before its body arrived (401, 429, 404, 415, …): close the connection after the answer.
+ * Otherwise Node keeps the socket open for the rest of the body, up to the keep-alive timeout
+ * (72 s), and a client that promises a body and never sends it holds a socket that long.
+ */
+function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply) {
+  const h = request.headers
+  const announcesBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined
+  if (announcesBody && !request.raw.complete) reply.header('connection', 'close')
+}
+
+/**
+ * Fastify's router answers a malformed URL (FST_ERR_BAD_URL) or an over-long path parameter
+ * (FST_ERR_MAX_PARAM_LENGTH) itself, before any route or error handler, with a bare JSON body
+ * that names framework internals. app.ts passes this as the frameworkErrors server option so
+ * that they are problem+json like every other error.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  closeIfBodyUnread(request, reply)
+  // No route matched, so no hook ran: set what app.ts's onSend and helmet would have.
+  reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store')
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendProblem(reply, 'not_found', 404, 'No resource has an id that long.')
+  }
+  return sendProblem(reply, 'bad_request', 400, 'The URL is not valid (a malformed percent-encoding?).')
+}
+
 export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError | Error, request, reply) => {
@@ -141,11 +173,22 @@ export default fp(
       else request.log.info({ code: p.code, status: p.status }, 'request refused')
       if (err instanceof AppError) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
       if (p.status === 503) reply.header('retry-after', String(DB_RETRY_AFTER_SECONDS))
+      closeIfBodyUnread(request, reply)
+      // The token endpoint speaks OAuth 2.0 (RFC 6749 §5.2): its 400/401 bodies are OAuth error
+      // objects, and its response schema serialises nothing else for those statuses. A body the
+      // framework refuses before the handler (malformed JSON, …) must answer the same way, not 500.
+      if (request.routeOptions.schema?.operationId === 'issueToken' && (p.status === 400 || p.status === 401)) {
+        return reply
+          .code(p.status)
+          .header('cache-control', 'no-store')
+          .send({ error: p.status === 401 ? 'invalid_client' : 'invalid_request', error_description: p.detail })
+      }
       return sendProblem(reply, p.code, p.status, p.detail, p.fields)
     })
-    app.setNotFoundHandler((request, reply) =>
-      sendProblem(reply, 'not_found', 404, `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`),
-    )
+    app.setNotFoundHandler((request, reply) => {
+      closeIfBodyUnread(request, reply)
+      return sendProblem(reply, 'not_found', 404, `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`)
+    })
   },
   { name: 'dcx-error-handler' },
 )

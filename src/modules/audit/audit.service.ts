@@ -154,13 +154,20 @@ export const auditService = {
         checked += 1
       }
     }
+    // An unchained event is an orphan only if the chainer has passed it — it sorts before the
+    // chain head in (xid, id) order, the order the chainer links in. One committed after the
+    // chainer last ran (a request finishing while verify reads, or another node holding the
+    // chain lock) is merely pending, not a removed link.
     const [state] = await rows<{ chained: string | null; pending: number; orphans: number }>(
       db,
-      sql`select (select max(sequence) from audit_chain) as chained,
-                 (select count(*)::int from audit_events e where not exists (select 1 from audit_chain c where c.event_id = e.id)
-                    and e.xid >= pg_snapshot_xmin(pg_current_snapshot())) as pending,
-                 (select count(*)::int from audit_events e where not exists (select 1 from audit_chain c where c.event_id = e.id)
-                    and e.xid < pg_snapshot_xmin(pg_current_snapshot())) as orphans`,
+      sql`with head as (
+            select e.xid, e.id from audit_chain c join audit_events e on e.id = c.event_id order by c.sequence desc limit 1
+          ), unchained as (
+            select e.xid, e.id from audit_events e where not exists (select 1 from audit_chain c where c.event_id = e.id)
+          )
+          select (select max(sequence) from audit_chain) as chained,
+                 (select count(*)::int from unchained u where not exists (select 1 from head h where (u.xid, u.id) < (h.xid, h.id))) as pending,
+                 (select count(*)::int from unchained u where exists (select 1 from head h where (u.xid, u.id) < (h.xid, h.id))) as orphans`,
     )
     // Events the chainer has passed but that are not in the chain: their link was removed.
     const chainedThrough = state?.chained ? Number(state.chained) : 0

@@ -36,6 +36,8 @@ export function signCheckpoint(keys: KeyStore, payload: { sequence: number; hash
 export class AuditChainer {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<number> | undefined
+  /** A run queued behind the one in flight, shared by every caller that arrives meanwhile. */
+  private next: Promise<number> | undefined
 
   constructor(
     private readonly db: Db,
@@ -52,18 +54,32 @@ export class AuditChainer {
 
   async stop() {
     clearInterval(this.timer)
+    await this.next?.catch(() => {})
     await this.running?.catch(() => {})
   }
 
   /** Chain everything committed so far (as far as the oldest running transaction allows). */
   async chainNow(): Promise<number> {
-    // One run at a time in this process; other nodes are kept out by the advisory lock.
-    if (!this.running) {
-      this.running = this.drain().finally(() => {
-        this.running = undefined
+    // One run at a time in this process; other nodes are kept out by the advisory lock. A run
+    // already in flight may have read before the caller's events committed, so joining it would
+    // not cover them: wait for it, then run again (one queued run serves all who wait).
+    if (this.next) return this.next
+    if (this.running) {
+      this.next = this.running.catch(() => 0).then(() => {
+        this.next = undefined
+        return this.run()
       })
+      return this.next
     }
-    return this.running
+    return this.run()
+  }
+
+  private run(): Promise<number> {
+    const run: Promise<number> = this.drain().finally(() => {
+      if (this.running === run) this.running = undefined
+    })
+    this.running = run
+    return run
   }
 
   private async drain(): Promise<number> {

@@ -8,6 +8,7 @@ import { and, asc, getTableColumns, sql } from 'drizzle-orm'
 import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import { rows } from '../../db/client.js'
 import { problems } from '../../lib/schemas.js'
+import { requireAny } from '../../lib/authz.js'
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
 import { readableBy } from '../access/visibility.js'
 import { indicator } from '../indicators/indicators.schemas.js'
@@ -49,13 +50,15 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listChanges',
       summary: 'Change feed of indicators and notes the caller may see; poll with nextCursor',
       querystring: query,
-      response: { 200: changePage, ...problems(400, 401, 429, 500) },
+      response: { 200: changePage, ...problems(400, 401, 403, 429, 500) },
     },
   }, async (req) => {
     const { limit } = req.query
     const [xid, seq] = req.query.cursor ? decodeCursor<[string, number]>(req.query.cursor, ['s', 'n']) : ['0', 0]
     if (!/^\d{1,20}$/.test(xid)) decodeCursor('!', ['s'])
     const actor = req.actor
+    // Content is for the reader roles; auditors audit accesses, they do not read the content.
+    requireAny(actor, ['reader'])
     return req.ctx.tx(async (tx, audit) => {
       const [h] = await rows<{ horizon: string }>(tx, sql`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`)
       const horizon = h?.horizon ?? '0'

@@ -76,6 +76,7 @@ interface MatchRow {
 }
 
 export async function matchValues(ctx: Ctx, values: MatchValue[]) {
+  requireAny(ctx.actor, ['reader'])
   // Normalise every value the same way as on ingest; an untyped value is tried as every type
   // it is valid for.
   const probes: { idx: number; type: string; nv: string }[] = []

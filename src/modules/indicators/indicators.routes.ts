@@ -32,7 +32,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listIndicators',
       summary: 'Indicators the caller may see, newest first, with filters and full-text search',
       querystring: indicatorListQuery,
-      response: { 200: indicatorPage, ...problems(400, 401, 429, 500) },
+      response: { 200: indicatorPage, ...problems(400, 401, 403, 429, 500) },
     },
   }, async (req) => service.list(req.ctx, req.query))
 
@@ -76,12 +76,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'matchIndicators',
       summary: 'Screen up to 10,000 values against the indicators the caller may see (match_only ones included)',
       body: matchRequest,
-      response: { 200: matchResponse, ...problems(400, 401, 413, 429, 500) },
+      response: { 200: matchResponse, ...problems(400, 401, 403, 413, 429, 500) },
     },
   }, async (req) => matchValues(req.ctx, req.body.values))
 
   app.get('/indicators/:id', {
-    schema: { tags, operationId: 'getIndicator', params: idParams, response: { 200: indicator, ...problems(400, 401, 404, 429, 500) } },
+    schema: { tags, operationId: 'getIndicator', params: idParams, response: { 200: indicator, ...problems(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const ind = await service.get(req.ctx, req.params.id)
     reply.header('etag', etag(ind.version))
@@ -125,7 +125,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listRelatedIndicators',
       summary: "Correlation: other organisations' visible indicators with the same type and normalised value",
       params: idParams,
-      response: { 200: indicatorPage, ...problems(400, 401, 404, 429, 500) },
+      response: { 200: indicatorPage, ...problems(400, 401, 403, 404, 429, 500) },
     },
   }, async (req) => service.related(req.ctx, req.params.id))
 
@@ -135,7 +135,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listSightings',
       summary: 'Sighting counts per organisation and outcome, and your own reports',
       params: idParams,
-      response: { 200: sightingSummary, ...problems(400, 401, 404, 429, 500) },
+      response: { 200: sightingSummary, ...problems(400, 401, 403, 404, 429, 500) },
     },
   }, async (req) => sightingsService.summary(req.ctx, req.params.id))
 

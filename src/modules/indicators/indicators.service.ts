@@ -99,10 +99,12 @@ export const indicatorsService = {
   },
 
   async get(ctx: Ctx, id: string) {
+    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx) => toIndicator(await findReadable(tx, ctx, id), ctx.actor.organisationId))
   },
 
   async list(ctx: Ctx, q: IndicatorListQuery) {
+    requireAny(ctx.actor, ['reader'])
     const where: (SQL | undefined)[] = [readableBy(ctx.actor, indicators)]
     if (q.type) where.push(eq(indicators.type, q.type))
     if (q.value !== undefined) {
@@ -205,6 +207,7 @@ export const indicatorsService = {
 
   /** Correlation: other organisations' readable indicators with the same type and normalised value. */
   async related(ctx: Ctx, id: string) {
+    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx, audit) => {
       const row = await findReadable(tx, ctx, id)
       const rs = (await tx

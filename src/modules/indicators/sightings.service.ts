@@ -50,6 +50,7 @@ export const sightingsService = {
   },
 
   async summary(ctx: Ctx, indicatorId: string) {
+    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx, audit) => {
       await findReadable(tx, ctx, indicatorId)
       const items = await rows<{ organisation_id: string; name: string; outcome: string; count: number; reports: number; last_seen_at: Date }>(

@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listNotes',
       summary: 'Best-practice notes the caller may see, newest first, with filters and full-text search',
       querystring: noteListQuery,
-      response: { 200: notePage, ...problems(400, 401, 429, 500) },
+      response: { 200: notePage, ...problems(400, 401, 403, 429, 500) },
     },
   }, async (req) => service.list(req.ctx, req.query))
 
@@ -37,7 +37,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.get('/notes/:id', {
-    schema: { tags, operationId: 'getNote', params: idParams, response: { 200: note, ...problems(400, 401, 404, 429, 500) } },
+    schema: { tags, operationId: 'getNote', params: idParams, response: { 200: note, ...problems(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const n = await service.get(req.ctx, req.params.id)
     reply.header('etag', etag(n.version))
@@ -81,7 +81,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listNoteRevisions',
       summary: 'Every version of a note, oldest first',
       params: idParams,
-      response: { 200: noteRevisionList, ...problems(400, 401, 404, 429, 500) },
+      response: { 200: noteRevisionList, ...problems(400, 401, 403, 404, 429, 500) },
     },
   }, async (req) => service.revisions(req.ctx, req.params.id))
 }

@@ -88,10 +88,12 @@ export const notesService = {
   },
 
   async get(ctx: Ctx, id: string) {
+    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx) => toNote(await findReadable(tx, ctx, id)))
   },
 
   async list(ctx: Ctx, q: NoteListQuery) {
+    requireAny(ctx.actor, ['reader'])
     const where: (SQL | undefined)[] = [readableBy(ctx.actor, notes)]
     if (q.q) where.push(sql`${notes.search} @@ websearch_to_tsquery('simple', ${q.q})`)
     if (q.topic) where.push(sql`${notes.topics} @> array[${q.topic}]::text[]`)
@@ -159,6 +161,7 @@ export const notesService = {
   },
 
   async revisions(ctx: Ctx, id: string) {
+    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx, audit) => {
       await findReadable(tx, ctx, id)
       const rs = await tx.select().from(noteRevisions).where(eq(noteRevisions.noteId, id)).orderBy(asc(noteRevisions.version)).limit(1000)

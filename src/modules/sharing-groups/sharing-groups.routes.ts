@@ -14,12 +14,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'listSharingGroups',
       summary: "Sharing groups the caller's organisation owns or belongs to",
-      response: { 200: sharingGroupPage, ...problems(401, 429, 500) },
+      response: { 200: sharingGroupPage, ...problems(401, 403, 429, 500) },
     },
   }, async (req) => service.list(req.ctx))
 
   app.get('/sharing-groups/:id', {
-    schema: { tags, operationId: 'getSharingGroup', params: idParams, response: { 200: sharingGroup, ...problems(400, 401, 404, 429, 500) } },
+    schema: { tags, operationId: 'getSharingGroup', params: idParams, response: { 200: sharingGroup, ...problems(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const g = await service.get(req.ctx, req.params.id)
     reply.header('etag', etag(g.version))

@@ -55,6 +55,7 @@ async function setMembers(tx: Tx, groupId: string, owner: string, ids: string[])
 export const sharingGroupsService = {
   /** Groups the caller's organisation owns or belongs to (row-level security enforces it too). */
   async list(ctx: Ctx) {
+    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx, audit) => {
       const rs = await tx
         .select()
@@ -71,6 +72,7 @@ export const sharingGroupsService = {
   },
 
   async get(ctx: Ctx, id: string) {
+    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx) => {
       const row = await visible(tx, ctx, id)
       const m = await members(tx, [id])
@@ -112,7 +114,8 @@ export const sharingGroupsService = {
 
   async remove(ctx: Ctx, id: string) {
     requireAny(ctx.actor, ['org_admin'])
-    return ctx.tx(async (tx) => {
+    return ctx.tx(async (tx, audit) => {
+      audit.set({ status: 204 })
       await owned(tx, ctx, id)
       const [used] = await rows<{ n: number }>(
         tx,

@@ -6,6 +6,7 @@ import { and, gte, lt, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes } from '../../db/schema/index.js'
 import { rows } from '../../db/client.js'
 import { problems } from '../../lib/schemas.js'
+import { requireAny } from '../../lib/authz.js'
 import { readableBy } from '../access/visibility.js'
 
 const bucket = z.object({ key: z.string(), count: z.number().int() })
@@ -42,11 +43,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'getStats',
       summary: 'Counts by type, sector, country and month over what the caller may see',
       querystring: query,
-      response: { 200: stats, ...problems(400, 401, 429, 500) },
+      response: { 200: stats, ...problems(400, 401, 403, 429, 500) },
     },
   }, async (req) => {
     const { from, to } = req.query
     const actor = req.actor
+    requireAny(actor, ['reader'])
     const range = (col: typeof indicators.createdAt | typeof notes.createdAt): SQL[] =>
       [from ? gte(col, new Date(from)) : undefined, to ? lt(col, new Date(to)) : undefined].filter((x): x is SQL => !!x)
     const iWhere = and(readableBy(actor, indicators), ...range(indicators.createdAt))

@@ -1,0 +1,21 @@
+import { pgTable, uuid, text, timestamp, jsonb, index } from 'drizzle-orm/pg-core'
+import { organisations } from './organisations.js'
+import { accounts } from './accounts.js'
+
+// TAXII 2.1 status resources (§4.3): the outcome of each POST to a collection's objects, kept so
+// the client can GET /taxii2/dcx/status/{id}/ later. Readable by the posting organisation only
+// (row-level security, migrations/*_taxii_grants.sql).
+export const taxiiStatuses = pgTable(
+  'taxii_statuses',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    accountId: uuid('account_id').notNull().references(() => accounts.id),
+    collectionId: text('collection_id').notNull(),
+    status: jsonb('status').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('taxii_statuses_org_created_idx').on(t.organisationId, t.createdAt)],
+)
+
+export type TaxiiStatusRow = typeof taxiiStatuses.$inferSelect

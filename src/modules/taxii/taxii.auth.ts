@@ -1,0 +1,86 @@
+// Who is calling the TAXII server. Bearer tokens exactly as on /v1, and HTTP Basic with the
+// account's client id and secret, because many TAXII clients speak nothing else. Basic checks
+// cost one scrypt like the token endpoint (unknown ids included) and share its failure counters,
+// so guessing is throttled across both. A verified id:secret pair is remembered for a minute
+// (keyed by its SHA-256, never the secret) so a polling client does not pay a scrypt per request;
+// the account's state (disabled, suspended) is still checked on every request.
+import { createHash } from 'node:crypto'
+import { eq } from 'drizzle-orm'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { accounts } from '../../db/schema/index.js'
+import type { Actor } from '../../plugins/auth.js'
+import { AppError } from '../../lib/errors.js'
+import { DUMMY_HASH, verifySecret } from '../../lib/secrets.js'
+import { accountsRepository } from '../accounts/accounts.repository.js'
+
+const VERIFIED_TTL_MS = 60_000
+const VERIFIED_MAX = 10_000
+const CHALLENGE = 'Basic realm="dcx-taxii", Bearer realm="dcx"'
+
+function unauthorized(detail: string) {
+  return new AppError('unauthorized', detail, undefined, { 'www-authenticate': CHALLENGE })
+}
+
+/** RFC 7617: base64 of "id:secret"; the id cannot contain a colon, the secret may. */
+export function parseBasic(header: string): { id: string; secret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]{4,2000})\s*$/i.exec(header)
+  if (!m?.[1]) return undefined
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8')
+  const i = decoded.indexOf(':')
+  if (i <= 0) return undefined
+  return { id: decoded.slice(0, i), secret: decoded.slice(i + 1) }
+}
+
+export function taxiiAuthenticator(app: FastifyInstance) {
+  const verified = new Map<string, { accountId: string; at: number }>()
+  const failures = app.tokenFailures
+  const limit = app.config.rateLimit.tokenFailuresPerMinute
+
+  async function basic(request: FastifyRequest, id: string, secret: string): Promise<Actor> {
+    const key = createHash('sha256').update(`${id}:${secret}`).digest('hex')
+    const hit = verified.get(key)
+    let accountId = hit && Date.now() - hit.at < VERIFIED_TTL_MS ? hit.accountId : undefined
+    // A secret rotated since it was verified is checked again (and fails): rotation cuts off at once.
+    if (accountId && hit) {
+      const [row] = await app.db.select({ rotatedAt: accounts.secretRotatedAt }).from(accounts).where(eq(accounts.id, accountId))
+      if (!row || row.rotatedAt.getTime() >= hit.at) accountId = undefined
+    }
+    if (!accountId) {
+      const keys = [`cid:${id}`, `addr:${request.ip}`]
+      for (const k of keys) {
+        if ((await failures.get(k)) >= limit) {
+          const seconds = Math.max(1, Math.ceil((await failures.ttl(k)) / 1000))
+          throw new AppError('rate_limited', `Too many failed sign-ins; retry in ${seconds} s.`, undefined, { 'retry-after': String(seconds) })
+        }
+      }
+      const account = id.length <= 128 && secret.length <= 500 ? await accountsRepository.byClientId(app.db, id) : undefined
+      const ok = await verifySecret(secret.slice(0, 500), account?.secretHash ?? DUMMY_HASH)
+      if (!account || !ok) {
+        await Promise.all(keys.map((k) => failures.hit(k)))
+        throw unauthorized('Unknown client or wrong secret.')
+      }
+      accountId = account.id
+      if (verified.size >= VERIFIED_MAX) verified.clear()
+      verified.set(key, { accountId, at: Date.now() })
+    }
+    const actor = await app.loadActor(accountId)
+    if (!actor) throw unauthorized('This account is disabled or its organisation is suspended.')
+    return actor
+  }
+
+  return async function authenticate(request: FastifyRequest): Promise<Actor> {
+    const header = request.headers.authorization ?? ''
+    if (/^Bearer\s/i.test(header)) return app.authenticateBearer(request)
+    const creds = parseBasic(header)
+    if (!creds) {
+      throw unauthorized('Authenticate with HTTP Basic (client id and secret) or Authorization: Bearer <token> (from POST /v1/auth/token).')
+    }
+    try {
+      return await basic(request, creds.id, creds.secret)
+    } catch (e) {
+      // The refused event names the client id tried, as the token endpoint's does.
+      app.noteAuditIdentity(request, { clientId: creds.id.slice(0, 128) })
+      throw e
+    }
+  }
+}

@@ -1,0 +1,173 @@
+// POST /v1/import/stix: the round trip export → import → export, the OASIS examples, ids, TLP
+// from markings or the request, one result per object, and the refusals.
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { rows } from '../../src/db/client.js'
+import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
+import { bundleErrors, readExample, SAMPLES } from './support.js'
+
+type Obj = Record<string, unknown> & { type: string; id: string }
+interface Bundle { type: string; id: string; objects: Obj[] }
+interface Result { index: number; id: string | null; type: string | null; status: string; indicatorId?: string; reason?: string }
+interface ImportOut { results: Result[]; counts: Record<string, number> }
+interface Ind { id: string; type: string; normalizedValue: string; tlp: string; reliability: string; credibility: number; confidence: number; tags: string[]; countries: string[]; distribution: string }
+
+const bundleOf = (objects: object[]) => ({ type: 'bundle', id: `bundle--${randomUUID()}`, objects })
+const indicator = (pattern: string, extra: object = {}) => ({
+  type: 'indicator', spec_version: '2.1', id: `indicator--${randomUUID()}`, created: '2026-01-01T00:00:00.000Z',
+  modified: '2026-01-01T00:00:00.000Z', pattern, pattern_type: 'stix', valid_from: '2026-01-01T00:00:00Z', ...extra,
+})
+
+async function listOf(app: Parameters<typeof as>[0], token: string, orgId: string): Promise<Ind[]> {
+  return json<{ items: Ind[] }>(await as(app, token).get(`/v1/indicators?organisationId=${orgId}&limit=500`)).items
+}
+
+// One app per file (as test/helper.ts intends); every test makes its own organisations.
+const app = await buildTestApp(t)
+
+t.test('round trip: export → import by another organisation → export', async (t) => {
+  const a = await orgWith(app, ['contributor'], { sector: 'customs' })
+  const b = await orgWith(app, ['contributor'], { sector: 'police' })
+  const A = as(app, a.contributor.token)
+  const B = as(app, b.contributor.token)
+  for (const s of SAMPLES) {
+    const res = await A.post('/v1/indicators', { ...s, distribution: 'community', tlp: 'green', reliability: 'B', credibility: 2, confidence: 80, tags: ['darknet'], countries: ['NL', 'DE'] })
+    t.equal(res.statusCode, 201, res.body)
+  }
+  const exported = JSON.parse((await A.get(`/v1/export/stix?organisationId=${a.org.id}&include=indicators`)).body) as Bundle
+
+  const res = await B.post('/v1/import/stix?distribution=authorities', exported)
+  t.equal(res.statusCode, 200, res.body.slice(0, 500))
+  const out = json<ImportOut>(res)
+  t.equal(out.results.length, exported.objects.length, 'one result per object')
+  t.equal(out.counts.created, SAMPLES.length, 'every indicator created')
+  for (const r of out.results.filter((x) => x.type !== 'indicator')) t.match(r, { status: 'unsupported', reason: /only indicators/ })
+
+  const mine = await listOf(app, b.contributor.token, b.org.id)
+  const theirs = await listOf(app, a.contributor.token, a.org.id)
+  const key = (i: Ind) => `${i.type}\u0000${i.normalizedValue}`
+  t.same(mine.map(key).sort(), theirs.map(key).sort(), 'the same types and normalised values')
+  for (const i of mine) {
+    t.match(i, { tlp: 'green', reliability: 'B', credibility: 2, confidence: 80, tags: ['darknet'], distribution: 'authorities' }, `${i.type} graded as exported`)
+    t.same([...i.countries].sort(), ['DE', 'NL'])
+  }
+  t.notOk(mine.some((i) => theirs.some((x) => x.id === i.id)), "the ids another organisation holds are not reused")
+
+  const again = json<ImportOut>(await B.post('/v1/import/stix', exported))
+  t.equal(again.counts.duplicate, SAMPLES.length, 'importing again creates nothing')
+  t.equal(again.counts.created, 0)
+  const own = json<ImportOut>(await A.post('/v1/import/stix', exported))
+  t.equal(own.counts.duplicate, SAMPLES.length, "the exporter's own bundle duplicates its items")
+
+  const reexported = JSON.parse((await B.get(`/v1/export/stix?organisationId=${b.org.id}&include=indicators`)).body) as Bundle
+  const patterns = (x: Bundle) => x.objects.filter((o) => o.type === 'indicator').map((o) => o.pattern).sort()
+  t.same(patterns(reexported), patterns(exported), 'the second export carries the same patterns')
+  t.equal(bundleErrors(reexported), undefined, 'and validates')
+})
+
+t.test('the OASIS examples import where their patterns map to a DCX type', async (t) => {
+  const a = await orgWith(app, ['contributor'])
+  const A = as(app, a.contributor.token)
+  const SIMPLE = /^\[(domain-name:value|file:hashes\.(?:md5|'SHA-256')) = '([^']*)'\]$/
+  let created = 0
+  for (const file of ['threat-reports/apt1.json', 'threat-reports/poisonivy.json', 'indicator-for-c2-ip-address.json', 'indicator-to-campaign-relationship.json',
+    'indicators-for-C2-with-COA.json', 'malicious-email-indicator-with-attachment.json', 'infrastructure.json']) {
+    const example = readExample(file)
+    const res = await A.post('/v1/import/stix', example)
+    t.equal(res.statusCode, 200, `${file}: ${res.body.slice(0, 300)}`)
+    const out = json<ImportOut>(res)
+    t.equal(out.results.length, example.objects.length, `${file}: one result per object`)
+    for (const r of out.results) {
+      const o = example.objects[r.index] as Obj
+      if (o.type !== 'indicator') {
+        t.equal(r.status, 'unsupported', `${file} ${o.type}`)
+        continue
+      }
+      const m = SIMPLE.exec(String(o.pattern))
+      if (!m) {
+        t.match(r, { status: 'unsupported', reason: /single comparison|no DCX indicator type/ }, `${file}: ${String(o.pattern).slice(0, 60)}`)
+        continue
+      }
+      if (r.status === 'invalid') {
+        t.match(String(o.pattern), /domain autuo/, `only the example's malformed domain is refused: ${r.reason}`)
+        continue
+      }
+      t.equal(r.status, 'created', `${file}: ${String(o.pattern)}`)
+      created++
+      const ind = json<Ind>(await A.get(`/v1/indicators/${r.indicatorId}`))
+      t.equal(ind.type, m[1] === 'domain-name:value' ? 'domain' : 'file_hash')
+      t.equal(ind.normalizedValue, (m[2] as string).toLowerCase(), 'the value survives')
+    }
+  }
+  t.ok(created >= 10, `${created} example indicators imported`)
+  const bundle = JSON.parse((await A.get(`/v1/export/stix?organisationId=${a.org.id}&include=indicators`)).body) as Bundle
+  t.equal(bundle.objects.filter((o) => o.type === 'indicator').length, created, 'and export again')
+  t.equal(bundleErrors(bundle), undefined, 'as valid STIX')
+})
+
+t.test("a free producer id is kept; a taken one is not reused", async (t) => {
+  const a = await orgWith(app, ['contributor'])
+  const b = await orgWith(app, ['contributor'])
+  const obj = indicator("[domain-name:value = 'kept-id.example']")
+  const first = json<ImportOut>(await as(app, a.contributor.token).post('/v1/import/stix', bundleOf([obj])))
+  t.match(first.results[0], { status: 'created', indicatorId: obj.id.slice('indicator--'.length) }, 'the STIX id becomes the DCX id')
+  const second = json<ImportOut>(await as(app, b.contributor.token).post('/v1/import/stix', bundleOf([obj])))
+  t.equal(second.results[0]?.status, 'created')
+  t.not(second.results[0]?.indicatorId, first.results[0]?.indicatorId, 'another organisation gets its own id')
+})
+
+t.test('TLP from the request, else the markings (TLP 1.0 too), else amber; one result per object', async (t) => {
+  const a = await orgWith(app, ['contributor'])
+  const A = as(app, a.contributor.token)
+  const objs = [
+    indicator("[domain-name:value = 'tlp2-green.example']", { object_marking_refs: ['marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb'] }),
+    indicator("[domain-name:value = 'tlp1-white.example']", { object_marking_refs: ['marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9'] }),
+    indicator("[domain-name:value = 'unmarked.example']"),
+    indicator("[domain-name:value = 'red.example']", { object_marking_refs: ['marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1'] }),
+    indicator("[ipv4-addr:value = '198.51.100.1']"),
+    indicator("[domain-name:value = 'a.example' OR domain-name:value = 'b.example']"),
+    indicator("[dcx-postal-item:value = 'RR123456780DE']"),
+    indicator('rule x { condition: true }', { pattern_type: 'yara' }),
+    { type: 'indicator', id: 'indicator--not-a-uuid', pattern: "[domain-name:value = 'x.example']", pattern_type: 'stix' },
+  ]
+  const out = json<ImportOut>(await A.post('/v1/import/stix?distribution=community', bundleOf(objs)))
+  t.same(out.results.map((r) => r.status), ['created', 'created', 'created', 'invalid', 'unsupported', 'unsupported', 'invalid', 'unsupported', 'invalid'])
+  t.match(out.results[3]?.reason, /TLP:RED/, 'red cannot go to the community')
+  t.match(out.results[6]?.reason, /check digit|S10|not valid/i, 'a value invalid for its type is refused with the reason')
+  const tlps = Object.fromEntries((await listOf(app, a.contributor.token, a.org.id)).map((i) => [i.normalizedValue, i.tlp]))
+  t.same(tlps, { 'tlp2-green.example': 'green', 'tlp1-white.example': 'clear', 'unmarked.example': 'amber' })
+
+  const forced = json<ImportOut>(await A.post('/v1/import/stix?tlp=amber%2Bstrict', bundleOf([indicator("[domain-name:value = 'forced.example']", { object_marking_refs: ['marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487'] })])))
+  const made = json<Ind>(await A.get(`/v1/indicators/${forced.results[0]?.indicatorId}`))
+  t.match(made, { tlp: 'amber+strict', distribution: 'organisation' }, "the request's TLP wins; distribution defaults to organisation")
+})
+
+t.test('refusals: roles, bad requests, content types; Idempotency-Key; audit', async (t) => {
+  const a = await orgWith(app, ['reader', 'contributor'])
+  const C = as(app, a.contributor.token)
+  const ok = bundleOf([indicator("[domain-name:value = 'refusals.example']")])
+  isProblem(t, await as(app, a.reader.token).post('/v1/import/stix', ok), 403)
+  isProblem(t, await app.inject({ method: 'POST', url: '/v1/import/stix', payload: ok }), 401)
+  isProblem(t, await C.post('/v1/import/stix', { ...ok, type: 'envelope' }), 400)
+  isProblem(t, await C.post('/v1/import/stix', { ...ok, extra: 1 }), 400)
+  isProblem(t, await C.post('/v1/import/stix', { ...ok, objects: ['not an object'] }), 400)
+  isProblem(t, await C.post('/v1/import/stix', { type: 'bundle', id: 'bundle--x', objects: [] }), 400)
+  isProblem(t, await C.post('/v1/import/stix?distribution=sharing_group', ok), 400)
+  isProblem(t, await C.post(`/v1/import/stix?distribution=sharing_group&sharingGroupId=${randomUUID()}`, ok), 400)
+  isProblem(t, await C.post('/v1/import/stix?distribution=community&tlp=red', ok), 400)
+  isProblem(t, await C.post('/v1/import/stix', 'not json', { 'content-type': 'application/stix+json' }), 400)
+  isProblem(t, await C.post('/v1/import/stix', 'x', { 'content-type': 'text/plain' }), 415)
+
+  const headers = { 'content-type': 'application/stix+json;version=2.1', 'idempotency-key': `imp-${randomUUID()}` }
+  const first = await C.post('/v1/import/stix', JSON.stringify(ok), headers)
+  t.equal(first.statusCode, 200, 'application/stix+json is accepted')
+  const replay = await C.post('/v1/import/stix', JSON.stringify(ok), headers)
+  t.equal(replay.headers['idempotent-replayed'], 'true')
+  t.same(json(replay), json(first), 'a retry returns the first result')
+  t.equal((await listOf(app, a.contributor.token, a.org.id)).length, 1, 'and creates nothing')
+
+  const [ev] = await rows<{ action: string; resource_type: string; details: Record<string, unknown> }>(
+    app.db, sql`select action, resource_type, details from audit_events where request_id = ${first.headers['x-request-id'] as string}`)
+  t.match(ev, { action: 'importStix', resource_type: 'stix', details: { submitted: 1, created: 1, duplicate: 0 } })
+})
