@@ -55,6 +55,12 @@ async function main() {
   const cp = 'items' in raw ? raw.items[0] : raw
   if (!cp) throw new Error('the checkpoint file holds no checkpoint')
   const jwks = values.jwks ? (JSON.parse(readFileSync(values.jwks, 'utf8')) as { keys: Record<string, string>[] }) : undefined
+  if (!jwks) {
+    process.stderr.write(
+      'warning: no --jwks given: the checkpoint is checked against the key it carries itself, which proves\n' +
+        'nothing against a forger. Pass the JWKS you saved when the checkpoint was published.\n',
+    )
+  }
   const result = await verifyExport(values.export, cp, jwks)
   process.stdout.write(JSON.stringify({ ...result, checkpoint: { sequence: cp.sequence, hash: cp.hash, time: cp.time } }, null, 2) + '\n')
   process.exit(result.ok ? 0 : 1)

@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
+import { resolveMasterKey } from './modules/auth/keys.js'
 import dbPlugin from './plugins/db.js'
 import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
@@ -100,7 +101,16 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     },
     hsts: { maxAge: 31_536_000, includeSubDomains: true },
   })
-  await app.register(dbPlugin, { database: opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize })) })
+  const database =
+    opts.database ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.dbPoolSize,
+      masterKey: resolveMasterKey(config.masterKey, config.dataDir, (m) => app.log.warn(m)),
+      log: (m) => app.log.warn(m),
+    }))
+  await app.register(dbPlugin, { database })
   await app.register(openapi)
   // Rate limits before auth in registration order: the per-address hook runs before token checks.
   await app.register(rateLimitPlugin)

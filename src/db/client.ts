@@ -2,6 +2,7 @@
 // compiled to WebAssembly) embedded in the process. Migrations run first as the connecting
 // user; every query after that runs as the non-owner role APP_ROLE, so row-level security
 // and the append-only audit grants apply to the service even when DATABASE_URL is a superuser.
+import { createHash, hkdfSync } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,8 @@ import * as schema from './schema/index.js'
 
 export const APP_ROLE = 'dcx_app'
 export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
+/** How long a borrower may keep a client whose connection died before the pool takes it back. */
+const DEAD_CLIENT_RECLAIM_MS = 5_000
 // Any constant works; it only has to be the same on every node migrating one database.
 const MIGRATION_LOCK_ID = 0x64637801
 
@@ -41,26 +44,62 @@ export interface DatabaseOptions {
   databaseUrl: string | undefined
   dataDir: string
   poolSize: number
+  /** Derives the service login's password (every node of one database shares it). */
+  masterKey?: string | undefined
+  log?: (message: string) => void
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.databaseUrl ? openPg(opts.databaseUrl, opts.poolSize) : openPglite(opts.dataDir)
+  return opts.databaseUrl ? openPg(opts.databaseUrl, opts.poolSize, opts.masterKey, opts.log) : openPglite(opts.dataDir)
 }
 
-async function openPg(url: string, poolSize: number): Promise<Database> {
+/**
+ * The service's own login: a per-database role that is neither superuser nor owner, member of
+ * APP_ROLE. Connecting as it (rather than as DATABASE_URL's user, then SET ROLE) means even a
+ * statement that says RESET ROLE cannot become the owner. Its password is derived from the master
+ * key, so every node agrees without storing it. Where the connecting user may not create roles,
+ * or pg_hba refuses the new login, the pool falls back to DATABASE_URL's user with the role set
+ * at connection start (the audit log's hash chain still catches what an owner changes).
+ */
+async function serviceLogin(owner: pg.Client, url: string, masterKey: string): Promise<string | undefined> {
+  const db = decodeURIComponent(new URL(url).pathname.slice(1) || 'postgres')
+  const role = `dcx_svc_${createHash('sha256').update(db).digest('hex').slice(0, 16)}`
+  const password = Buffer.from(hkdfSync('sha256', Buffer.from(masterKey), Buffer.alloc(0), `dcx:db-login:${db}`, 32)).toString('base64url')
+  try {
+    await owner.query(`DO $$ BEGIN
+        CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS INHERIT IN ROLE ${APP_ROLE};
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`)
+    await owner.query(`ALTER ROLE ${role} WITH LOGIN PASSWORD '${password}'`)
+    await owner.query(`GRANT ${APP_ROLE} TO ${role}`)
+    const login = new URL(url)
+    login.username = role
+    login.password = password
+    const probe = new pg.Client({ connectionString: login.toString(), options: `-c role=${APP_ROLE}` })
+    await probe.connect()
+    await probe.end()
+    return login.toString()
+  } catch {
+    return undefined
+  }
+}
+
+async function openPg(url: string, poolSize: number, masterKey: string | undefined, log?: (m: string) => void): Promise<Database> {
   // Migrate on one dedicated connection, as the connecting user, under an advisory lock so
   // several nodes (or parallel test files) starting at once apply each migration once.
   const migrator = new pg.Client({ connectionString: url })
   await migrator.connect()
+  let serviceUrl: string | undefined
   try {
     await migrator.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID])
     await migratePg(drizzlePg(migrator, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+    serviceUrl = masterKey ? await serviceLogin(migrator, url, masterKey) : undefined
   } finally {
     await migrator.end().catch(() => {})
   }
+  if (!serviceUrl) log?.(`connecting as DATABASE_URL's user with role ${APP_ROLE} (could not set up a dedicated service login)`)
 
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: serviceUrl ?? url,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
@@ -80,8 +119,28 @@ async function openPg(url: string, poolSize: number): Promise<Database> {
   // server that terminates the session (57P01 on shutdown) between two statements of a transaction
   // then emits 'error' on a client with no listener — an uncaught exception. The next query on
   // that client fails instead (a 503), and the pool discards it on release (it is no longer queryable).
+  //
+  // And a borrower that never gives a dead client back must not starve the pool: drizzle's
+  // transaction() sends BEGIN before its try/finally, so when BEGIN fails on a connection the
+  // server just closed, the client is never released — after a database restart the pool would
+  // shrink by one for every such request, until nothing could connect and the service never came
+  // back by itself. A checked-out client whose connection has died is reclaimed (and discarded)
+  // if its borrower has not released it a few seconds later.
+  const lent = new WeakSet<pg.PoolClient>()
+  pool.on('acquire', (client) => lent.add(client))
+  pool.on('release', (_err, client) => lent.delete(client))
   pool.on('connect', (client) => {
-    client.on('error', () => {})
+    client.on('error', (err) => {
+      setTimeout(() => {
+        if (!lent.has(client)) return
+        lent.delete(client)
+        try {
+          client.release(err)
+        } catch {
+          /* released meanwhile */
+        }
+      }, DEAD_CLIENT_RECLAIM_MS).unref()
+    })
   })
   const db = drizzlePg(pool, { schema }) as unknown as Db
   return {

@@ -99,7 +99,7 @@ export function accountsService(forget: (accountId?: string) => void) {
           ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
         })
         if (!updated) throw preconditionFailed(row.version + 1)
-        audit.set({ details: { changed: patch, version: updated.version } })
+        audit.set({ details: { changed: Object.keys(patch), values: patch, version: updated.version } })
         return { account: toAccount(updated), version: updated.version }
       })
       forget(id)

@@ -111,6 +111,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
             firstInvalid: z.number().int().nullable().describe('Sequence of the first event whose link or content does not verify'),
             chainedThrough: z.number().int().describe('The chain covers events up to this sequence'),
             pending: z.number().int().describe('Committed events the chainer has not reached yet (still in open transactions)'),
+            checkpoints: z.number().int().describe('Signed checkpoints checked against the chain'),
           })
           .meta({ id: 'AuditVerification' }),
         ...problems(400, 401, 403, 429, 500),

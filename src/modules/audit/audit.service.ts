@@ -174,7 +174,24 @@ export const auditService = {
     if (firstInvalid === null && (state?.orphans ?? 0) > 0 && range.from === undefined && range.to === undefined) {
       firstInvalid = chainedThrough + 1
     }
-    return { ok: firstInvalid === null, checked, firstInvalid, chainedThrough, pending: state?.pending ?? 0 }
+    // The signed checkpoints pin the chain: a rewritten or truncated-and-rechained history no
+    // longer reaches the hash a checkpoint signed at that sequence.
+    const checkpoints = await rows<{ sequence: string; hash: string; time: Date; signature: string; public_jwk: Record<string, string>; chain_hash: string | null }>(
+      db,
+      sql`select p.sequence, p.hash, p.time, p.signature, k.public_jwk, c.hash as chain_hash
+          from audit_checkpoints p join signing_keys k on k.kid = p.kid left join audit_chain c on c.sequence = p.sequence
+          where p.sequence >= ${range.from ?? 1} and p.sequence <= ${range.to ?? Number.MAX_SAFE_INTEGER}
+          order by p.sequence`,
+    )
+    for (const cp of checkpoints) {
+      const seq = Number(cp.sequence)
+      const signed = verifyCheckpointJws({ sequence: seq, hash: cp.hash, time: new Date(cp.time).toISOString(), jws: cp.signature }, cp.public_jwk)
+      if (!signed || cp.chain_hash !== cp.hash) {
+        firstInvalid = firstInvalid === null ? seq : Math.min(firstInvalid, seq)
+        break
+      }
+    }
+    return { ok: firstInvalid === null, checked, firstInvalid, chainedThrough, pending: state?.pending ?? 0, checkpoints: checkpoints.length }
   },
 
   async checkpoints(db: Db, limit: number, cursor: string | undefined) {

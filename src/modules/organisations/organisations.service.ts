@@ -79,7 +79,7 @@ export function organisationsService(onStatusChange: () => void) {
         })
         // Someone else updated between our read and write.
         if (!row) throw preconditionFailed(current.version + 1)
-        audit.set({ details: { changed: patch, version: row.version } })
+        audit.set({ details: { changed: Object.keys(patch), values: patch, version: row.version } })
         return { organisation: toOrganisation(row), version: row.version, statusChanged: patch.status !== undefined && patch.status !== current.status }
       })
       // After commit: this node forgets cached account states now; others within seconds.

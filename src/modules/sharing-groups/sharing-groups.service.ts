@@ -107,7 +107,7 @@ export const sharingGroupsService = {
       const ids = patch.organisationIds
         ? await setMembers(tx, id, row.organisationId, patch.organisationIds)
         : ((await members(tx, [id])).get(id) ?? [])
-      audit.set({ details: { changed: patch } })
+      audit.set({ details: { changed: Object.keys(patch), values: patch } })
       return toGroup(updated, ids)
     })
   },
