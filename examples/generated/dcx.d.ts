@@ -1271,6 +1271,8 @@ export interface components {
             chainedThrough: number;
             /** @description Committed events the chainer has not reached yet (still in open transactions) */
             pending: number;
+            /** @description Signed checkpoints checked against the chain */
+            checkpoints: number;
         };
         AuditCheckpointPage: {
             items: {
