@@ -69,6 +69,10 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     // Fastify sets no timeout by default: a slow client could hold a socket forever.
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
+    // Node checks the header and request timeouts only every connectionsCheckingInterval (30 s by
+    // default), so a slowloris client that drips a header line now and then held its socket up to
+    // twice the timeout. Check every second (or sooner for short timeouts).
+    http: { connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.requestTimeoutMs / 4)) },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // A malformed URL or an over-long path parameter is refused by the router itself: as problem+json.

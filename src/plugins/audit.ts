@@ -67,6 +67,14 @@ function resourceTypeOf(url: string): string | null {
   return plural === 'me' ? 'account' : plural.replace(/-/g, '_').replace(/ies$/, 'y').replace(/s$/, '')
 }
 
+/** jsonb refuses NUL and unpaired surrogates: a refused request's query must still be recorded. */
+function storable(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\ufffd')
+  if (Array.isArray(v)) return v.map(storable)
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [storable(k) as string, storable(x)]))
+  return v
+}
+
 export function outcomeOf(status: number): Outcome {
   return status < 400 ? 'ok' : status >= 500 ? 'error' : 'denied'
 }
@@ -94,7 +102,7 @@ export default fp<{ recording?: boolean }>(
         requestId: String(request.id),
         clientAddress: request.ip,
         userAgent: typeof ua === 'string' ? ua.slice(0, MAX_UA) : null,
-        details: st.details,
+        details: storable(st.details) as Record<string, unknown>,
       }
     }
 

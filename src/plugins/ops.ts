@@ -51,6 +51,7 @@ export default fp(
         await app.database.ping(2_000)
         return { status: 'ready' }
       } catch {
+        reply.header('retry-after', '5')
         return sendProblem(reply, 'unavailable', 503, 'The database is not reachable.')
       }
     })

@@ -23,6 +23,12 @@ export const accountsRepository = {
     return row
   },
 
+  /** The row, locked until the transaction ends: concurrent updates queue instead of failing. */
+  async byIdForUpdate(q: Queryable, id: string): Promise<AccountRow | undefined> {
+    const [row] = await q.select().from(accounts).where(eq(accounts.id, id)).for('update')
+    return row
+  },
+
   async byClientId(q: Queryable, clientId: string): Promise<AccountRow | undefined> {
     const [row] = await q.select().from(accounts).where(eq(accounts.clientId, clientId))
     return row

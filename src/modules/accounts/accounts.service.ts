@@ -31,9 +31,9 @@ function checkGrantable(actor: Actor, roles: readonly Role[]) {
 
 export function accountsService(forget: (accountId?: string) => void) {
   /** The account, if the actor may manage it; 404 otherwise (another organisation's accounts are invisible). */
-  async function managed(tx: Tx, actor: Actor, id: string) {
+  async function managed(tx: Tx, actor: Actor, id: string, lock = false) {
     requireAny(actor, MANAGERS)
-    const row = await repo.byId(tx, id)
+    const row = lock ? await repo.byIdForUpdate(tx, id) : await repo.byId(tx, id)
     if (!row || !mayManage(actor, row.organisationId)) throw notFound('account')
     return row
   }
@@ -80,7 +80,7 @@ export function accountsService(forget: (accountId?: string) => void) {
     async update(ctx: Ctx, id: string, patch: AccountPatch, expectedVersion: number | undefined) {
       const { actor } = ctx
       const result = await ctx.tx(async (tx, audit) => {
-        const row = await managed(tx, actor, id)
+        const row = await managed(tx, actor, id, true)
         if (expectedVersion !== undefined && expectedVersion !== row.version) throw preconditionFailed(row.version)
         if (patch.roles) {
           checkGrantable(actor, patch.roles)
@@ -111,7 +111,7 @@ export function accountsService(forget: (accountId?: string) => void) {
       const clientSecret = generateSecret()
       const secretHash = await hashSecret(clientSecret)
       const result = await ctx.tx(async (tx, audit) => {
-        const row = await managed(tx, ctx.actor, id)
+        const row = await managed(tx, ctx.actor, id, true)
         const updated = await repo.update(tx, id, row.version, { secretHash, secretRotatedAt: new Date() })
         if (!updated) throw new AppError('conflict', 'The account changed while rotating; retry.')
         audit.set({ details: { changed: ['secret'] } })

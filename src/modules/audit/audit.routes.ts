@@ -83,11 +83,15 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     auditScope(req.actor) // 403 before any byte is streamed
     req.auditState && Object.assign(req.auditState.details, { filters: f, format })
     const events = auditService.export(app.db, req.actor, f)
+    // The first batch is read before any byte is sent: a filter the database refuses becomes a
+    // proper 4xx problem, not a stream cut off halfway.
+    const first = await events.next()
+    const line = (e: AuditEvent) => (format === 'csv' ? CSV_COLUMNS.map((c) => csvCell(e[c])).join(',') + '\n' : JSON.stringify(e) + '\n')
     async function* lines() {
       if (format === 'csv') yield CSV_COLUMNS.join(',') + '\n'
-      for await (const e of events) {
-        yield format === 'csv' ? CSV_COLUMNS.map((c) => csvCell(e[c])).join(',') + '\n' : JSON.stringify(e) + '\n'
-      }
+      if (first.done) return
+      yield line(first.value)
+      for await (const e of events) yield line(e)
     }
     const stamp = new Date().toISOString().replaceAll(':', '-')
     reply

@@ -15,6 +15,8 @@ import { prepareInsert } from './indicators.service.js'
 
 const INSERT_CHUNK = 500
 const AUDIT_VALUES_KEPT = 100
+// A hostile item with thousands of unknown keys must not turn into a megabyte of problems.
+const MAX_ITEM_PROBLEMS = 20
 
 type BulkResult = { index: number; status: 'created' | 'invalid'; id?: string; problem?: { detail: string; errors: FieldProblem[] } }
 
@@ -28,11 +30,13 @@ export async function bulkCreate(ctx: Ctx, items: unknown[]) {
       const parsed = indicatorCreate.safeParse(item)
       if (!parsed.success) {
         // An unknown property is named itself (items.3.organisationId), as the single POST does.
-        const errors = parsed.error.issues.flatMap((i) =>
-          i.code === 'unrecognized_keys'
-            ? i.keys.map((k) => ({ name: [prefix, ...i.path.map(String), k].join('.'), reason: 'is not a known property' }))
-            : [{ name: [prefix, ...i.path.map(String)].join('.'), reason: i.message }],
-        )
+        const errors = parsed.error.issues
+          .flatMap((i) =>
+            i.code === 'unrecognized_keys'
+              ? i.keys.map((k) => ({ name: [prefix, ...i.path.map(String), k].join('.'), reason: 'is not a known property' }))
+              : [{ name: [prefix, ...i.path.map(String)].join('.'), reason: i.message }],
+          )
+          .slice(0, MAX_ITEM_PROBLEMS)
         results.push({ index, status: 'invalid', problem: { detail: errors.map((e) => `${e.name}: ${e.reason}`).join('; '), errors } })
         continue
       }
@@ -40,7 +44,7 @@ export async function bulkCreate(ctx: Ctx, items: unknown[]) {
         valid.push({ index, values: await prepareInsert(tx, ctx, parsed.data, prefix) })
       } catch (e) {
         if (!(e instanceof AppError) || e.status !== 400) throw e
-        results.push({ index, status: 'invalid', problem: { detail: e.detail, errors: e.fields ?? [] } })
+        results.push({ index, status: 'invalid', problem: { detail: e.detail.slice(0, 2_000), errors: (e.fields ?? []).slice(0, MAX_ITEM_PROBLEMS) } })
       }
     }
     // Valid items go in with a few multi-row inserts; ids come back in insertion order.

@@ -19,6 +19,8 @@ import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indi
 const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(indicators)
 export const indicatorColumns = columns
 
+const MAX_NORMALIZED_BYTES = 2_000
+
 /** Mark a row as changed for the feed: the writing transaction's id and a fresh sequence. */
 export const touched = () => ({
   changeXid: sql`pg_current_xact_id()`,
@@ -60,6 +62,10 @@ export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, pr
   const problems = placementProblems(input, prefix)
   const n = normalizeIndicator(input.type, input.value)
   if (!n.ok) problems.unshift({ name: `${prefix}.value`, reason: n.reason })
+  // The (type, normalized_value) b-tree holds at most ~2,700 bytes per entry.
+  else if (Buffer.byteLength(n.normalizedValue) > MAX_NORMALIZED_BYTES) {
+    problems.unshift({ name: `${prefix}.value`, reason: `too long: at most ${MAX_NORMALIZED_BYTES} bytes once normalised` })
+  }
   if (problems.length) throw invalidFields(problems)
   if (input.distribution === 'sharing_group') {
     await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, `${prefix}.sharingGroupId`)

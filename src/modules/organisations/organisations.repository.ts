@@ -26,6 +26,12 @@ export const organisationsRepository = {
     return row
   },
 
+  /** The row, locked until the transaction ends: concurrent updates queue instead of failing. */
+  async byIdForUpdate(q: Queryable, id: string): Promise<OrganisationRow | undefined> {
+    const [row] = await q.select().from(organisations).where(eq(organisations.id, id)).for('update')
+    return row
+  },
+
   /** Keyset page ordered by (createdAt, id): stable while rows are inserted between pages. */
   async list(q: Queryable, filter: OrganisationListQuery, after: [string, string] | undefined): Promise<OrganisationRow[]> {
     const where: (SQL | undefined)[] = [

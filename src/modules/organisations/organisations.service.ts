@@ -62,7 +62,7 @@ export function organisationsService(onStatusChange: () => void) {
       requireAny(ctx.actor, ['platform_admin'])
       checkCountry(patch.country)
       const result = await ctx.tx(async (tx, audit) => {
-        const current = await repo.byId(tx, id)
+        const current = await repo.byIdForUpdate(tx, id)
         if (!current) throw notFound('organisation')
         if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed(current.version)
         if (patch.status === 'suspended' && id === ctx.actor.organisationId) {

@@ -129,8 +129,8 @@ export const sharingGroupsService = {
   },
 }
 
-async function visible(tx: Tx, ctx: Ctx, id: string) {
-  const [row] = await tx
+async function visible(tx: Tx, ctx: Ctx, id: string, lock = false) {
+  const query = tx
     .select()
     .from(sharingGroups)
     .where(
@@ -139,17 +139,19 @@ async function visible(tx: Tx, ctx: Ctx, id: string) {
         sql`(${sharingGroups.organisationId} = ${ctx.actor.organisationId} or exists (select 1 from sharing_group_members m where m.group_id = ${sharingGroups.id} and m.organisation_id = ${ctx.actor.organisationId}))`,
       ),
     )
+  const [row] = lock ? await query.for('update') : await query
   if (!row) throw notFound('sharing group')
   return row
 }
 
 /** The group if the caller's organisation owns it: 404 if invisible, 403 if only a member. */
 async function owned(tx: Tx, ctx: Ctx, id: string) {
-  const row = await visible(tx, ctx, id)
-  if (row.organisationId !== ctx.actor.organisationId) {
+  const seen = await visible(tx, ctx, id)
+  if (seen.organisationId !== ctx.actor.organisationId) {
     throw new AppError('forbidden', "Only the owner organisation's org_admins may change this group.")
   }
-  return row
+  // Lock only once ownership is known: FOR UPDATE passes the UPDATE policy, which a member lacks.
+  return visible(tx, ctx, id, true)
 }
 
 /** For distribution = sharing_group: the group must exist and include the caller's organisation. */

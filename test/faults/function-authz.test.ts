@@ -1,0 +1,229 @@
+// OWASP API5 (broken function-level authorisation): every operation of openapi.yaml × every kind
+// of caller {none, reader, contributor, org_admin, auditor, platform_admin}, all of one
+// organisation, each acting on that organisation's own resources — so the role alone decides.
+// The expectations are a table keyed by operationId (DESIGN §2 roles, §5 endpoint table): an
+// operation without a row fails this file, and so does a registered route that is not in
+// openapi.yaml, so a new route cannot be added without being covered here.
+// Every response is also held to the invariants (support.ts): problem+json errors, nothing
+// internal, no banner, no CORS, no secret, 2xx bodies valid against openapi.yaml.
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import type { FastifyInstance, InjectOptions } from 'fastify'
+import type { Role } from '../../src/lib/roles.js'
+import { buildTestApp, createAccount, createOrg, unique, type TestAccount } from '../helper.js'
+import { holds, operations, routeTable, type Operation } from './support.js'
+
+type Caller = 'none' | Role
+const CALLERS: Caller[] = ['none', 'reader', 'contributor', 'org_admin', 'auditor', 'platform_admin']
+
+/** Expected status per caller, in CALLERS order. */
+type Row = [none: number, reader: number, contributor: number, org_admin: number, auditor: number, platform_admin: number]
+
+const everyone = (s: number): Row => [s, s, s, s, s, s]
+const anyAccount = (s: number): Row => [401, s, s, s, s, s]
+// DESIGN §5 "reader+": reader, contributor, org_admin. auditor and platform_admin do not imply reader (lib/roles.ts).
+const readerPlus = (s: number): Row => [401, s, s, s, 403, 403]
+const contributorPlus = (s: number): Row => [401, 403, s, s, 403, 403]
+const orgAdmin = (s: number): Row => [401, 403, 403, s, 403, 403]
+const managers = (s: number): Row => [401, 403, 403, s, 403, s]
+const platformAdmin = (s: number): Row => [401, 403, 403, 403, 403, s]
+const auditReaders = (s: number): Row => [401, 403, 403, s, s, s]
+const auditors = (s: number): Row => [401, 403, 403, 403, s, s]
+
+const EXPECT: Record<string, Row> = {
+  healthz: everyone(200),
+  readyz: everyone(200),
+  metrics: everyone(200),
+  getJwks: everyone(200),
+  // Public; 'none' sends no credentials at all, the others their own client credentials.
+  issueToken: [400, 200, 200, 200, 200, 200],
+  getMe: anyAccount(200),
+  listOrganisations: anyAccount(200),
+  createOrganisation: platformAdmin(201),
+  getOrganisation: anyAccount(200),
+  updateOrganisation: platformAdmin(200),
+  listAccounts: managers(200),
+  createAccount: managers(201),
+  getAccount: managers(200),
+  updateAccount: managers(200),
+  rotateAccountSecret: managers(200),
+  listSharingGroups: readerPlus(200),
+  getSharingGroup: readerPlus(200),
+  createSharingGroup: orgAdmin(201),
+  updateSharingGroup: orgAdmin(200),
+  deleteSharingGroup: orgAdmin(204),
+  listIndicators: readerPlus(200),
+  createIndicator: contributorPlus(201),
+  bulkCreateIndicators: contributorPlus(200),
+  matchIndicators: readerPlus(200),
+  getIndicator: readerPlus(200),
+  updateIndicator: contributorPlus(200),
+  revokeIndicator: contributorPlus(200),
+  listRelatedIndicators: readerPlus(200),
+  listSightings: readerPlus(200),
+  reportSighting: contributorPlus(201),
+  listNotes: readerPlus(200),
+  createNote: contributorPlus(201),
+  getNote: readerPlus(200),
+  updateNote: contributorPlus(200),
+  revokeNote: contributorPlus(200),
+  listNoteRevisions: readerPlus(200),
+  listChanges: readerPlus(200),
+  getStats: readerPlus(200),
+  listAuditEvents: auditReaders(200),
+  exportAuditEvents: auditReaders(200),
+  verifyAuditLog: auditors(200),
+  listAuditCheckpoints: auditors(200),
+  exportStix: readerPlus(200),
+  importStix: contributorPlus(200),
+}
+
+// Where the code answers otherwise than DESIGN and the fix is pending, "operationId:caller" →
+// reason: kept visible as tap TODOs (they do not fail the run) until decided. Empty: the content
+// read routes now check the reader role (they did not when this suite was written).
+const DEVIATIONS: Record<string, string> = {}
+
+// Registered routes that are not API operations (documentation of the API itself).
+const NOT_OPERATIONS = new Set(['GET /openapi.json', 'GET /docs', 'GET /docs/*', 'GET /docs/json', 'GET /docs/yaml', 'GET /docs/static/*'])
+// Routes of another specification, hidden from openapi.yaml and covered by their own suite:
+// TAXII 2.1 under /taxii2/ (test/interop). Anything else must be an operation of openapi.yaml.
+const OWN_SPECIFICATION = ['/taxii2/']
+
+const app = await buildTestApp(t)
+
+// One organisation (an authority, so every distribution reaches it), one account per role.
+const org = await createOrg(app, { sector: 'police' })
+const other = await createOrg(app, { sector: 'customs', country: 'DE' })
+const acct = {} as Record<Role, TestAccount>
+for (const role of CALLERS) if (role !== 'none') acct[role] = await createAccount(app, org.id, [role])
+const owner = acct.contributor
+const admin = acct.org_admin
+
+async function call(token: string | undefined, method: InjectOptions['method'], url: string, body?: unknown, headers: Record<string, string> = {}) {
+  return app.inject({
+    method,
+    url,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    ...(body !== undefined ? { payload: body as InjectOptions['payload'] } : {}),
+  })
+}
+
+async function created(token: string, url: string, body: unknown): Promise<string> {
+  const res = await call(token, 'POST', url, body)
+  if (res.statusCode !== 201) throw new Error(`fixture ${url}: ${res.statusCode} ${res.body}`)
+  return (res.json() as { id: string }).id
+}
+const newIndicator = () => created(owner.token, '/v1/indicators', { type: 'vendor_alias', value: unique('Vendor'), distribution: 'community', tlp: 'green' })
+const newNote = () => created(owner.token, '/v1/notes', { title: unique('Note'), summary: 's', body: 'b', topics: ['training'], distribution: 'community', tlp: 'green' })
+const newGroup = () => created(admin.token, '/v1/sharing-groups', { name: unique('group'), organisationIds: [other.id] })
+
+const indicatorId = await newIndicator()
+const noteId = await newNote()
+const groupId = await newGroup()
+
+t.test('the table covers the contract, and the contract covers the route table', async (t) => {
+  const ids = operations.map((o) => o.operationId)
+  t.ok(ids.length >= 40, `openapi.yaml has ${ids.length} operations`)
+  const missing = ids.filter((id) => !EXPECT[id])
+  t.same(missing, [], 'every operationId has a row in EXPECT (add one for a new route)')
+  const stale = Object.keys(EXPECT).filter((id) => !ids.includes(id))
+  t.same(stale, [], 'every row in EXPECT is an operation in openapi.yaml')
+  const documented = new Set(operations.map((o) => `${o.method.toUpperCase()} ${o.route}`))
+  const undocumented = routeTable(app).filter((r) => !documented.has(r) && !NOT_OPERATIONS.has(r) && !OWN_SPECIFICATION.some((p) => (r.split(' ')[1] ?? '').startsWith(p)))
+  t.same(undocumented, [], 'every registered route is an operation of openapi.yaml')
+})
+
+interface Req {
+  method: InjectOptions['method']
+  url: string
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+/** A valid request for each operation, aimed at the caller's own organisation; fresh resources where the call consumes one. */
+const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
+  healthz: () => ({ method: 'GET', url: '/healthz' }),
+  readyz: () => ({ method: 'GET', url: '/readyz' }),
+  metrics: () => ({ method: 'GET', url: '/metrics' }),
+  getJwks: () => ({ method: 'GET', url: '/.well-known/jwks.json' }),
+  issueToken: (c) => ({
+    method: 'POST',
+    url: '/v1/auth/token',
+    body: c === 'none' ? { grant_type: 'client_credentials' } : { grant_type: 'client_credentials', client_id: acct[c].clientId, client_secret: acct[c].clientSecret },
+  }),
+  getMe: () => ({ method: 'GET', url: '/v1/me' }),
+  listOrganisations: () => ({ method: 'GET', url: '/v1/organisations?limit=5' }),
+  createOrganisation: () => ({ method: 'POST', url: '/v1/organisations', body: { name: unique('Fn org'), sector: 'postal', country: 'FR', contact: { email: 'desk@example.org' } } }),
+  getOrganisation: () => ({ method: 'GET', url: `/v1/organisations/${org.id}` }),
+  // Another organisation: a platform admin may not suspend its own, and contact edits are harmless.
+  updateOrganisation: () => ({ method: 'PATCH', url: `/v1/organisations/${other.id}`, body: { contact: { hours: `24/7 ${randomUUID().slice(0, 4)}` } } }),
+  listAccounts: () => ({ method: 'GET', url: `/v1/organisations/${org.id}/accounts?limit=5` }),
+  createAccount: () => ({ method: 'POST', url: `/v1/organisations/${org.id}/accounts`, body: { name: unique('fn account'), roles: ['reader'] } }),
+  getAccount: () => ({ method: 'GET', url: `/v1/accounts/${acct.reader.id}` }),
+  updateAccount: async () => ({ method: 'PATCH', url: `/v1/accounts/${(await createAccount(app, org.id, ['reader'])).id}`, body: { name: unique('renamed') } }),
+  rotateAccountSecret: async () => ({ method: 'POST', url: `/v1/accounts/${(await createAccount(app, org.id, ['reader'])).id}/secret` }),
+  listSharingGroups: () => ({ method: 'GET', url: '/v1/sharing-groups' }),
+  getSharingGroup: () => ({ method: 'GET', url: `/v1/sharing-groups/${groupId}` }),
+  createSharingGroup: () => ({ method: 'POST', url: '/v1/sharing-groups', body: { name: unique('fn group'), organisationIds: [] } }),
+  updateSharingGroup: () => ({ method: 'PATCH', url: `/v1/sharing-groups/${groupId}`, body: { name: unique('renamed group') } }),
+  deleteSharingGroup: async () => ({ method: 'DELETE', url: `/v1/sharing-groups/${await newGroup()}` }),
+  listIndicators: () => ({ method: 'GET', url: `/v1/indicators?organisationId=${org.id}&limit=5` }),
+  createIndicator: () => ({ method: 'POST', url: '/v1/indicators', body: { type: 'domain', value: `${unique('fn')}.example`, distribution: 'organisation' } }),
+  bulkCreateIndicators: () => ({ method: 'POST', url: '/v1/indicators/bulk', body: { items: [{ type: 'domain', value: `${unique('bulk')}.example` }] } }),
+  matchIndicators: () => ({ method: 'POST', url: '/v1/indicators/match', body: { values: [{ type: 'domain', value: 'nothing.example' }] } }),
+  getIndicator: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}` }),
+  updateIndicator: () => ({ method: 'PATCH', url: `/v1/indicators/${indicatorId}`, body: { confidence: 60 } }),
+  revokeIndicator: async () => ({ method: 'DELETE', url: `/v1/indicators/${await newIndicator()}` }),
+  listRelatedIndicators: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}/related` }),
+  listSightings: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}/sightings` }),
+  reportSighting: () => ({ method: 'POST', url: `/v1/indicators/${indicatorId}/sightings`, body: { seenAt: new Date().toISOString(), outcome: 'nothing_found' } }),
+  listNotes: () => ({ method: 'GET', url: `/v1/notes?organisationId=${org.id}&limit=5` }),
+  createNote: () => ({ method: 'POST', url: '/v1/notes', body: { title: unique('fn note'), summary: 's', body: 'b', topics: ['prevention'] } }),
+  getNote: () => ({ method: 'GET', url: `/v1/notes/${noteId}` }),
+  updateNote: () => ({ method: 'PATCH', url: `/v1/notes/${noteId}`, body: { summary: unique('summary') } }),
+  revokeNote: async () => ({ method: 'DELETE', url: `/v1/notes/${await newNote()}` }),
+  listNoteRevisions: () => ({ method: 'GET', url: `/v1/notes/${noteId}/revisions` }),
+  listChanges: () => ({ method: 'GET', url: '/v1/changes?limit=5' }),
+  getStats: () => ({ method: 'GET', url: `/v1/stats?from=${new Date(Date.now() - 3_600_000).toISOString()}` }),
+  listAuditEvents: () => ({ method: 'GET', url: `/v1/audit/events?organisationId=${org.id}&limit=5` }),
+  exportAuditEvents: () => ({ method: 'GET', url: `/v1/audit/export?organisationId=${org.id}&from=${new Date(Date.now() - 60_000).toISOString()}` }),
+  verifyAuditLog: () => ({ method: 'GET', url: '/v1/audit/verify?from=1&to=50' }),
+  listAuditCheckpoints: () => ({ method: 'GET', url: '/v1/audit/checkpoints?limit=2' }),
+  exportStix: () => ({ method: 'GET', url: `/v1/export/stix?organisationId=${org.id}` }),
+  importStix: () => ({ method: 'POST', url: '/v1/import/stix', body: { type: 'bundle', id: `bundle--${randomUUID()}`, objects: [] } }),
+}
+
+t.test('every operation has a request builder', async (t) => {
+  t.same(operations.map((o) => o.operationId).filter((id) => !REQUESTS[id]), [])
+})
+
+for (const op of operations) {
+  const row = EXPECT[op.operationId]
+  const build = REQUESTS[op.operationId]
+  if (!row || !build) continue
+  t.test(`${op.operationId} (${op.method.toUpperCase()} ${op.path})`, async (t) => {
+    for (const [i, caller] of CALLERS.entries()) {
+      const want = row[i] as number
+      const req = await build(caller)
+      const token = caller === 'none' || op.operationId === 'issueToken' ? undefined : acct[caller].token
+      const res = await call(token, req.method, req.url, req.body, req.headers)
+      const deviation = DEVIATIONS[`${op.operationId}:${caller}`]
+      t.equal(res.statusCode, want, `${caller}: ${want}${res.statusCode !== want ? ` (got ${res.statusCode}: ${res.body.slice(0, 160)})` : ''}`, deviation ? { todo: deviation } : {})
+      holds(t, res, op as Operation, caller)
+      if (want === 401) t.match(res.headers['www-authenticate'], /^Bearer/, `${caller}: www-authenticate`)
+      if (want === 403 && !deviation) t.match((res.json() as { detail: string }).detail, /role/i, `${caller}: the 403 names the role needed`)
+    }
+  })
+}
+
+t.test('a token of each role works on GET /v1/me and says which roles it holds', async (t) => {
+  for (const role of CALLERS) {
+    if (role === 'none') continue
+    const res = await call(acct[role].token, 'GET', '/v1/me')
+    t.equal(res.statusCode, 200)
+    t.ok((res.json() as { effectiveRoles: string[] }).effectiveRoles.includes(role), `${role} holds ${role}`)
+  }
+})
+
+// Keep the app referenced for type narrowing in helpers above.
+void (app as FastifyInstance)
