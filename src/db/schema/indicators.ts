@@ -41,6 +41,9 @@ export const indicators = pgTable(
     index('indicators_match_idx').on(t.type, t.normalizedValue),
     index('indicators_normalized_idx').on(t.normalizedValue),
     index('indicators_updated_idx').on(t.updatedAt, t.id),
+    // Lists are newest first by creation, keyset-paged: scanned backwards, this index serves
+    // ORDER BY created_at DESC, id DESC at any size.
+    index('indicators_created_idx').on(t.createdAt, t.id),
     index('indicators_org_updated_idx').on(t.organisationId, t.updatedAt, t.id),
     index('indicators_change_idx').on(t.changeXid, t.changeSeq),
     index('indicators_search_idx').using('gin', t.search),

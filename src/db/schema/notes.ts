@@ -32,6 +32,7 @@ export const notes = pgTable(
   },
   (t) => [
     index('notes_updated_idx').on(t.updatedAt, t.id),
+    index('notes_created_idx').on(t.createdAt, t.id),
     index('notes_change_idx').on(t.changeXid, t.changeSeq),
     index('notes_search_idx').using('gin', t.search),
   ],

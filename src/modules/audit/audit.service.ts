@@ -106,7 +106,8 @@ export const auditService = {
       const where = [...conditions(scope, f), gt(auditEvents.id, after)]
       const rs = await rows<Record<string, unknown>>(
         db,
-        sql`select ${selectEvent} from ${auditEvents} left join audit_chain c on c.event_id = audit_events.id
+        // The join repeats the page bound so the chain's index scan starts at the page, not at event 1.
+        sql`select ${selectEvent} from ${auditEvents} left join audit_chain c on c.event_id = audit_events.id and c.event_id > ${after}
             where ${and(...where)} order by audit_events.id limit ${batch}`,
       )
       for (const r of rs) yield toEvent(r)
