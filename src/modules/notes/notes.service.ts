@@ -1,7 +1,7 @@
 // Best-practice notes: how a customs service profiles parcels, how a prosecutor got a bitcoin
 // seizure through court. Same visibility rule as indicators; every version kept as a revision.
 import { and, asc, desc, eq, getTableColumns, gte, sql, type SQL } from 'drizzle-orm'
-import { noteRevisions, notes, type NoteRow } from '../../db/schema/index.js'
+import { noteRevisions, notes, type NoteRevisionRow, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../plugins/audit.js'
 import { requireAny } from '../../lib/authz.js'
@@ -16,10 +16,9 @@ import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas
 
 const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(notes)
 
-export function toNote(r: NoteRow): Note {
+/** The content of a version: shared by the note itself and every revision of it. */
+function content(r: NoteRow | NoteRevisionRow) {
   return {
-    id: r.id,
-    organisationId: r.organisationId,
     title: r.title,
     summary: r.summary,
     body: r.body,
@@ -31,9 +30,11 @@ export function toNote(r: NoteRow): Note {
     sharingGroupId: r.sharingGroupId,
     status: r.status as Note['status'],
     version: r.version,
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
   }
+}
+
+export function toNote(r: NoteRow): Note {
+  return { id: r.id, organisationId: r.organisationId, ...content(r), createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() }
 }
 
 async function findReadable(tx: Tx, ctx: Ctx, id: string) {
@@ -167,22 +168,7 @@ export const notesService = {
       const rs = await tx.select().from(noteRevisions).where(eq(noteRevisions.noteId, id)).orderBy(asc(noteRevisions.version)).limit(1000)
       audit.set({ details: { returned: rs.length } })
       return {
-        items: rs.map((r) => ({
-          noteId: r.noteId,
-          version: r.version,
-          title: r.title,
-          summary: r.summary,
-          body: r.body,
-          topics: r.topics as Note['topics'],
-          sectors: r.sectors as Note['sectors'],
-          language: r.language,
-          tlp: r.tlp as Note['tlp'],
-          distribution: r.distribution as Note['distribution'],
-          sharingGroupId: r.sharingGroupId,
-          status: r.status as Note['status'],
-          editedBy: r.editedBy,
-          createdAt: r.createdAt.toISOString(),
-        })),
+        items: rs.map((r) => ({ noteId: r.noteId, ...content(r), editedBy: r.editedBy, createdAt: r.createdAt.toISOString() })),
         nextCursor: null,
       }
     })
