@@ -124,3 +124,19 @@ export function isProblem(t: Asserts, res: LightMyRequestResponse, status: numbe
   t.match(body, { type: String, title: String, detail: String, requestId: String }, 'problem fields')
   return body
 }
+
+/** "METHOD /path" for every route the app registered, from printRoutes' tree. HEAD mirrors GET and is skipped. */
+export function routeTable(app: FastifyInstance): string[] {
+  const out: string[] = []
+  const stack: string[] = []
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^((?:│ {3}| {4})*)[├└]── (.*?)(?: \(([^)]*)\))?$/.exec(line)
+    if (!m) continue
+    const depth = (m[1] ?? '').length / 4
+    stack.length = depth
+    const p = (stack[depth - 1] ?? '') + m[2]
+    stack[depth] = p
+    for (const method of m[3]?.split(/,\s*/) ?? []) if (method !== 'HEAD') out.push(`${method} ${p}`)
+  }
+  return out
+}

@@ -249,21 +249,7 @@ export function holds(t: Asserts, res: LightMyRequestResponse, op: Operation | u
 // ---------------------------------------------------------------------------------------------
 // The route table
 
-/** "METHOD /path" for every route the app registered, from printRoutes' tree. HEAD mirrors GET and is skipped. */
-export function routeTable(app: FastifyInstance): string[] {
-  const out: string[] = []
-  const stack: string[] = []
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^((?:│ {3}| {4})*)[├└]── (.*?)(?: \(([^)]*)\))?$/.exec(line)
-    if (!m) continue
-    const depth = (m[1] ?? '').length / 4
-    stack.length = depth
-    const p = (stack[depth - 1] ?? '') + m[2]
-    stack[depth] = p
-    for (const method of m[3]?.split(/,\s*/) ?? []) if (method !== 'HEAD') out.push(`${method} ${p}`)
-  }
-  return out
-}
+export { routeTable } from '../helper.js'
 
 // ---------------------------------------------------------------------------------------------
 // Waiting without timing assertions

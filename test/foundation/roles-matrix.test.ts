@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { Role } from '../../src/lib/roles.js'
-import { as, buildTestApp, createAccount, createOrg, unique, type TestAccount } from '../helper.js'
+import { as, buildTestApp, createAccount, createOrg, routeTable, unique, type TestAccount } from '../helper.js'
 import { problem } from './support.js'
 
 type Actor = Role | 'anon'
@@ -84,21 +84,6 @@ const PUBLIC = new Set(['POST /v1/auth/token'])
 // Only these prefixes are checked: other modules' routes belong to their own matrices.
 const CHECKED_PREFIXES = ['/v1/me', '/v1/organisations', '/v1/accounts', '/v1/auth']
 
-/** "METHOD /path" for every route, reconstructed from printRoutes' tree. HEAD mirrors GET and is skipped. */
-function routeTable(app: FastifyInstance): string[] {
-  const out: string[] = []
-  const stack: string[] = []
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^((?:│ {3}| {4})*)[├└]── (.*?)(?: \(([^)]*)\))?$/.exec(line)
-    if (!m) continue
-    const depth = (m[1] ?? '').length / 4
-    stack.length = depth
-    const path = (stack[depth - 1] ?? '') + m[2]
-    stack[depth] = path
-    for (const method of m[3]?.split(/,\s*/) ?? []) if (method !== 'HEAD') out.push(`${method} ${path}`)
-  }
-  return out
-}
 
 t.test('role × organisation matrix', async (t) => {
   const app = await buildTestApp(t)
