@@ -105,13 +105,15 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     },
     hsts: { maxAge: 31_536_000, includeSubDomains: true },
   })
+  // Resolved once: it seals the signing keys and derives the database login's password.
+  const masterKey = resolveMasterKey(config.masterKey, config.dataDir, (m) => app.log.warn(m))
   const database =
     opts.database ??
     (await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.dbPoolSize,
-      masterKey: resolveMasterKey(config.masterKey, config.dataDir, (m) => app.log.warn(m)),
+      masterKey,
       log: (m) => app.log.warn(m),
     }))
   await app.register(dbPlugin, { database })
@@ -119,7 +121,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   // Rate limits before auth in registration order: the per-address hook runs before token checks.
   await app.register(rateLimitPlugin)
   await app.register(formbody, { bodyLimit: 16 * 1024 })
-  await app.register(auth)
+  await app.register(auth, { masterKey })
   await app.register(audit, { recording: opts.auditRecording !== false })
   await app.register(ops)
 

@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify'
 import { accounts, organisations } from '../db/schema/index.js'
 import { AppError } from '../lib/errors.js'
 import { effectiveRoles, type Role, type Sector } from '../lib/roles.js'
-import { JWT_ALG, KeyStore, resolveMasterKey } from '../modules/auth/keys.js'
+import { JWT_ALG, KeyStore } from '../modules/auth/keys.js'
 
 export interface Actor {
   accountId: string
@@ -58,10 +58,10 @@ interface AccountState {
   notBefore: number
 }
 
-export default fp(
-  async (app) => {
+export default fp<{ masterKey: string }>(
+  async (app, opts) => {
     const { config } = app
-    const masterKey = resolveMasterKey(config.masterKey, config.dataDir, (m) => app.log.warn(m))
+    const { masterKey } = opts
     const keys = new KeyStore(app.db, masterKey, {
       rotationDays: config.keyRotationDays,
       tokenTtlSeconds: config.tokenTtlSeconds,
