@@ -9,7 +9,7 @@ import { Readable } from 'node:stream'
 import Fastify from 'fastify'
 import formbody from '@fastify/formbody'
 import pg from 'pg'
-import { verifySecret } from '../src/lib/secrets.js'
+import { verifySecret } from '../src/core/secrets.js'
 
 const mode = process.argv[process.argv.indexOf('--mode') + 1] ?? 'baseline'
 const port = Number(process.env.PORT ?? 0)

@@ -4,7 +4,7 @@
 // rate), notes through POST /v1/notes, and sightings with one INSERT … SELECT.
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
-import { hashSecret } from '../src/lib/secrets.js'
+import { hashSecret } from '../src/core/secrets.js'
 import { indicatorBatch, noteBody, sharedPool, EU, type OrgRef } from './data.js'
 
 export interface BenchOrg extends OrgRef {

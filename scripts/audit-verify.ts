@@ -7,8 +7,8 @@
 import { createReadStream, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { chainHash, GENESIS_HASH } from '../src/modules/audit/canonical.js'
-import { toCanonical } from '../src/modules/audit/chain.js'
+import { chainHash, GENESIS_HASH } from '../src/audit/canonical.js'
+import { toCanonical } from '../src/audit/chain.js'
 import { verifyCheckpointJws } from '../src/modules/audit/audit.service.js'
 
 interface Checkpoint { sequence: number; hash: string; time: string; kid: string; jws: string; publicJwk?: Record<string, string> }

@@ -7,8 +7,8 @@ import { build } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { accountsRepository } from '../src/modules/accounts/accounts.repository.js'
 import { organisationsRepository } from '../src/modules/organisations/organisations.repository.js'
-import { generateClientId, generateSecret, hashSecret } from '../src/lib/secrets.js'
-import type { Role, Sector } from '../src/lib/roles.js'
+import { generateClientId, generateSecret, hashSecret } from '../src/core/secrets.js'
+import type { Role, Sector } from '../src/core/roles.js'
 
 // All test files on one PostgreSQL database share its signing keys, so they share this key.
 export const TEST_MASTER_KEY = 'test-master-key-0123456789abcdef0123456789abcdef'

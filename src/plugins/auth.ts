@@ -7,18 +7,11 @@ import fastifyJwt from '@fastify/jwt'
 import { eq } from 'drizzle-orm'
 import type { FastifyRequest } from 'fastify'
 import { accounts, organisations } from '../db/schema/index.js'
-import { AppError } from '../lib/errors.js'
-import { effectiveRoles, type Role, type Sector } from '../lib/roles.js'
-import { JWT_ALG, KeyStore } from '../modules/auth/keys.js'
+import { AppError } from '../core/errors.js'
+import { effectiveRoles, type Role, type Sector } from '../core/roles.js'
+import { JWT_ALG, KeyStore } from '../access/keys.js'
+import type { Actor } from '../core/actor.js'
 
-export interface Actor {
-  accountId: string
-  organisationId: string
-  clientId: string
-  /** Effective roles, implied ones expanded (org_admin ⇒ contributor ⇒ reader). */
-  roles: ReadonlySet<Role>
-  sector: Sector
-}
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
-import { AppError, codeForStatus, PROBLEM_TYPE_BASE, titleFor, type ErrorCode, type FieldProblem } from '../lib/errors.js'
+import { AppError, codeForStatus, PROBLEM_TYPE_BASE, titleFor, type ErrorCode, type FieldProblem } from '../core/errors.js'
 
 export interface ProblemBody {
   type: string

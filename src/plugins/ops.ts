@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { z } from 'zod'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { problems } from '../lib/schemas.js'
+import { problems } from '../core/schemas.js'
 import { sendProblem } from './error-handler.js'
 
 export default fp(

@@ -4,8 +4,8 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
-import { AppError } from '../lib/errors.js'
-import { MemoryCounter, RedisCounter, type Counter } from '../lib/counter.js'
+import { AppError } from '../core/errors.js'
+import { MemoryCounter, RedisCounter, type Counter } from '../core/counter.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

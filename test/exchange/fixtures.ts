@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { SQL } from 'drizzle-orm'
 import { rows } from '../../src/db/client.js'
-import { withActor } from '../../src/modules/access/visibility.js'
-import type { Actor } from '../../src/plugins/auth.js'
-import { effectiveRoles, type Role } from '../../src/lib/roles.js'
+import { withActor } from '../../src/access/visibility.js'
+import type { Actor } from '../../src/core/actor.js'
+import { effectiveRoles, type Role } from '../../src/core/roles.js'
 import { as, type TestOrg } from '../helper.js'
 
 /** A unique lower-case word (letters only, so full-text search sees one token). */

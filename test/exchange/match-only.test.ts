@@ -4,7 +4,7 @@ import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'drizzle-orm'
 import { as, buildTestApp, orgWith } from '../helper.js'
-import { encodeCursor } from '../../src/lib/cursor.js'
+import { encodeCursor } from '../../src/core/cursor.js'
 import { ids, keysDeep, postIndicator, rowsAs, word, type Indicator } from './fixtures.js'
 
 const app = await buildTestApp(t)

@@ -5,7 +5,7 @@ import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { as, buildTestApp, orgWith } from '../helper.js'
 import { rows } from '../../src/db/client.js'
-import { forMatching, withActor } from '../../src/modules/access/visibility.js'
+import { forMatching, withActor } from '../../src/access/visibility.js'
 import { actorFor, createGroup, postIndicator, rowsAs, word } from './fixtures.js'
 
 const app = await buildTestApp(t)

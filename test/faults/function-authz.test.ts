@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import type { Role } from '../../src/lib/roles.js'
+import type { Role } from '../../src/core/roles.js'
 import { buildTestApp, createAccount, createOrg, unique, type TestAccount } from '../helper.js'
 import { holds, operations, routeTable, type Operation } from './support.js'
 

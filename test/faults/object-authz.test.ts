@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import type { Role } from '../../src/lib/roles.js'
-import { ROLES } from '../../src/lib/roles.js'
+import type { Role } from '../../src/core/roles.js'
+import { ROLES } from '../../src/core/roles.js'
 import { createAccount, createOrg, unique, type TestAccount, type TestOrg } from '../helper.js'
 import { holds, operationFor, privateApp } from './support.js'
 

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import type { Role } from '../../src/lib/roles.js'
+import type { Role } from '../../src/core/roles.js'
 import { as, buildTestApp, createAccount, createOrg, routeTable, unique, type TestAccount } from '../helper.js'
 import { problem } from './support.js'
 

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { idParams, problems } from '../../lib/schemas.js'
-import { etag, ifMatchVersion } from '../../lib/etag.js'
-import { idempotent } from '../../lib/idempotency.js'
-import { AppError } from '../../lib/errors.js'
+import { idParams, problems } from '../../core/schemas.js'
+import { etag, ifMatchVersion } from '../../core/etag.js'
+import { idempotent } from '../../access/idempotency.js'
+import { AppError } from '../../core/errors.js'
 import { accountsService } from './accounts.service.js'
 import { account, accountCreate, accountListQuery, accountPage, accountPatch, accountWithSecret, rotatedSecret } from './accounts.schemas.js'
 

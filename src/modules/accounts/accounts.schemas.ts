@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { page, role, timestamp, uuid } from '../../lib/schemas.js'
+import { page, role, timestamp, uuid } from '../../core/schemas.js'
 
 export const account = z
   .object({

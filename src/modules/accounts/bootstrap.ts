@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/client.js'
 import { rows } from '../../db/client.js'
-import { generateClientId, generateSecret, hashSecret } from '../../lib/secrets.js'
+import { generateClientId, generateSecret, hashSecret } from '../../core/secrets.js'
 import { accountsRepository } from './accounts.repository.js'
 import { organisationsRepository } from '../organisations/organisations.repository.js'
 

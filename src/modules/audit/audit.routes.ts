@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { problems, timestamp, uuid } from '../../lib/schemas.js'
+import { problems, timestamp, uuid } from '../../core/schemas.js'
 import { auditScope, auditService, requireAuditor, type AuditEvent } from './audit.service.js'
 
 const tags = ['audit']

@@ -4,12 +4,12 @@ import { and, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm'
 import { createPublicKey, verify as verifySig } from 'node:crypto'
 import { auditEvents } from '../../db/schema/index.js'
 import { rows, type Db } from '../../db/client.js'
-import type { Actor } from '../../plugins/auth.js'
-import { AppError } from '../../lib/errors.js'
-import { hasAny } from '../../lib/authz.js'
-import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
-import { chainHash, GENESIS_HASH, canonicalJson } from './canonical.js'
-import { toCanonical } from './chain.js'
+import type { Actor } from '../../core/actor.js'
+import { AppError } from '../../core/errors.js'
+import { hasAny } from '../../core/authz.js'
+import { decodeCursor, encodeCursor } from '../../core/cursor.js'
+import { chainHash, GENESIS_HASH, canonicalJson } from '../../audit/canonical.js'
+import { toCanonical } from '../../audit/chain.js'
 
 export interface AuditFilter {
   accountId?: string | undefined

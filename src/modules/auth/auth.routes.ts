@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { problems } from '../../lib/schemas.js'
+import { problems } from '../../core/schemas.js'
 import { OAuthError, tokenService } from './auth.service.js'
 
 const tokenRequest = z

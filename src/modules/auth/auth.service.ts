@@ -4,8 +4,8 @@
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { organisations } from '../../db/schema/index.js'
-import { AppError } from '../../lib/errors.js'
-import { DUMMY_HASH, verifySecret } from '../../lib/secrets.js'
+import { AppError } from '../../core/errors.js'
+import { DUMMY_HASH, verifySecret } from '../../core/secrets.js'
 import { accountsRepository } from '../accounts/accounts.repository.js'
 
 export class OAuthError extends Error {

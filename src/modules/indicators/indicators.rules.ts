@@ -1,8 +1,8 @@
 // Input rules shared by create, bulk and update: normalisation by type, TLP × distribution,
 // validity window, countries. Each failure names the field, for a 400 or a bulk item result.
-import { AppError, type FieldProblem } from '../../lib/errors.js'
-import { isCountryCode } from '../../lib/countries.js'
-import type { Distribution, Tlp } from '../access/visibility.js'
+import { AppError, type FieldProblem } from '../../core/errors.js'
+import { isCountryCode } from '../../core/countries.js'
+import type { Distribution, Tlp } from '../../access/visibility.js'
 import { normalizeIndicator, type IndicatorType } from './normalize.js'
 import type { IndicatorRow } from '../../db/schema/index.js'
 import type { Indicator } from './indicators.schemas.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { countryCode, page, timestamp, uuid } from '../../lib/schemas.js'
-import { DISTRIBUTIONS, TLPS } from '../access/visibility.js'
+import { countryCode, page, timestamp, uuid } from '../../core/schemas.js'
+import { DISTRIBUTIONS, TLPS } from '../../access/visibility.js'
 import { INDICATOR_TYPES } from './normalize.js'
 
 export const indicatorType = z.enum(INDICATOR_TYPES)

@@ -4,9 +4,9 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm'
 import { organisations, sightings } from '../../db/schema/index.js'
 import { rows } from '../../db/client.js'
-import type { Ctx } from '../../plugins/audit.js'
-import { requireAny } from '../../lib/authz.js'
-import { forMatching } from '../access/visibility.js'
+import type { Ctx } from '../../access/scope.js'
+import { requireAny } from '../../core/authz.js'
+import { forMatching } from '../../access/visibility.js'
 import { findReachable, findReadable } from './indicators.service.js'
 
 type Outcome = 'seen' | 'seized' | 'nothing_found' | 'controlled_delivery' | 'false_positive'

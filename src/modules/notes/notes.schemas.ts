@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { page, sector, timestamp, uuid } from '../../lib/schemas.js'
+import { page, sector, timestamp, uuid } from '../../core/schemas.js'
 import { distribution, tlp } from '../indicators/indicators.schemas.js'
 
 export const TOPICS = ['detection', 'investigation', 'risk_profiling', 'virtual_currency_seizure', 'legislation', 'prevention', 'training', 'cooperation'] as const

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { countryCode, page, sector, timestamp, uuid } from '../../lib/schemas.js'
+import { countryCode, page, sector, timestamp, uuid } from '../../core/schemas.js'
 
 const contact = z
   .object({

@@ -1,13 +1,13 @@
 // The directory of partner organisations: every account reads it (the platform is also how
 // partners reach each other); platform admins onboard, edit and suspend. Each call runs in
 // ctx.tx, so an admin action and its audit event commit together.
-import type { Ctx } from '../../plugins/audit.js'
-import { requireAny } from '../../lib/authz.js'
-import { AppError, notFound } from '../../lib/errors.js'
-import { isCountryCode } from '../../lib/countries.js'
-import { preconditionFailed } from '../../lib/etag.js'
-import { pageOf } from '../../lib/paging.js'
-import { decodeCursor } from '../../lib/cursor.js'
+import type { Ctx } from '../../access/scope.js'
+import { requireAny } from '../../core/authz.js'
+import { AppError, notFound } from '../../core/errors.js'
+import { isCountryCode } from '../../core/countries.js'
+import { preconditionFailed } from '../../core/etag.js'
+import { pageOf } from '../../core/paging.js'
+import { decodeCursor } from '../../core/cursor.js'
 import { organisationsRepository as repo, toOrganisation } from './organisations.repository.js'
 import type { OrganisationCreate, OrganisationListQuery, OrganisationPatch } from './organisations.schemas.js'
 

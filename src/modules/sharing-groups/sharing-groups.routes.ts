@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { idParams, problems } from '../../lib/schemas.js'
-import { etag, ifMatchVersion } from '../../lib/etag.js'
-import { idempotent } from '../../lib/idempotency.js'
+import { idParams, problems } from '../../core/schemas.js'
+import { etag, ifMatchVersion } from '../../core/etag.js'
+import { idempotent } from '../../access/idempotency.js'
 import { sharingGroupsService as service } from './sharing-groups.service.js'
 import { sharingGroup, sharingGroupCreate, sharingGroupPage, sharingGroupPatch } from './sharing-groups.schemas.js'
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { page, timestamp, uuid } from '../../lib/schemas.js'
+import { page, timestamp, uuid } from '../../core/schemas.js'
 
 export const sharingGroup = z
   .object({

@@ -5,9 +5,9 @@ import { z } from 'zod'
 import { and, gte, lt, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes } from '../../db/schema/index.js'
 import { rows } from '../../db/client.js'
-import { problems } from '../../lib/schemas.js'
-import { requireAny } from '../../lib/authz.js'
-import { readableBy } from '../access/visibility.js'
+import { problems } from '../../core/schemas.js'
+import { requireAny } from '../../core/authz.js'
+import { readableBy } from '../../access/visibility.js'
 
 const bucket = z.object({ key: z.string(), count: z.number().int() })
 const stats = z

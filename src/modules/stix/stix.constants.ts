@@ -1,6 +1,6 @@
 // Fixed STIX 2.1 objects and identifiers DCX publishes. Every id here is part of the contract with
 // partner systems (they deduplicate by id), so none may ever change.
-import type { Tlp } from '../access/visibility.js'
+import type { Tlp } from '../../access/visibility.js'
 import type { IndicatorType } from '../indicators/normalize.js'
 
 export const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'

@@ -2,7 +2,7 @@
 // same id; an update changes only `modified`). Pure functions; the export and TAXII share them.
 import { createHash } from 'node:crypto'
 import type { IndicatorRow, NoteRow, OrganisationRow } from '../../db/schema/index.js'
-import type { Tlp } from '../access/visibility.js'
+import type { Tlp } from '../../access/visibility.js'
 import type { IndicatorType } from '../indicators/normalize.js'
 import { DCX_PROPERTIES_EXT, DCX_UUID_NAMESPACE, HASH_NAMES, OBSERVABLE, TLP_MARKING_IDS } from './stix.constants.js'
 

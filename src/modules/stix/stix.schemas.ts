@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { countryCode, sector } from '../../lib/schemas.js'
+import { countryCode, sector } from '../../core/schemas.js'
 import { indicatorType, tlp, distribution } from '../indicators/indicators.schemas.js'
 import { topic } from '../notes/notes.schemas.js'
 

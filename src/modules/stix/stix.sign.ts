@@ -2,7 +2,7 @@
 // the payload part left empty. Signed with the service's current Ed25519 key, named by kid, so
 // anyone holding the published JWKS can show the bundle was not altered after export.
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
-import type { KeyStore } from '../auth/keys.js'
+import type { KeyStore } from '../../access/keys.js'
 import { STIX_MEDIA_TYPE } from './stix.constants.js'
 
 export const SIGNATURE_TYP = 'dcx-stix-export+jws'

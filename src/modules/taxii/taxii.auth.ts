@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { accounts } from '../../db/schema/index.js'
-import type { Actor } from '../../plugins/auth.js'
-import { AppError } from '../../lib/errors.js'
-import { DUMMY_HASH, verifySecret } from '../../lib/secrets.js'
+import type { Actor } from '../../core/actor.js'
+import { AppError } from '../../core/errors.js'
+import { DUMMY_HASH, verifySecret } from '../../core/secrets.js'
 import { accountsRepository } from '../accounts/accounts.repository.js'
 
 const VERIFIED_TTL_MS = 60_000

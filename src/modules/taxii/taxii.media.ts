@@ -2,7 +2,7 @@
 // shape, not problem+json: a standard TAXII client parses only this.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { AppError, codeForStatus, titleFor } from '../../lib/errors.js'
+import { AppError, codeForStatus, titleFor } from '../../core/errors.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { forbidden, AppError } from '../../lib/errors.js'
+import { forbidden, AppError } from '../../core/errors.js'
 import { indicatorsService } from '../indicators/indicators.service.js'
 import { notesService } from '../notes/notes.service.js'
 import { identityRef } from '../stix/stix.mapping.js'

@@ -3,7 +3,7 @@
 import { and, eq } from 'drizzle-orm'
 import { taxiiStatuses } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
-import type { Actor } from '../../plugins/auth.js'
+import type { Actor } from '../../core/actor.js'
 import type { ImportResult } from '../stix/stix.import.js'
 
 interface StatusDetail {

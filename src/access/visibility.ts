@@ -4,9 +4,9 @@
 // with the caller set per transaction by withActor().
 import { and, eq, or, sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
-import { rows, type Db, type Tx } from '../../db/client.js'
-import type { Actor } from '../../plugins/auth.js'
-import { AUTHORITY_SECTORS } from '../../lib/roles.js'
+import { rows, type Db, type Tx } from '../db/client.js'
+import type { Actor } from '../core/actor.js'
+import { AUTHORITY_SECTORS } from '../core/roles.js'
 
 export const DISTRIBUTIONS = ['organisation', 'sharing_group', 'authorities', 'community'] as const
 export type Distribution = (typeof DISTRIBUTIONS)[number]

@@ -6,8 +6,8 @@
 // party hold the service to its log.
 import { createPrivateKey, sign } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import { rows, sql, type Db } from '../../db/client.js'
-import type { KeyStore } from '../auth/keys.js'
+import { rows, sql, type Db } from '../db/client.js'
+import type { KeyStore } from '../access/keys.js'
 import { canonicalJson, chainHash, GENESIS_HASH, type CanonicalEvent } from './canonical.js'
 
 const CHAIN_LOCK_ID = 0x64637804

@@ -5,9 +5,9 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } f
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { desc, eq, isNull } from 'drizzle-orm'
-import { rows, sql, type Db } from '../../db/client.js'
-import { signingKeys, type SigningKeyRow } from '../../db/schema/index.js'
-import { SealedBox } from '../../lib/sealed-box.js'
+import { rows, sql, type Db } from '../db/client.js'
+import { signingKeys, type SigningKeyRow } from '../db/schema/index.js'
+import { SealedBox } from '../core/sealed-box.js'
 
 export const JWT_ALG = 'EdDSA'
 const KEY_LOCK_ID = 0x64637802

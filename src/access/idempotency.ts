@@ -6,9 +6,9 @@ import { and, eq, sql } from 'drizzle-orm'
 import type { FastifyRequest } from 'fastify'
 import { idempotencyKeys } from '../db/schema/index.js'
 import { rows, type Tx } from '../db/client.js'
-import type { AuditNote } from '../plugins/audit.js'
-import { AppError } from './errors.js'
-import { canonicalJson } from '../modules/audit/canonical.js'
+import type { AuditNote } from './scope.js'
+import { AppError } from '../core/errors.js'
+import { canonicalJson } from '../audit/canonical.js'
 
 export interface Stored<T> {
   status: number

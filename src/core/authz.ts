@@ -1,5 +1,5 @@
 // Authorisation checks every service runs first, with an explicit actor (STYLE habit 6).
-import type { Actor } from '../plugins/auth.js'
+import type { Actor } from './actor.js'
 import { AppError } from './errors.js'
 import type { Role } from './roles.js'
 
