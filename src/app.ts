@@ -15,6 +15,7 @@ import openapi from './plugins/openapi.js'
 import auth from './plugins/auth.js'
 import ops from './plugins/ops.js'
 import audit from './plugins/audit.js'
+import policy from './plugins/policy.js'
 import authRoutes, { jwksRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
@@ -123,6 +124,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(formbody, { bodyLimit: 16 * 1024 })
   await app.register(auth, { masterKey })
   await app.register(audit, { recording: opts.auditRecording !== false })
+  await app.register(policy)
   await app.register(ops)
 
   // Feature modules under /v1.

@@ -4180,7 +4180,7 @@ export interface operations {
             query?: {
                 accountId?: string;
                 organisationId?: string;
-                /** @description e.g. getIndicator, matchIndicators, issueToken */
+                /** @description An event type of the audit vocabulary, e.g. indicator.read, indicator.match, auth.token.issue */
                 action?: string;
                 resourceType?: string;
                 resourceId?: string;
@@ -4259,7 +4259,7 @@ export interface operations {
             query?: {
                 accountId?: string;
                 organisationId?: string;
-                /** @description e.g. getIndicator, matchIndicators, issueToken */
+                /** @description An event type of the audit vocabulary, e.g. indicator.read, indicator.match, auth.token.issue */
                 action?: string;
                 resourceType?: string;
                 resourceId?: string;

@@ -16,8 +16,8 @@ export function outcomeOf(status: number): Outcome {
 }
 
 export interface AuditNote {
-  /** Refine the event: the id of what was created, counts returned, the query, what changed. */
-  set(entry: { resourceType?: string; resourceId?: string | null; details?: Record<string, unknown>; status?: number }): void
+  /** Refine the event: the id of what was created, counts returned, the query, what changed (its type is declared per operation). */
+  set(entry: { resourceId?: string | null; details?: Record<string, unknown>; status?: number }): void
 }
 
 export interface Ctx {
@@ -92,7 +92,6 @@ export async function writeEvent(deps: ScopeDeps, q: Queryable, facts: RequestFa
 export function openScope(deps: ScopeDeps, actor: Actor, facts: RequestFacts, st: AuditState): Ctx {
   const note: AuditNote = {
     set(e) {
-      if (e.resourceType !== undefined) st.resourceType = e.resourceType
       if (e.resourceId !== undefined) st.resourceId = e.resourceId
       if (e.details) Object.assign(st.details, e.details)
       if (e.status !== undefined) st.status = e.status

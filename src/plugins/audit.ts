@@ -7,6 +7,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Actor } from '../core/actor.js'
 import { openScope, outcomeOf, writeEvent, type AuditState, type Ctx, type RequestFacts } from '../access/scope.js'
 import { AuditChainer } from '../audit/chain.js'
+import { eventSpec, UNKNOWN_ROUTE } from '../audit/events.js'
+import { operationOf } from './policy.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,23 +18,10 @@ declare module 'fastify' {
     auditState: AuditState | null
     ctx: Ctx
   }
-  interface FastifyContextConfig {
-    /** Override the audit action / resource type derived from the route. */
-    audit?: { action?: string; resourceType?: string; skip?: boolean }
-  }
 }
 
-/** The TAXII 2.1 server (src/modules/taxii) is audited like /v1: every pull and push. */
-const isTaxii = (url: string) => url.startsWith('/taxii2/')
-
-function resourceTypeOf(url: string): string | null {
-  if (isTaxii(url)) return 'taxii'
-  const m = /^\/v1\/([a-z-]+)/.exec(url)
-  if (!m?.[1]) return null
-  const plural = m[1]
-  return plural === 'me' ? 'account' : plural.replace(/-/g, '_').replace(/ies$/, 'y').replace(/s$/, '')
-}
-
+/** Requests to unknown paths are recorded under the prefixes of the exchange only. */
+const audited = (url: string) => url.startsWith('/v1/') || url.startsWith('/taxii2/')
 export default fp<{ recording?: boolean }>(
   async (app, opts) => {
     const chainer = new AuditChainer(app.db, app.keys, app.log)
@@ -56,16 +45,16 @@ export default fp<{ recording?: boolean }>(
 
     function prepare(request: FastifyRequest): AuditState | null {
       if (request.auditState) return request.auditState
-      const url = request.routeOptions.url
-      const cfg = request.routeOptions.config.audit
-      if (cfg?.skip) return null
-      if (url && !url.startsWith('/v1/') && !isTaxii(url)) return null
+      // The event type is declared per operation (audit/events.ts), never derived from the URL.
+      const known = request.routeOptions.url !== undefined
+      const spec = known ? eventSpec(operationOf(request)) : audited(request.url) ? UNKNOWN_ROUTE : undefined
+      if (!spec) return null
       const params = request.params as { id?: unknown } | undefined
       const st: AuditState = {
-        action: cfg?.action ?? (request.routeOptions.schema?.operationId as string | undefined) ?? (url ? `${request.method} ${url}` : 'unknownRoute'),
-        resourceType: cfg?.resourceType ?? (url ? resourceTypeOf(url) : isTaxii(request.url) ? 'taxii' : null),
-        resourceId: typeof params?.id === 'string' ? params.id.slice(0, 100) : null,
-        details: url ? {} : { method: request.method, path: (request.url.split('?')[0] ?? '').slice(0, 200) },
+        action: spec.type,
+        resourceType: spec.resource,
+        resourceId: typeof params?.id === 'string' ? params.id : null,
+        details: known ? {} : { method: request.method, path: (request.url.split('?')[0] ?? '').slice(0, 200) },
         recorded: false,
       }
       request.auditState = st
@@ -74,9 +63,6 @@ export default fp<{ recording?: boolean }>(
     }
 
     app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
-      const url = request.routeOptions.url
-      // Unknown routes have no routeOptions.url; record those under /v1 and /taxii2 only.
-      if (!url && !request.url.startsWith('/v1/') && !isTaxii(request.url)) return
       const st = request.auditState ?? prepare(request)
       if (!st || st.recorded) return
       st.recorded = true

@@ -8,7 +8,8 @@ import { eq } from 'drizzle-orm'
 import type { FastifyRequest } from 'fastify'
 import { accounts, organisations } from '../db/schema/index.js'
 import { AppError } from '../core/errors.js'
-import { effectiveRoles, type Role, type Sector } from '../core/roles.js'
+import type { Sector } from '../core/roles.js'
+import { effectiveRoles } from '../access/policy.js'
 import { JWT_ALG, KeyStore } from '../access/keys.js'
 import type { Actor } from '../core/actor.js'
 
@@ -23,6 +24,8 @@ declare module 'fastify' {
     authenticateBearer(request: FastifyRequest): Promise<Actor>
     /** An account's current state (2-second cache): null when disabled or its organisation is suspended. */
     loadActor(accountId: string): Promise<Actor | null>
+    /** Who an account is, even when disabled: for the audit event of a refusal. */
+    accountIdentity(accountId: string): Promise<{ accountId: string; organisationId: string; clientId: string } | null>
   }
   interface FastifyRequest {
     /** The authenticated caller; set on every route not marked public. */
@@ -49,6 +52,8 @@ interface AccountState {
   actor: Actor | null
   /** Tokens issued (iat, seconds) before the last secret rotation are refused. */
   notBefore: number
+  /** Whoever is behind the token even when it is refused (disabled account, suspended organisation). */
+  who: { accountId: string; organisationId: string; clientId: string } | null
 }
 
 export default fp<{ masterKey: string }>(
@@ -144,12 +149,18 @@ export default fp<{ masterKey: string }>(
             }
           : null
       if (cache.size >= STATUS_CACHE_MAX) cache.clear()
-      const state = { at: Date.now(), actor, notBefore: row ? Math.floor(row.secretRotatedAt.getTime() / 1000) : 0 }
+      const state = {
+        at: Date.now(),
+        actor,
+        notBefore: row ? Math.floor(row.secretRotatedAt.getTime() / 1000) : 0,
+        who: row ? { accountId: row.id, organisationId: row.organisationId, clientId: row.clientId } : null,
+      }
       cache.set(accountId, state)
       return state
     }
 
     app.decorate('loadActor', async (accountId: string) => (await loadActor(accountId)).actor)
+    app.decorate('accountIdentity', async (accountId: string) => (await loadActor(accountId)).who)
     // Shared with the TAXII server (/taxii2/), which authenticates its own routes.
     app.decorate('authenticateBearer', async (request: FastifyRequest): Promise<Actor> => {
       const header = request.headers.authorization
@@ -169,6 +180,8 @@ export default fp<{ masterKey: string }>(
       }
       const { sub, iat } = claims.payload ?? claims
       const state = typeof sub === 'string' && /^[0-9a-f-]{36}$/i.test(sub) ? await loadActor(sub) : null
+      // A refusal names who was behind the credential, so a disabled account's attempts show in its trail.
+      if (state?.who && (!state.actor || typeof iat !== 'number' || iat < state.notBefore)) app.noteAuditIdentity(request, state.who)
       if (!state?.actor) {
         throw new AppError('unauthorized', 'The account behind this token is disabled or its organisation is suspended.', undefined, {
           'www-authenticate': 'Bearer realm="dcx", error="invalid_token"',

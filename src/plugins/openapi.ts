@@ -5,6 +5,8 @@ import fp from 'fastify-plugin'
 import swagger, { type SwaggerTransform, type SwaggerTransformObject } from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
+import { isOperation, POLICY, rolesAllowed, type Rule } from '../access/policy.js'
+import { eventSpec } from '../audit/events.js'
 
 const PROBLEM_REF = '#/components/schemas/Problem'
 const SCHEMAS = '#/components/schemas/'
@@ -37,6 +39,15 @@ const transform: SwaggerTransform = (input) => {
   // Public routes (config.public: health, metrics, JWKS) need no token: say so, rather than
   // inheriting the document-wide bearer requirement.
   if (input.route.config?.public && schema.security === undefined) schema.security = []
+  // Who may call it and what the audit log records, from the one policy and the one vocabulary.
+  const operation = schema.operationId
+  if (isOperation(operation)) {
+    const rule: Rule = POLICY[operation]
+    schema['x-dcx-roles'] = rolesAllowed(rule)
+    if (rule.conditions?.length) schema['x-dcx-conditions'] = [...rule.conditions]
+    const event = eventSpec(operation)
+    if (event) schema['x-dcx-audit'] = { event: event.type, resourceType: event.resource, details: [...event.details] }
+  }
   // Every operation gets a summary; a route without one is titled from its operationId.
   if (!schema.summary && typeof schema.operationId === 'string') {
     const words = schema.operationId.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase()

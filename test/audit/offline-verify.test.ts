@@ -77,7 +77,7 @@ t.test('export + signed checkpoint verify offline; any alteration is caught', as
   // One line altered: an action changed.
   const parsed = lines.map((l) => JSON.parse(l) as Line)
   const victim = parsed.find((e) => e.sequence === Math.ceil(cp.sequence / 2)) as Line
-  const altered = lines.map((l, i) => (parsed[i] === victim ? JSON.stringify({ ...victim, action: 'getMe' === victim.action ? 'listIndicators' : 'getMe' }) : l)).join('\n') + '\n'
+  const altered = lines.map((l, i) => (parsed[i] === victim ? JSON.stringify({ ...victim, action: 'account.me.read' === victim.action ? 'indicator.list' : 'account.me.read' }) : l)).join('\n') + '\n'
   const alteredFile = file('altered.ndjson', altered)
   t.match(await verifyExport(alteredFile, cp), { ok: false, firstInvalid: victim.sequence })
   const bad = await cli(['--export', alteredFile, '--checkpoint', cpFile])

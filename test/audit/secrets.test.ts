@@ -64,7 +64,7 @@ t.test('no secret, token or Basic credential ever reaches the audit log', async 
   t.equal(exported.statusCode, 200)
   const lines = exported.body.trim().split('\n')
   t.ok(lines.length >= 10, `the export holds the events (${lines.length})`)
-  const tokenEvents = lines.map((l) => JSON.parse(l) as { action: string; outcome: string }).filter((e) => e.action === 'issueToken')
+  const tokenEvents = lines.map((l) => JSON.parse(l) as { action: string; outcome: string }).filter((e) => e.action === 'auth.token.issue')
   t.equal(tokenEvents.length, 5, 'all five token requests are in the export')
   const csv = await as(app, auditor.token).get('/v1/audit/export?format=csv')
   const table = JSON.stringify(await owner(app, 'select * from audit_events'))

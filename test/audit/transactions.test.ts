@@ -31,7 +31,7 @@ t.test('a failed write leaves no row and no ok event', async (t) => {
   const value = `${unique('bad')}.example`
   const invalid = await C.post('/v1/indicators', { type: 'domain', value, distribution: 'community', nonsense: true })
   isProblem(t, invalid, 400)
-  t.same(await eventsOf(app, invalid), [{ outcome: 'denied', status: 400, action: 'createIndicator' }], 'one denied event, no ok event')
+  t.same(await eventsOf(app, invalid), [{ outcome: 'denied', status: 400, action: 'indicator.create' }], 'one denied event, no ok event')
   t.equal(await countWhere(app, 'indicators', 'value', value), 0, 'no indicator row')
 
   // Red may only go to the organisation or a group: refused inside the service, after validation.
@@ -43,13 +43,13 @@ t.test('a failed write leaves no row and no ok event', async (t) => {
   const missing = randomUUID()
   const patch = await C.patch(`/v1/indicators/${missing}`, { confidence: 10 })
   isProblem(t, patch, 404)
-  t.same(await eventsOf(app, patch), [{ outcome: 'denied', status: 404, action: 'updateIndicator' }])
+  t.same(await eventsOf(app, patch), [{ outcome: 'denied', status: 404, action: 'indicator.update' }])
 
   const ok = await C.post('/v1/indicators', { type: 'domain', value, distribution: 'community', tlp: 'green' })
   t.equal(ok.statusCode, 201)
   const okEvents = await eventsOf(app, ok)
   t.equal(okEvents.length, 1, 'the write and its event, once')
-  t.match(okEvents[0], { outcome: 'ok', action: 'createIndicator' })
+  t.match(okEvents[0], { outcome: 'ok', action: 'indicator.create' })
   t.equal(await countWhere(app, 'indicators', 'value', value), 1)
 })
 

@@ -5,7 +5,8 @@ import type { SQL } from 'drizzle-orm'
 import { rows } from '../../src/db/client.js'
 import { withActor } from '../../src/access/visibility.js'
 import type { Actor } from '../../src/core/actor.js'
-import { effectiveRoles, type Role } from '../../src/core/roles.js'
+import type { Role } from '../../src/core/roles.js'
+import { effectiveRoles } from '../../src/access/policy.js'
 import { as, type TestOrg } from '../helper.js'
 
 /** A unique lower-case word (letters only, so full-text search sees one token). */

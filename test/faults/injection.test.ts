@@ -197,7 +197,7 @@ t.test('match values, Idempotency-Key and User-Agent carry payloads safely', asy
     const r = await as(app, O.reader.token).post('/v1/indicators/match', { values: [{ value: v }] }, { 'x-request-id': requestId })
     holds(t, r, operationFor('POST', '/v1/indicators/match'), `match ${k}`)
     // Refused or not, the request leaves an audit event (DESIGN §4).
-    const events = (await as(app, O.auditor.token).get('/v1/audit/events?limit=100&action=matchIndicators')).json() as { items: { requestId: string }[] }
+    const events = (await as(app, O.auditor.token).get('/v1/audit/events?limit=100&action=indicator.match')).json() as { items: { requestId: string }[] }
     const audited = events.items.some((e) => e.requestId === requestId)
     // Known: the event's details hold the raw value, which jsonb cannot store (NUL anywhere; a lone
     // surrogate on PostgreSQL), so the event is lost (src/plugins/audit.ts) — reported to the lead.
@@ -218,7 +218,7 @@ t.test('match values, Idempotency-Key and User-Agent carry payloads safely', asy
   const ua = "sqlmap'); DROP TABLE audit_events; -- \u202e👮"
   const me = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${O.reader.token}`, 'user-agent': ua, 'x-request-id': 'inject-ua-000001' } })
   t.equal(me.statusCode, 200)
-  const events = await as(app, O.auditor.token).get('/v1/audit/events?limit=50&action=getMe')
+  const events = await as(app, O.auditor.token).get('/v1/audit/events?limit=50&action=account.me.read')
   const ev = (events.json() as { items: { requestId: string; userAgent: string }[] }).items.find((e) => e.requestId === 'inject-ua-000001')
   t.equal(ev?.userAgent, ua, 'the user agent is stored verbatim in the audit event')
 })
@@ -258,7 +258,7 @@ t.test('sqlmap finds nothing injectable', { skip: !FAULTS ? 'slow: runs under np
   const targets: { name: string; token: string; args: string[] }[] = [
     { name: 'GET /v1/indicators (q, tag, value, country)', token: O.reader.token, args: ['-u', `${base}/v1/indicators?q=route&tag=x&value=abc&country=NL`, '-p', 'q,tag,value,country'] },
     { name: 'GET /v1/notes (q, language)', token: O.reader.token, args: ['-u', `${base}/v1/notes?q=parcel&language=en`, '-p', 'q,language'] },
-    { name: 'GET /v1/audit/events (action, resourceType, resourceId)', token: O.auditor.token, args: ['-u', `${base}/v1/audit/events?action=getMe&resourceType=account&resourceId=x`, '-p', 'action,resourceType,resourceId'] },
+    { name: 'GET /v1/audit/events (action, resourceType, resourceId)', token: O.auditor.token, args: ['-u', `${base}/v1/audit/events?action=account.me.read&resourceType=account&resourceId=x`, '-p', 'action,resourceType,resourceId'] },
     { name: 'POST /v1/indicators/match (JSON values)', token: O.reader.token, args: ['-u', `${base}/v1/indicators/match`, '--data', '{"values":[{"value":"abc*"}]}', '--headers', 'Content-Type: application/json'] },
   ]
   for (const target of targets) {

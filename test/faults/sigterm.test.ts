@@ -92,7 +92,7 @@ t.test('SIGTERM under write load: every 2xx is durable with its audit event, not
   const indicators = await rows<{ id: string; tags: string[] }>('select id, tags from indicators where organisation_id = $1', [org.id])
   const notes = await rows<{ id: string; summary: string }>('select id, summary from notes where organisation_id = $1', [org.id])
   const events = await rows<{ request_id: string; action: string; resource_id: string | null; outcome: string; details: Record<string, unknown> }>(
-    "select request_id, action, resource_id, outcome, details from audit_events where organisation_id = $1 and action in ('createIndicator', 'bulkCreateIndicators', 'createNote')",
+    "select request_id, action, resource_id, outcome, details from audit_events where organisation_id = $1 and action in ('indicator.create', 'indicator.bulk_create', 'note.create')",
     [org.id],
   )
   const okEvents = new Map(events.filter((e) => e.outcome === 'ok').map((e) => [e.request_id, e]))

@@ -176,5 +176,5 @@ t.test('filters, include, validation and the audit event', async (t) => {
   const res = await A.get('/v1/export/stix?type=domain&signed=true')
   const [ev] = await rows<{ action: string; resource_type: string; outcome: string; details: Record<string, unknown> }>(
     app.db, sql`select action, resource_type, outcome, details from audit_events where request_id = ${res.headers['x-request-id'] as string}`)
-  t.match(ev, { action: 'exportStix', resource_type: 'stix', outcome: 'ok', details: { signed: true, filters: { type: 'domain' }, sha256: /^[0-9a-f]{64}$/ } })
+  t.match(ev, { action: 'stix.export', resource_type: 'stix', outcome: 'ok', details: { signed: true, filters: { type: 'domain' }, sha256: /^[0-9a-f]{64}$/ } })
 })

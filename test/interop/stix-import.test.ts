@@ -169,5 +169,5 @@ t.test('refusals: roles, bad requests, content types; Idempotency-Key; audit', a
 
   const [ev] = await rows<{ action: string; resource_type: string; details: Record<string, unknown> }>(
     app.db, sql`select action, resource_type, details from audit_events where request_id = ${first.headers['x-request-id'] as string}`)
-  t.match(ev, { action: 'importStix', resource_type: 'stix', details: { submitted: 1, created: 1, duplicate: 0 } })
+  t.match(ev, { action: 'stix.import', resource_type: 'stix', details: { submitted: 1, created: 1, duplicate: 0 } })
 })

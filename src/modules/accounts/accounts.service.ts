@@ -1,47 +1,40 @@
-// Accounts of an organisation. org_admins manage their own organisation's accounts and can
-// never hand out platform-wide roles; platform_admins manage any. Secrets are generated here,
+// Accounts of an organisation. Who may manage which account is the access policy's
+// (ownOrganisation, accountRank): org_admins manage their own organisation's accounts, and
+// nobody acts on an account holding a role they could not grant. Secrets are generated here,
 // returned once, stored only as a scrypt hash.
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
 import { pageOf } from '../../core/paging.js'
 import type { Actor } from '../../core/actor.js'
-import { hasAny, requireAny } from '../../core/authz.js'
+import { requireRank, withinOrganisation } from '../../access/policy.js'
 import { AppError, notFound } from '../../core/errors.js'
 import { decodeCursor } from '../../core/cursor.js'
 import { preconditionFailed } from '../../core/etag.js'
-import { ORG_ADMIN_GRANTABLE, type Role } from '../../core/roles.js'
 import { generateClientId, generateSecret, hashSecret } from '../../core/secrets.js'
 import { organisationsRepository } from '../organisations/organisations.repository.js'
 import { accountsRepository as repo, toAccount } from './accounts.repository.js'
 import type { AccountCreate, AccountPatch } from './accounts.schemas.js'
 
-const MANAGERS: Role[] = ['org_admin', 'platform_admin']
-
-function mayManage(actor: Actor, organisationId: string) {
-  return actor.roles.has('platform_admin') || (actor.roles.has('org_admin') && actor.organisationId === organisationId)
-}
-
-function checkGrantable(actor: Actor, roles: readonly Role[]) {
-  if (actor.roles.has('platform_admin')) return
-  const refused = roles.filter((r) => !ORG_ADMIN_GRANTABLE.has(r))
-  if (refused.length) {
-    throw new AppError('forbidden', `An org_admin cannot grant ${refused.join(', ')}; ask a platform administrator.`)
-  }
-}
+const isManager = (roles: Iterable<string>) => [...roles].some((r) => r === 'org_admin' || r === 'platform_admin')
 
 export function accountsService(forget: (accountId?: string) => void) {
   /** The account, if the actor may manage it; 404 otherwise (another organisation's accounts are invisible). */
   async function managed(tx: Tx, actor: Actor, id: string, lock = false) {
-    requireAny(actor, MANAGERS)
     const row = lock ? await repo.byIdForUpdate(tx, id) : await repo.byId(tx, id)
-    if (!row || !mayManage(actor, row.organisationId)) throw notFound('account')
+    if (!row || !withinOrganisation(actor, row.organisationId)) throw notFound('account')
+    return row
+  }
+
+  /** An account the actor may act on (rotate, disable, change): managed, and outranked by the actor. */
+  async function actedOn(tx: Tx, actor: Actor, id: string) {
+    const row = await managed(tx, actor, id, true)
+    requireRank(actor, row.roles, 'act on')
     return row
   }
 
   async function manageable(tx: Tx, actor: Actor, organisationId: string, verb: string) {
-    requireAny(actor, MANAGERS)
     if (!(await organisationsRepository.byId(tx, organisationId))) throw notFound('organisation')
-    if (!mayManage(actor, organisationId)) {
+    if (!withinOrganisation(actor, organisationId)) {
       throw new AppError('forbidden', `Only that organisation's org_admins and platform administrators may ${verb} its accounts.`)
     }
   }
@@ -52,20 +45,19 @@ export function accountsService(forget: (accountId?: string) => void) {
       return ctx.tx(async (tx, audit) => {
         await manageable(tx, ctx.actor, organisationId, 'list')
         const page = pageOf(await repo.listByOrganisation(tx, organisationId, limit, after), limit, toAccount)
-        audit.set({ resourceType: 'organisation', details: { returned: page.items.length } })
+        audit.set({ details: { returned: page.items.length } })
         return page
       })
     },
 
     async create(ctx: Ctx, organisationId: string, input: AccountCreate) {
-      requireAny(ctx.actor, MANAGERS)
-      checkGrantable(ctx.actor, input.roles)
+      requireRank(ctx.actor, input.roles, 'grant')
       const clientSecret = generateSecret()
       const secretHash = await hashSecret(clientSecret)
       return ctx.tx(async (tx, audit) => {
         await manageable(tx, ctx.actor, organisationId, 'create')
         const row = await repo.insert(tx, { organisationId, name: input.name, roles: input.roles, clientId: generateClientId(), secretHash })
-        audit.set({ resourceType: 'account', resourceId: row.id, details: { organisationId, name: row.name, roles: row.roles } })
+        audit.set({ resourceId: row.id, details: { organisationId, name: row.name, roles: row.roles } })
         return { account: { ...toAccount(row), clientSecret }, version: row.version }
       })
     },
@@ -80,15 +72,11 @@ export function accountsService(forget: (accountId?: string) => void) {
     async update(ctx: Ctx, id: string, patch: AccountPatch, expectedVersion: number | undefined) {
       const { actor } = ctx
       const result = await ctx.tx(async (tx, audit) => {
-        const row = await managed(tx, actor, id, true)
+        const row = await actedOn(tx, actor, id)
         if (expectedVersion !== undefined && expectedVersion !== row.version) throw preconditionFailed(row.version)
-        if (patch.roles) {
-          checkGrantable(actor, patch.roles)
-          // An org_admin may not strip platform-wide roles that a platform admin gave either.
-          checkGrantable(actor, (row.roles as Role[]).filter((r) => !patch.roles?.includes(r)))
-        }
+        if (patch.roles) requireRank(actor, patch.roles, 'grant')
         if (id === actor.accountId) {
-          const losesAdmin = patch.roles && !hasAny({ ...actor, roles: new Set(patch.roles) }, MANAGERS)
+          const losesAdmin = patch.roles && !isManager(patch.roles)
           if (patch.disabled || losesAdmin) {
             throw new AppError('conflict', 'You cannot disable your own account or remove your own administrative role.')
           }
@@ -111,7 +99,7 @@ export function accountsService(forget: (accountId?: string) => void) {
       const clientSecret = generateSecret()
       const secretHash = await hashSecret(clientSecret)
       const result = await ctx.tx(async (tx, audit) => {
-        const row = await managed(tx, ctx.actor, id, true)
+        const row = await actedOn(tx, ctx.actor, id)
         const updated = await repo.update(tx, id, row.version, { secretHash, secretRotatedAt: new Date() })
         if (!updated) throw new AppError('conflict', 'The account changed while rotating; retry.')
         audit.set({ details: { changed: ['secret'] } })

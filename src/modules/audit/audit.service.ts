@@ -6,7 +6,7 @@ import { auditEvents } from '../../db/schema/index.js'
 import { rows, type Db } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
 import { AppError } from '../../core/errors.js'
-import { hasAny } from '../../core/authz.js'
+import { auditScopeOf } from '../../access/policy.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import { chainHash, GENESIS_HASH, canonicalJson } from '../../audit/canonical.js'
 import { toCanonical } from '../../audit/chain.js'
@@ -22,18 +22,8 @@ export interface AuditFilter {
   to?: string | undefined
 }
 
-/** Who may read which events: everything, or one organisation's. 403 for anyone else. */
-export function auditScope(actor: Actor): { organisationId: string | null } {
-  if (hasAny(actor, ['auditor', 'platform_admin'])) return { organisationId: null }
-  if (actor.roles.has('org_admin')) return { organisationId: actor.organisationId }
-  throw new AppError('forbidden', 'Reading the audit trail needs the auditor, platform_admin or org_admin role.')
-}
-
-export function requireAuditor(actor: Actor) {
-  if (!hasAny(actor, ['auditor', 'platform_admin'])) {
-    throw new AppError('forbidden', 'This needs the auditor or platform_admin role.')
-  }
-}
+/** Who may read which events (the policy's auditScope): everything, or one organisation's. */
+const auditScope = auditScopeOf
 
 function conditions(scope: { organisationId: string | null }, f: AuditFilter): SQL[] {
   const e = auditEvents

@@ -47,7 +47,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   app.post('/auth/token', {
     config: {
       public: true,
-      audit: { resourceType: 'token' },
       // All attempts, per address: loose, so a partner system behind one address is never
       // locked out by its own volume. Failed attempts have their own tight counter (service).
       rateLimit: { max: app.config.rateLimit.tokenAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (req) => `tok:${req.ip}` },
@@ -90,7 +89,10 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       app.noteAuditIdentity(req, { accountId: issued.accountId, organisationId: issued.organisationId })
       return issued.token
     } catch (e) {
-      if (e instanceof OAuthError) return fail(e)
+      if (e instanceof OAuthError) {
+        if (e.who) app.noteAuditIdentity(req, e.who)
+        return fail(e)
+      }
       throw e
     }
   })

@@ -13,6 +13,8 @@ export class OAuthError extends Error {
     readonly status: number,
     readonly error: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope',
     readonly description: string,
+    /** The account behind valid credentials that are refused anyway (disabled, suspended): the audit event names it. */
+    readonly who?: { accountId: string; organisationId: string },
   ) {
     super(description)
   }
@@ -47,7 +49,10 @@ export function tokenService(app: FastifyInstance) {
       }
       const [org] = await app.db.select({ status: organisations.status }).from(organisations).where(eq(organisations.id, account.organisationId))
       if (account.disabled || org?.status !== 'active') {
-        throw new OAuthError(401, 'invalid_client', 'This account is disabled or its organisation is suspended.')
+        throw new OAuthError(401, 'invalid_client', 'This account is disabled or its organisation is suspended.', {
+          accountId: account.id,
+          organisationId: account.organisationId,
+        })
       }
       const accessToken = app.signAccessToken({
         accountId: account.id,

@@ -70,7 +70,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/indicators/match', {
     bodyLimit: 8 * 1024 * 1024,
-    config: { audit: { action: 'matchIndicators' } },
     schema: {
       tags,
       operationId: 'matchIndicators',

@@ -5,7 +5,6 @@ import { and, desc, eq, getTableColumns, gte, or, sql, type SQL } from 'drizzle-
 import { indicators, type IndicatorRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
-import { requireAny } from '../../core/authz.js'
 import { notFound } from '../../core/errors.js'
 import { afterCreated, pageOf } from '../../core/paging.js'
 import { preconditionFailed } from '../../core/etag.js'
@@ -94,7 +93,6 @@ export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, pr
 
 export const indicatorsService = {
   async create(ctx: Ctx, input: IndicatorCreate) {
-    requireAny(ctx.actor, ['contributor'])
     return ctx.tx(async (tx, audit) => {
       const values = await prepareInsert(tx, ctx, input)
       const [row] = await tx.insert(indicators).values(values).returning(columns)
@@ -105,12 +103,10 @@ export const indicatorsService = {
   },
 
   async get(ctx: Ctx, id: string) {
-    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx) => toIndicator(await findReadable(tx, ctx, id), ctx.actor.organisationId))
   },
 
   async list(ctx: Ctx, q: IndicatorListQuery) {
-    requireAny(ctx.actor, ['reader'])
     const where: (SQL | undefined)[] = [readableBy(ctx.actor, indicators)]
     if (q.type) where.push(eq(indicators.type, q.type))
     if (q.value !== undefined) {
@@ -148,7 +144,6 @@ export const indicatorsService = {
   },
 
   async update(ctx: Ctx, id: string, patch: IndicatorPatch, expected: number | undefined) {
-    requireAny(ctx.actor, ['contributor'])
     return ctx.tx(async (tx, audit) => {
       const row = await findOwned(tx, ctx, id)
       if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
@@ -196,7 +191,6 @@ export const indicatorsService = {
 
   /** Revoke: kept, marked revoked, still visible to those who could see it. */
   async revoke(ctx: Ctx, id: string, expected: number | undefined) {
-    requireAny(ctx.actor, ['contributor'])
     return ctx.tx(async (tx, audit) => {
       const row = await findOwned(tx, ctx, id)
       if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
@@ -213,7 +207,6 @@ export const indicatorsService = {
 
   /** Correlation: other organisations' readable indicators with the same type and normalised value. */
   async related(ctx: Ctx, id: string) {
-    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx, audit) => {
       const row = await findReadable(tx, ctx, id)
       const rs = (await tx

@@ -4,7 +4,6 @@ import { and, asc, desc, eq, getTableColumns, gte, sql, type SQL } from 'drizzle
 import { noteRevisions, notes, type NoteRevisionRow, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
-import { requireAny } from '../../core/authz.js'
 import { notFound } from '../../core/errors.js'
 import { afterCreated, pageOf } from '../../core/paging.js'
 import { preconditionFailed } from '../../core/etag.js'
@@ -73,7 +72,6 @@ async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
 
 export const notesService = {
   async create(ctx: Ctx, input: NoteCreate) {
-    requireAny(ctx.actor, ['contributor'])
     const problems = placementProblems(input)
     if (problems.length) throw invalidFields(problems)
     return ctx.tx(async (tx, audit) => {
@@ -89,12 +87,10 @@ export const notesService = {
   },
 
   async get(ctx: Ctx, id: string) {
-    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx) => toNote(await findReadable(tx, ctx, id)))
   },
 
   async list(ctx: Ctx, q: NoteListQuery) {
-    requireAny(ctx.actor, ['reader'])
     const where: (SQL | undefined)[] = [readableBy(ctx.actor, notes)]
     if (q.q) where.push(sql`${notes.search} @@ websearch_to_tsquery('simple', ${q.q})`)
     if (q.topic) where.push(sql`${notes.topics} @> array[${q.topic}]::text[]`)
@@ -120,7 +116,6 @@ export const notesService = {
   },
 
   async update(ctx: Ctx, id: string, patch: NotePatch, expected: number | undefined) {
-    requireAny(ctx.actor, ['contributor'])
     return ctx.tx(async (tx, audit) => {
       const row = await findOwned(tx, ctx, id)
       if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
@@ -145,7 +140,6 @@ export const notesService = {
   },
 
   async revoke(ctx: Ctx, id: string, expected: number | undefined) {
-    requireAny(ctx.actor, ['contributor'])
     return ctx.tx(async (tx, audit) => {
       const row = await findOwned(tx, ctx, id)
       if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
@@ -162,7 +156,6 @@ export const notesService = {
   },
 
   async revisions(ctx: Ctx, id: string) {
-    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx, audit) => {
       await findReadable(tx, ctx, id)
       const rs = await tx.select().from(noteRevisions).where(eq(noteRevisions.noteId, id)).orderBy(asc(noteRevisions.version)).limit(1000)

@@ -5,7 +5,6 @@ import type { Tx } from '../../db/client.js'
 import { rows } from '../../db/client.js'
 import { organisations, sharingGroupMembers, sharingGroups, type SharingGroupRow } from '../../db/schema/index.js'
 import type { Ctx } from '../../access/scope.js'
-import { requireAny } from '../../core/authz.js'
 import { AppError, notFound } from '../../core/errors.js'
 import { preconditionFailed } from '../../core/etag.js'
 import type { SharingGroup } from './sharing-groups.schemas.js'
@@ -55,7 +54,6 @@ async function setMembers(tx: Tx, groupId: string, owner: string, ids: string[])
 export const sharingGroupsService = {
   /** Groups the caller's organisation owns or belongs to (row-level security enforces it too). */
   async list(ctx: Ctx) {
-    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx, audit) => {
       const rs = await tx
         .select()
@@ -72,7 +70,6 @@ export const sharingGroupsService = {
   },
 
   async get(ctx: Ctx, id: string) {
-    requireAny(ctx.actor, ['reader'])
     return ctx.tx(async (tx) => {
       const row = await visible(tx, ctx, id)
       const m = await members(tx, [id])
@@ -81,7 +78,6 @@ export const sharingGroupsService = {
   },
 
   async create(ctx: Ctx, input: { name: string; organisationIds: string[] }) {
-    requireAny(ctx.actor, ['org_admin'])
     return ctx.tx(async (tx, audit) => {
       await checkOrganisations(tx, input.organisationIds)
       const [row] = await tx.insert(sharingGroups).values({ organisationId: ctx.actor.organisationId, name: input.name }).returning()
@@ -93,7 +89,6 @@ export const sharingGroupsService = {
   },
 
   async update(ctx: Ctx, id: string, patch: { name?: string; organisationIds?: string[] }, expected: number | undefined) {
-    requireAny(ctx.actor, ['org_admin'])
     return ctx.tx(async (tx, audit) => {
       const row = await owned(tx, ctx, id)
       if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
@@ -113,7 +108,6 @@ export const sharingGroupsService = {
   },
 
   async remove(ctx: Ctx, id: string) {
-    requireAny(ctx.actor, ['org_admin'])
     return ctx.tx(async (tx, audit) => {
       audit.set({ status: 204 })
       await owned(tx, ctx, id)

@@ -4,7 +4,6 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problems } from '../../core/schemas.js'
-import { requireAny } from '../../core/authz.js'
 import { idempotent } from '../../access/idempotency.js'
 import { withActor } from '../../access/visibility.js'
 import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
@@ -23,7 +22,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   app.addContentTypeParser('application/stix+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
 
   app.get('/export/stix', {
-    config: { audit: { action: 'exportStix', resourceType: 'stix' } },
     schema: {
       tags,
       operationId: 'exportStix',
@@ -34,7 +32,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req, reply) => {
     const actor = req.actor
-    requireAny(actor, ['reader']) // DESIGN §5: content is read by reader+
     const plan = planExport(actor, req.query) // a bad filter is a 400 before any byte is sent
     const { signed: _s, ...filters } = req.query
     const stamp = new Date().toISOString().replaceAll(':', '-')
@@ -66,7 +63,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/import/stix', {
     bodyLimit: 8 * 1024 * 1024,
-    config: { audit: { action: 'importStix', resourceType: 'stix' } },
     schema: {
       tags,
       operationId: 'importStix',
@@ -78,7 +74,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: importResponse, ...problems(400, 401, 403, 413, 415, 422, 429, 500) },
     },
   }, async (req, reply) => {
-    requireAny(req.actor, ['contributor'])
     const q = req.query
     const placement = { distribution: q.distribution, sharingGroupId: q.sharingGroupId ?? null, tlp: q.tlp }
     const problemsFound = placementProblems({ tlp: q.tlp ?? 'amber', distribution: q.distribution, sharingGroupId: q.sharingGroupId }, 'query')

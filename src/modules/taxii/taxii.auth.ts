@@ -64,6 +64,10 @@ export function taxiiAuthenticator(app: FastifyInstance) {
       verified.set(key, { accountId, at: Date.now() })
     }
     const actor = await app.loadActor(accountId)
+    if (!actor) {
+      const who = await app.accountIdentity(accountId)
+      if (who) app.noteAuditIdentity(request, who)
+    }
     if (!actor) throw unauthorized('This account is disabled or its organisation is suspended.')
     return actor
   }

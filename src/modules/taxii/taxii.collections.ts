@@ -7,7 +7,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { organisations, sharingGroupMembers, sharingGroups } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
-import { hasAny } from '../../core/authz.js'
+import { allowed } from '../../access/policy.js'
 import { AppError } from '../../core/errors.js'
 import { isAuthority, type Distribution } from '../../access/visibility.js'
 import { STIX_MEDIA_TYPE } from '../stix/stix.constants.js'
@@ -30,9 +30,8 @@ export interface Collection {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function make(actor: Actor, c: Omit<Collection, 'canRead' | 'canWrite'>): Collection {
-  // DESIGN §5: content is read by reader+ (auditors and platform admins read the audit log, not
-  // the exchange) and written by contributor+.
-  return { ...c, canRead: hasAny(actor, ['reader']), canWrite: hasAny(actor, ['contributor']) }
+  // The collection's flags are the policy's answer for reading and adding objects.
+  return { ...c, canRead: allowed(actor, 'taxiiGetObjects'), canWrite: allowed(actor, 'taxiiAddObjects') }
 }
 
 async function own(tx: Tx, actor: Actor): Promise<Collection> {

@@ -1,0 +1,188 @@
+// Who may do what: one table keyed by operationId, read by one check before every handler
+// (plugins/policy.ts) and published in openapi.yaml as x-dcx-roles. A /v1 or /taxii2 route
+// whose operationId has no entry here fails the boot. The few conditions that depend on the
+// target (its organisation, the roles an account holds) are named in the table and decided by
+// the functions below, which services call once they have loaded the target.
+//
+// Who may *see* what is the other half of the rules: src/access/visibility.ts and the SQL
+// function it calls.
+import type { Actor } from '../core/actor.js'
+import { AppError } from '../core/errors.js'
+import { ROLES, type Role } from '../core/roles.js'
+
+/** Conditions on the target, beyond the caller's roles. */
+export type Condition =
+  /** The target belongs to the caller's organisation (platform_admin: any organisation). */
+  | 'ownOrganisation'
+  /** Items: only the owner organisation writes; others get 404, as for an item they cannot see. */
+  | 'ownerWrites'
+  /** The caller could grant every role the target account holds (and every role it hands out). */
+  | 'accountRank'
+  /** Audit events: auditors and platform admins see all; an org admin its own organisation's. */
+  | 'auditScope'
+
+export interface Rule {
+  /** 'public': no credentials; 'account': any authenticated account; else any of these roles (implied roles count). */
+  allow: 'public' | 'account' | readonly Role[]
+  conditions?: readonly Condition[]
+}
+
+const READ: Rule = { allow: ['reader'] }
+const WRITE: Rule = { allow: ['contributor'], conditions: ['ownerWrites'] }
+const MANAGE_ACCOUNTS: Rule = { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation'] }
+const ACT_ON_ACCOUNT: Rule = { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation', 'accountRank'] }
+const AUDIT_READ: Rule = { allow: ['org_admin', 'auditor'], conditions: ['auditScope'] }
+
+export const POLICY = {
+  // Operations of the service itself and the token endpoint: no credentials.
+  healthz: { allow: 'public' },
+  readyz: { allow: 'public' },
+  metrics: { allow: 'public' },
+  getJwks: { allow: 'public' },
+  issueToken: { allow: 'public' },
+
+  getMe: { allow: 'account' },
+  // The directory: every member can reach every partner's contact point.
+  listOrganisations: { allow: 'account' },
+  getOrganisation: { allow: 'account' },
+  createOrganisation: { allow: ['platform_admin'] },
+  updateOrganisation: { allow: ['platform_admin'] },
+
+  listAccounts: MANAGE_ACCOUNTS,
+  createAccount: { ...MANAGE_ACCOUNTS, conditions: ['ownOrganisation', 'accountRank'] },
+  getAccount: MANAGE_ACCOUNTS,
+  updateAccount: ACT_ON_ACCOUNT,
+  rotateAccountSecret: ACT_ON_ACCOUNT,
+
+  listSharingGroups: READ,
+  getSharingGroup: READ,
+  createSharingGroup: { allow: ['org_admin'] },
+  updateSharingGroup: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  deleteSharingGroup: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+
+  listIndicators: READ,
+  getIndicator: READ,
+  matchIndicators: READ,
+  listRelatedIndicators: READ,
+  listSightings: READ,
+  createIndicator: { allow: ['contributor'] },
+  bulkCreateIndicators: { allow: ['contributor'] },
+  updateIndicator: WRITE,
+  revokeIndicator: WRITE,
+  reportSighting: { allow: ['contributor'] },
+
+  listNotes: READ,
+  getNote: READ,
+  listNoteRevisions: READ,
+  createNote: { allow: ['contributor'] },
+  updateNote: WRITE,
+  revokeNote: WRITE,
+
+  listChanges: READ,
+  getStats: READ,
+  exportStix: READ,
+  importStix: { allow: ['contributor'] },
+
+  listAuditEvents: AUDIT_READ,
+  exportAuditEvents: AUDIT_READ,
+  verifyAuditLog: { allow: ['auditor'] },
+  listAuditCheckpoints: { allow: ['auditor'] },
+
+  // TAXII 2.1: discovery and collections for any account (each collection says can_read /
+  // can_write from the rules below); content follows the /v1 rules.
+  taxiiDiscovery: { allow: 'account' },
+  taxiiApiRoot: { allow: 'account' },
+  taxiiListCollections: { allow: 'account' },
+  taxiiGetCollection: { allow: 'account' },
+  taxiiGetStatus: { allow: 'account' },
+  taxiiGetManifest: READ,
+  taxiiGetObjects: READ,
+  taxiiGetObject: READ,
+  taxiiGetVersions: READ,
+  taxiiAddObjects: { allow: ['contributor'] },
+  taxiiDeleteObject: WRITE,
+} as const satisfies Record<string, Rule>
+
+export type OperationId = keyof typeof POLICY
+
+export function isOperation(id: unknown): id is OperationId {
+  return typeof id === 'string' && Object.hasOwn(POLICY, id)
+}
+
+/** Each role includes the ones listed for it (contributor is reader +, …); auditor and platform_admin are not readers of content. */
+const IMPLIED: Record<Role, readonly Role[]> = {
+  reader: ['reader'],
+  contributor: ['contributor', 'reader'],
+  org_admin: ['org_admin', 'contributor', 'reader'],
+  auditor: ['auditor'],
+  platform_admin: ['platform_admin', 'auditor'],
+}
+
+/** The roles an account effectively holds, implied ones expanded. */
+export function effectiveRoles(roles: readonly string[]): Set<Role> {
+  const out = new Set<Role>()
+  for (const r of roles) for (const i of IMPLIED[r as Role] ?? []) out.add(i)
+  return out
+}
+
+/** The account roles that pass a rule (implied roles expanded): what x-dcx-roles publishes. */
+export function rolesAllowed(rule: Rule): Role[] | 'public' | 'account' {
+  if (typeof rule.allow === 'string') return rule.allow
+  const allow = rule.allow
+  return ROLES.filter((r) => allow.some((a) => IMPLIED[r].includes(a)))
+}
+
+/** True when the actor's roles pass the operation's rule (conditions on the target aside). */
+export function allowed(actor: Actor | null, operation: OperationId): boolean {
+  const rule: Rule = POLICY[operation]
+  if (rule.allow === 'public') return true
+  if (!actor) return false
+  if (rule.allow === 'account') return true
+  return rule.allow.some((r) => actor.roles.has(r))
+}
+
+/** The one check before every handler: 403 unless the roles pass. Role checks never depend on the item, so they leak nothing. */
+export function authorize(actor: Actor, operation: OperationId): void {
+  if (allowed(actor, operation)) return
+  const rule: Rule = POLICY[operation]
+  const roles = rolesAllowed(rule)
+  throw new AppError('forbidden', `This operation needs one of the roles: ${Array.isArray(roles) ? roles.join(', ') : roles}.`)
+}
+
+// ---- Conditions on the target --------------------------------------------------------------
+
+/** ownOrganisation: the organisation is the caller's own, or the caller is a platform admin. */
+export function withinOrganisation(actor: Actor, organisationId: string): boolean {
+  return actor.roles.has('platform_admin') || actor.organisationId === organisationId
+}
+
+/** The roles an actor may hand out: a platform admin any; an org admin never platform-wide ones. */
+export function grantable(actor: Actor): ReadonlySet<Role> {
+  if (actor.roles.has('platform_admin')) return new Set(ROLES)
+  if (actor.roles.has('org_admin')) return new Set<Role>(['reader', 'contributor', 'org_admin'])
+  return new Set()
+}
+
+/** accountRank: the roles, of the target or to be given, that the actor could not grant. */
+export function outranked(actor: Actor, roles: readonly string[]): string[] {
+  const may = grantable(actor)
+  return roles.filter((r) => !may.has(r as Role))
+}
+
+/** accountRank as a refusal: acting on (or creating) an account needs the power to grant each of its roles. */
+export function requireRank(actor: Actor, roles: readonly string[], what: 'act on' | 'grant'): void {
+  const refused = outranked(actor, roles)
+  if (refused.length === 0) return
+  throw new AppError(
+    'forbidden',
+    what === 'grant'
+      ? `You cannot grant ${refused.join(', ')}; ask a platform administrator.`
+      : `This account holds ${refused.join(', ')}, which you cannot grant, so you cannot act on it; ask a platform administrator.`,
+  )
+}
+
+/** auditScope: the organisation whose events the actor may read, or null for all. */
+export function auditScopeOf(actor: Actor): { organisationId: string | null } {
+  if (actor.roles.has('auditor')) return { organisationId: null }
+  return { organisationId: actor.organisationId }
+}

@@ -1,0 +1,117 @@
+// The audit vocabulary, declared: for each operation, the event type the log records, the kind
+// of resource it is about, and the detail fields it may carry. A /v1 or /taxii2 route without an
+// entry fails the boot (plugins/policy.ts), and renaming a URL never changes what the log says.
+// Published in openapi.yaml as x-dcx-audit.
+import type { OperationId } from '../access/policy.js'
+
+export const RESOURCE_TYPES = [
+  'token',
+  'account',
+  'organisation',
+  'sharing_group',
+  'indicator',
+  'sighting',
+  'note',
+  'change',
+  'stats',
+  'audit',
+  'stix',
+  'taxii',
+  'route',
+] as const
+export type ResourceType = (typeof RESOURCE_TYPES)[number]
+
+export interface EventSpec {
+  /** What happened, `<resource>.<verb>`: e.g. indicator.read, account.secret.rotate. */
+  type: string
+  resource: ResourceType
+  /** The detail fields this event may record (never a secret, token or screened value). */
+  details: readonly string[]
+}
+
+/** Detail fields any event may carry: an idempotent replay; for an unknown route, what was asked. */
+export const COMMON_DETAILS = ['idempotentReplay', 'method', 'path'] as const
+
+const LIST = ['filters', 'limit', 'returned'] as const
+const CHANGED = ['changed', 'version'] as const
+
+/** Only /v1 and /taxii2 operations are audited; the service's own endpoints are not. */
+export const AUDIT_EVENTS = {
+  issueToken: { type: 'auth.token.issue', resource: 'token', details: [] },
+
+  getMe: { type: 'account.me.read', resource: 'account', details: [] },
+  listOrganisations: { type: 'organisation.list', resource: 'organisation', details: ['filters', 'returned'] },
+  getOrganisation: { type: 'organisation.read', resource: 'organisation', details: [] },
+  createOrganisation: { type: 'organisation.create', resource: 'organisation', details: ['name', 'sector', 'country'] },
+  updateOrganisation: { type: 'organisation.update', resource: 'organisation', details: ['changed', 'values', 'version'] },
+
+  listAccounts: { type: 'account.list', resource: 'organisation', details: ['returned'] },
+  createAccount: { type: 'account.create', resource: 'account', details: ['organisationId', 'name', 'roles'] },
+  getAccount: { type: 'account.read', resource: 'account', details: [] },
+  updateAccount: { type: 'account.update', resource: 'account', details: ['changed', 'values', 'version'] },
+  rotateAccountSecret: { type: 'account.secret.rotate', resource: 'account', details: ['changed'] },
+
+  listSharingGroups: { type: 'sharing_group.list', resource: 'sharing_group', details: ['returned'] },
+  getSharingGroup: { type: 'sharing_group.read', resource: 'sharing_group', details: [] },
+  createSharingGroup: { type: 'sharing_group.create', resource: 'sharing_group', details: ['name', 'organisationIds'] },
+  updateSharingGroup: { type: 'sharing_group.update', resource: 'sharing_group', details: ['changed', 'values'] },
+  deleteSharingGroup: { type: 'sharing_group.delete', resource: 'sharing_group', details: [] },
+
+  listIndicators: { type: 'indicator.list', resource: 'indicator', details: LIST },
+  getIndicator: { type: 'indicator.read', resource: 'indicator', details: [] },
+  createIndicator: { type: 'indicator.create', resource: 'indicator', details: ['type', 'tlp', 'distribution', 'valueVisibility'] },
+  bulkCreateIndicators: { type: 'indicator.bulk_create', resource: 'indicator', details: ['submitted', 'created', 'invalid'] },
+  matchIndicators: {
+    type: 'indicator.match',
+    resource: 'indicator',
+    details: ['count', 'values', 'truncated', 'sha256', 'matchedValues', 'matches'],
+  },
+  updateIndicator: { type: 'indicator.update', resource: 'indicator', details: CHANGED },
+  revokeIndicator: { type: 'indicator.revoke', resource: 'indicator', details: CHANGED },
+  listRelatedIndicators: { type: 'indicator.related.list', resource: 'indicator', details: ['returned'] },
+  listSightings: { type: 'sighting.list', resource: 'indicator', details: ['returned'] },
+  reportSighting: { type: 'sighting.create', resource: 'sighting', details: ['indicatorId', 'outcome', 'count'] },
+
+  listNotes: { type: 'note.list', resource: 'note', details: LIST },
+  getNote: { type: 'note.read', resource: 'note', details: [] },
+  createNote: { type: 'note.create', resource: 'note', details: ['title', 'tlp', 'distribution'] },
+  updateNote: { type: 'note.update', resource: 'note', details: CHANGED },
+  revokeNote: { type: 'note.revoke', resource: 'note', details: CHANGED },
+  listNoteRevisions: { type: 'note.revision.list', resource: 'note', details: ['returned'] },
+
+  listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },
+  getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },
+
+  listAuditEvents: { type: 'audit.event.list', resource: 'audit', details: ['filters'] },
+  exportAuditEvents: { type: 'audit.export', resource: 'audit', details: ['filters', 'format'] },
+  verifyAuditLog: { type: 'audit.verify', resource: 'audit', details: [] },
+  listAuditCheckpoints: { type: 'audit.checkpoint.list', resource: 'audit', details: [] },
+
+  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid'] },
+  importStix: { type: 'stix.import', resource: 'stix', details: ['bundle', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'distribution', 'tlp'] },
+
+  taxiiDiscovery: { type: 'taxii.discovery.read', resource: 'taxii', details: [] },
+  taxiiApiRoot: { type: 'taxii.api_root.read', resource: 'taxii', details: [] },
+  taxiiListCollections: { type: 'taxii.collection.list', resource: 'taxii', details: ['returned'] },
+  taxiiGetCollection: { type: 'taxii.collection.read', resource: 'taxii', details: [] },
+  taxiiGetStatus: { type: 'taxii.status.read', resource: 'taxii', details: [] },
+  taxiiGetManifest: { type: 'taxii.manifest.read', resource: 'taxii', details: ['collection', 'query', 'returned'] },
+  taxiiGetObjects: { type: 'taxii.object.list', resource: 'taxii', details: ['collection', 'query', 'returned', 'ids'] },
+  taxiiAddObjects: {
+    type: 'taxii.object.add',
+    resource: 'taxii',
+    details: ['collection', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'statusId'],
+  },
+  taxiiGetObject: { type: 'taxii.object.read', resource: 'taxii', details: ['collection', 'objectId', 'returned'] },
+  taxiiDeleteObject: { type: 'taxii.object.revoke', resource: 'taxii', details: ['collection', 'objectId', 'revoked'] },
+  taxiiGetVersions: { type: 'taxii.object.versions.read', resource: 'taxii', details: ['collection', 'objectId', 'returned'] },
+} as const satisfies Partial<Record<OperationId, EventSpec>>
+
+export type AuditedOperation = keyof typeof AUDIT_EVENTS
+
+export function eventSpec(operation: unknown): EventSpec | undefined {
+  return typeof operation === 'string' && Object.hasOwn(AUDIT_EVENTS, operation) ? AUDIT_EVENTS[operation as AuditedOperation] : undefined
+}
+
+/** A request to a path no route serves (under /v1 or /taxii2): recorded, with what was asked. */
+export const UNKNOWN_ROUTE: EventSpec = { type: 'route.unknown', resource: 'route', details: [] }
