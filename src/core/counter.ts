@@ -7,6 +7,8 @@ export interface Counter {
   get(key: string): Promise<number>
   /** Add one; returns the new count and the ms until the window resets. */
   hit(key: string): Promise<{ count: number; resetMs: number }>
+  /** Take back one hit of the current window (a reserved attempt that turned out fine). */
+  unhit(key: string): Promise<void>
   ttl(key: string): Promise<number>
 }
 
@@ -33,6 +35,10 @@ export class MemoryCounter implements Counter {
     w.count++
     return { count: w.count, resetMs: w.resetAt - Date.now() }
   }
+  async unhit(key: string) {
+    const w = this.live(key)
+    if (w && w.count > 0) w.count--
+  }
   async ttl(key: string) {
     const w = this.live(key)
     return w ? w.resetAt - Date.now() : 0
@@ -53,6 +59,10 @@ export class RedisCounter implements Counter {
     const [[, count], [, ttl]] = (await this.redis.multi().incr(k).pttl(k).exec()) as [[null, number], [null, number]]
     if (ttl < 0) await this.redis.pexpire(k, this.windowMs)
     return { count, resetMs: ttl < 0 ? this.windowMs : ttl }
+  }
+  async unhit(key: string) {
+    // Never below zero, and never creating a key that expired meanwhile.
+    await this.redis.eval("local v = redis.call('GET', KEYS[1]) if v and tonumber(v) > 0 then redis.call('DECR', KEYS[1]) end return 0", 1, this.prefix + key)
   }
   async ttl(key: string) {
     return Math.max(0, await this.redis.pttl(this.prefix + key))

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problems } from '../../core/schemas.js'
+import { parseBasic } from '../../access/credentials.js'
 import { OAuthError, tokenService } from './auth.service.js'
 
 const tokenRequest = z
@@ -26,20 +27,6 @@ const oauthError = z
 
 const jwk = z.object({ kty: z.string(), crv: z.string(), x: z.string(), kid: z.string(), alg: z.string(), use: z.string() })
 const jwks = z.object({ keys: z.array(jwk) }).meta({ id: 'JWKS' })
-
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
-  const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null
-  if (!m?.[1]) return undefined
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8')
-  const i = decoded.indexOf(':')
-  if (i < 0) return undefined
-  // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-  try {
-    return { id: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)) }
-  } catch {
-    return undefined
-  }
-}
 
 const routes: FastifyPluginAsyncZod = async (app) => {
   const tokens = tokenService(app)
@@ -75,7 +62,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     if (body.grant_type !== 'client_credentials') {
       return fail(new OAuthError(400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.'))
     }
-    const basic = basicCredentials(req.headers.authorization)
+    const basic = parseBasic(req.headers.authorization, { formEncoded: true })
     if (req.headers.authorization && !basic) return fail(new OAuthError(400, 'invalid_request', 'The Authorization header is not valid HTTP Basic.'))
     if (basic && (body.client_id !== undefined || body.client_secret !== undefined) && body.client_id !== basic.id) {
       return fail(new OAuthError(400, 'invalid_request', 'Send client credentials either in the body or in HTTP Basic, not both.'))

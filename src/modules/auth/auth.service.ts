@@ -1,12 +1,9 @@
-// OAuth 2.0 client-credentials (RFC 6749 §4.4). Unknown client ids cost one scrypt like wrong
-// secrets, so timing does not reveal which client ids exist. Failed attempts are counted per
-// client id and per address; past the limit, every attempt is refused until the window resets.
+// OAuth 2.0 client-credentials (RFC 6749 §4.4). The credentials are checked, and failed
+// attempts throttled, by the one checker every door uses (access/credentials.ts).
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { organisations } from '../../db/schema/index.js'
-import { AppError } from '../../core/errors.js'
-import { DUMMY_HASH, verifySecret } from '../../core/secrets.js'
-import { accountsRepository } from '../accounts/accounts.repository.js'
+import { credentialChecker } from '../../access/credentials.js'
 
 export class OAuthError extends Error {
   constructor(
@@ -21,30 +18,12 @@ export class OAuthError extends Error {
 }
 
 export function tokenService(app: FastifyInstance) {
-  const { tokenFailuresPerMinute } = app.config.rateLimit
-  const failures = app.tokenFailures
-
-  async function throttle(keys: string[]) {
-    for (const key of keys) {
-      const count = await failures.get(key)
-      if (count >= tokenFailuresPerMinute) {
-        const ms = await failures.ttl(key)
-        const seconds = Math.max(1, Math.ceil(ms / 1000))
-        throw new AppError('rate_limited', `Too many failed token requests; retry in ${seconds} s.`, undefined, {
-          'retry-after': String(seconds),
-        })
-      }
-    }
-  }
+  const check = credentialChecker({ db: app.db, failures: app.tokenFailures, limit: app.config.rateLimit.tokenFailuresPerMinute })
 
   return {
     async issue(clientId: string, clientSecret: string, address: string) {
-      const keys = [`cid:${clientId}`, `addr:${address}`]
-      await throttle(keys)
-      const account = clientId.length <= 128 ? await accountsRepository.byClientId(app.db, clientId) : undefined
-      const ok = await verifySecret(clientSecret, account?.secretHash ?? DUMMY_HASH)
-      if (!account || !ok) {
-        await Promise.all(keys.map((k) => failures.hit(k)))
+      const account = await check(clientId, clientSecret, address)
+      if (!account) {
         throw new OAuthError(401, 'invalid_client', 'Unknown client or wrong secret.')
       }
       const [org] = await app.db.select({ status: organisations.status }).from(organisations).where(eq(organisations.id, account.organisationId))

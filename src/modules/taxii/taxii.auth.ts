@@ -10,8 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { accounts } from '../../db/schema/index.js'
 import type { Actor } from '../../core/actor.js'
 import { AppError } from '../../core/errors.js'
-import { DUMMY_HASH, verifySecret } from '../../core/secrets.js'
-import { accountsRepository } from '../accounts/accounts.repository.js'
+import { credentialChecker, parseBasic } from '../../access/credentials.js'
 
 const VERIFIED_TTL_MS = 60_000
 const VERIFIED_MAX = 10_000
@@ -21,20 +20,9 @@ function unauthorized(detail: string) {
   return new AppError('unauthorized', detail, undefined, { 'www-authenticate': CHALLENGE })
 }
 
-/** RFC 7617: base64 of "id:secret"; the id cannot contain a colon, the secret may. */
-export function parseBasic(header: string): { id: string; secret: string } | undefined {
-  const m = /^Basic\s+([A-Za-z0-9+/=]{4,2000})\s*$/i.exec(header)
-  if (!m?.[1]) return undefined
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8')
-  const i = decoded.indexOf(':')
-  if (i <= 0) return undefined
-  return { id: decoded.slice(0, i), secret: decoded.slice(i + 1) }
-}
-
 export function taxiiAuthenticator(app: FastifyInstance) {
   const verified = new Map<string, { accountId: string; at: number }>()
-  const failures = app.tokenFailures
-  const limit = app.config.rateLimit.tokenFailuresPerMinute
+  const check = credentialChecker({ db: app.db, failures: app.tokenFailures, limit: app.config.rateLimit.tokenFailuresPerMinute })
 
   async function basic(request: FastifyRequest, id: string, secret: string): Promise<Actor> {
     const key = createHash('sha256').update(`${id}:${secret}`).digest('hex')
@@ -46,17 +34,8 @@ export function taxiiAuthenticator(app: FastifyInstance) {
       if (!row || row.rotatedAt.getTime() >= hit.at) accountId = undefined
     }
     if (!accountId) {
-      const keys = [`cid:${id}`, `addr:${request.ip}`]
-      for (const k of keys) {
-        if ((await failures.get(k)) >= limit) {
-          const seconds = Math.max(1, Math.ceil((await failures.ttl(k)) / 1000))
-          throw new AppError('rate_limited', `Too many failed sign-ins; retry in ${seconds} s.`, undefined, { 'retry-after': String(seconds) })
-        }
-      }
-      const account = id.length <= 128 && secret.length <= 500 ? await accountsRepository.byClientId(app.db, id) : undefined
-      const ok = await verifySecret(secret.slice(0, 500), account?.secretHash ?? DUMMY_HASH)
-      if (!account || !ok) {
-        await Promise.all(keys.map((k) => failures.hit(k)))
+      const account = await check(id, secret, request.ip)
+      if (!account) {
         throw unauthorized('Unknown client or wrong secret.')
       }
       accountId = account.id
