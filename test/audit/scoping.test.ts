@@ -73,7 +73,7 @@ t.test('audit reading: scope by role, filters, paging', async (t) => {
   const A = (q: string) => get(auditor.token, q)
   const byAccount = await A(`accountId=${b.contributor.id}&limit=1000`)
   t.ok(byAccount.items.length >= 13 && byAccount.items.every((e) => e.accountId === b.contributor.id), 'accountId')
-  const creates = await A(`accountId=${b.contributor.id}&action=createIndicator`)
+  const creates = await A(`accountId=${b.contributor.id}&action=indicator.create`)
   t.equal(creates.items.length, 6, 'action')
   t.ok(creates.items.every((e) => e.action === 'indicator.create'))
   const one = await A(`resourceType=indicator&resourceId=${bInds[0]}`)
@@ -82,7 +82,7 @@ t.test('audit reading: scope by role, filters, paging', async (t) => {
   const denied = await A(`accountId=${b.contributor.id}&outcome=denied`)
   t.equal(denied.items.length, 1, 'outcome')
   t.match(denied.items[0], { action: 'indicator.read', status: 404 })
-  t.equal((await A(`organisationId=${a.org.id}&resourceId=${aInd}&action=getIndicator`)).items.length, 0, 'filters combine')
+  t.equal((await A(`organisationId=${a.org.id}&resourceId=${aInd}&action=indicator.read`)).items.length, 0, 'filters combine')
 
   // from (inclusive) and to (exclusive), taken from the events' own times.
   const sorted = [...byAccount.items].sort((x, y) => x.id - y.id)
@@ -118,7 +118,7 @@ t.test('audit reading: scope by role, filters, paging', async (t) => {
   const trail = await A(`accountId=${auditor.id}&action=audit.event.list&limit=1000`)
   const mine = trail.items.find((e) => e.requestId === rid)
   t.match(mine, { action: 'audit.event.list', resourceType: 'audit', outcome: 'ok', organisationId: home.id, details: { filters: { accountId: b.contributor.id, outcome: 'denied' } } })
-  const exportTrail = await A(`accountId=${a.org_admin.id}&action=exportAuditEvents`)
+  const exportTrail = await A(`accountId=${a.org_admin.id}&action=audit.export`)
   t.equal(exportTrail.items.length, 2, 'exports are audited too')
   const refusedTrail = await A(`accountId=${a.reader.id}&outcome=denied`)
   t.ok(['audit.event.list', 'audit.export', 'audit.verify', 'audit.checkpoint.list'].every((x) => refusedTrail.items.some((e) => e.action === x && e.status === 403)), 'refused audit reads are audited')

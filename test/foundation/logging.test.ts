@@ -81,7 +81,7 @@ t.test('headers and logging', async (t) => {
     t.equal((await app.inject({ method: 'POST', url: '/v1/auth/token', headers: { authorization: `Basic ${wrongBasic}` }, payload: { grant_type: 'client_credentials' } })).statusCode, 401)
     t.equal((await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: reader.clientSecret, x: 1 })).statusCode, 400)
     t.equal((await as(app, `${formToken}x`).get('/v1/me')).statusCode, 401)
-    t.equal((await as(app, formToken).post('/v1/organisations', { name: 'x' })).statusCode, 400)
+    t.equal((await as(app, formToken).post('/v1/organisations', { name: 'x' })).statusCode, 403)
 
     t.match(captured, /incoming request/, 'the log was captured')
     t.match(captured, /"url":"\/v1\/auth\/token"/, 'token requests were logged')

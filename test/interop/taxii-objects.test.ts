@@ -171,5 +171,5 @@ t.test('every pull and push is audited', async (t) => {
   t.match((await event(await X.get(`${ROOT}/collections/${a.org.id}/manifest/`)))[0], { action: 'taxii.manifest.read', outcome: 'ok' })
   t.match((await event(await X.get('/taxii2/')))[0], { action: 'taxii.discovery.read', resource_type: 'taxii', outcome: 'ok' })
   t.match((await event(await X.get('/taxii2/', { accept: 'application/json' })))[0], { outcome: 'denied', resource_type: 'taxii' }, 'a refusal is audited')
-  t.match((await event(await X.get(`${ROOT}/no-such-thing/`)))[0], { outcome: 'denied', resource_type: 'taxii' }, 'an unknown TAXII path too')
+  t.match((await event(await X.get(`${ROOT}/no-such-thing/`)))[0], { outcome: 'denied', action: 'route.unknown', resource_type: 'route', details: { path: `${ROOT}/no-such-thing/` } }, 'an unknown TAXII path too')
 })
