@@ -94,6 +94,30 @@ t.test('notes: same rule', async (t) => {
   }
 })
 
+// A revision is an item of its own: RLS checks each revision's own TLP / distribution / group,
+// not only that the parent note is visible today (a red draft stays red after the note goes public).
+t.test('note revisions: each version by its own distribution', async (t) => {
+  const A = as(app, O.contributor.token)
+  const created = await A.post('/v1/notes', { title: 'rls revisions', summary: 's', body: 'red draft', topics: ['detection'], tlp: 'red', distribution: 'organisation' })
+  if (created.statusCode !== 201) throw new Error(created.body)
+  const id = (created.json() as { id: string }).id
+  for (const body of [
+    { body: 'group version', tlp: 'amber', distribution: 'sharing_group', sharingGroupId: group.id },
+    { body: 'authorities version', tlp: 'amber', distribution: 'authorities' },
+    { body: 'community version', tlp: 'green', distribution: 'community' },
+  ]) {
+    const res = await A.patch(`/v1/notes/${id}`, body)
+    if (res.statusCode !== 200) throw new Error(res.body)
+  }
+  const want = { O: [1, 2, 3, 4], G: [2, 4], P: [3, 4], N: [4] }
+  for (const v of ['O', 'G', 'P', 'N'] as const) {
+    const got = await rowsAs<{ version: number }>(app, viewers[v].org, sql`select version from note_revisions where note_id = ${id} order by version`)
+    t.strictSame(got.map((r) => r.version), want[v], `${v} (${viewers[v].org.sector}): revisions ${want[v].join(', ')}`)
+  }
+  const none = await rows(app.db, sql`select version from note_revisions where note_id = ${id}`)
+  t.strictSame(none, [], 'without a caller: none')
+})
+
 t.test('without a caller the service role sees nothing', async (t) => {
   const count = async (q: ReturnType<typeof sql>) => Number((await rows<{ n: string }>(app.db, q))[0]?.n)
   t.equal(await count(sql`select count(*) as n from indicators where organisation_id = ${O.org.id}`), 0, 'indicators')
