@@ -35,7 +35,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   }, async (req, reply) => {
     const actor = req.actor
     requireAny(actor, ['reader']) // DESIGN §5: content is read by reader+
-    const plan = planExport(actor, req.query) // a bad filter is a 400 before any byte is sent
+    const plan = planExport(req.query) // a bad filter is a 400 before any byte is sent
     const { signed: _s, ...filters } = req.query
     const stamp = new Date().toISOString().replaceAll(':', '-')
     reply
