@@ -2,7 +2,7 @@
 // EXPLAIN (ANALYZE, BUFFERS) of the hot queries, captured from the service itself: the real
 // build(config) runs in this process on a database whose drizzle logger records every statement,
 // each hot request is injected, and the statement it ran is explained with its own parameters —
-// as role dcx_app with the caller's dcx.org_id / dcx.authority set, so row-level security is in
+// as role dcx_app with the caller set (dcx_act_as, as withActor does), so row-level security is in
 // the plan exactly as in service. Output: bench/explain/<name>.txt, and a summary on stdout.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -13,7 +13,6 @@ import * as schema from '../src/db/schema/index.js'
 import { build } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openDatabase, type Db } from '../src/db/client.js'
-import { AUTHORITY_SECTORS, type Sector } from '../src/core/roles.js'
 import { auditService } from '../src/modules/audit/audit.service.js'
 import type { Actor } from '../src/core/actor.js'
 import { effectiveRoles } from '../src/access/policy.js'
@@ -87,7 +86,7 @@ async function explain(c: pg.Client, q: Captured, actor: { org: string; authorit
   await c.query('begin')
   try {
     await c.query('set local role dcx_app')
-    if (actor) await c.query(`select set_config('dcx.org_id', $1, true), set_config('dcx.authority', $2, true)`, [actor.org, String(actor.authority)])
+    if (actor) await c.query(`select dcx_act_as($1::uuid)`, [actor.org])
     const run = () => c.query<{ 'QUERY PLAN': string }>(`explain (${analyze ? 'analyze, buffers' : 'costs'}) ${q.sql}`, q.params as unknown[])
     await run() // warm the cache: the second run is the steady state
     const r = await run()
@@ -121,7 +120,7 @@ async function main() {
     const world = await loadWorld(c, dbName)
     const counts = (await c.query<{ i: string; a: string; n: string }>(`select (select count(*) from indicators) i, (select count(*) from audit_events) a, (select count(*) from notes) n`)).rows[0]
     const police = world.orgs.find((o) => o.sector === 'police') ?? world.orgs[0]
-    const postal = world.orgs.find((o) => !AUTHORITY_SECTORS.has(o.sector as Sector)) ?? world.orgs[0]
+    const postal = world.orgs.find((o) => o.sector === 'postal') ?? world.orgs[0]
     if (!police || !postal) throw new Error('no organisations')
     const tokenFor = async (clientId: string) => {
       const a = (await c.query<{ id: string; organisation_id: string; roles: string[] }>(`select id, organisation_id, roles from accounts where client_id = $1`, [clientId])).rows[0]
@@ -136,7 +135,7 @@ async function main() {
     const common = [
       `database ${dbName}: ${Number(counts?.i).toLocaleString('en')} indicators, ${Number(counts?.n).toLocaleString('en')} notes, ${Number(counts?.a).toLocaleString('en')} audit events`,
       'captured from the service (drizzle logger on the real build()); explained as role dcx_app with the',
-      "caller's dcx.org_id / dcx.authority set, so row-level security is part of the plan; second run shown (warm cache)",
+      'caller set by dcx_act_as() as withActor does, so row-level security is part of the plan; second run shown (warm cache)',
     ]
 
     async function request(
@@ -154,7 +153,7 @@ async function main() {
       const targets = [statements.find(pickQuery), ...extraQueries.map((p) => statements.find(p))].filter((q): q is Captured => !!q)
       if (!targets.length) throw new Error(`${title}: no statement matched; ran:\n${statements.map((s) => s.sql.slice(0, 200)).join('\n')}`)
       const parts: string[] = [
-        header([`${name} — ${title}`, ...common, `caller: ${ctx ? `dcx.org_id=${ctx.org} dcx.authority=${ctx.authority}` : '(no actor: the export reads as dcx_app outside withActor)'}`]),
+        header([`${name} — ${title}`, ...common, `caller: ${ctx ? `dcx_act_as(${ctx.org}) (${ctx.authority ? 'an authority' : 'not an authority'})` : '(no actor: the export reads as dcx_app outside withActor)'}`]),
         '',
         `## every statement this request ran (${statements.length}), in order`,
         ...statements.map((s, i) => `${String(i + 1).padStart(2)}. ${s.sql.replace(/\s+/g, ' ').slice(0, 240)}`),
@@ -285,7 +284,7 @@ async function main() {
 /**
  * --what-if: the list query again with candidate changes applied inside a transaction that is
  * rolled back (the bench database is left as it was): an index for the list order, and the
- * row-level-security function rewritten so the planner can inline it.
+ * @@ operator marked leakproof.
  */
 async function whatIfs(c: pg.Client, app: FastifyInstance, token: string, ctx: { org: string; authority: boolean }, captured: Captured[], results: Result[]) {
   const capture = async (url: string) => {
@@ -294,25 +293,15 @@ async function whatIfs(c: pg.Client, app: FastifyInstance, token: string, ctx: {
     return captured.find((q) => /^select /.test(q.sql) && q.sql.includes('from "indicators"'))
   }
   const INDEX = 'create index bench_whatif_created on indicators (created_at desc, id desc)'
-  const INLINABLE = [
-    `create or replace function bench_member(grp uuid) returns boolean language sql stable as $$ select exists (select 1 from sharing_group_members m where m.group_id = grp and m.organisation_id = dcx_org()) $$`,
-    `create or replace function dcx_visible(owner uuid, dist text, grp uuid) returns boolean language sql stable as $$
-       select dcx_org() is not null and (owner = dcx_org() or dist = 'community'
-         or (dist = 'authorities' and current_setting('dcx.authority', true) = 'true')
-         or (dist = 'sharing_group' and bench_member(grp))) $$`,
-  ]
   // Under row-level security only leakproof operators may be evaluated before the policy, so the
   // GIN index on search cannot serve "search @@ query" for dcx_app; marking it leakproof (superuser) lets it.
   const LEAKPROOF = 'alter function ts_match_vq(tsvector, tsquery) leakproof'
   const cases: [string, string, [string, string[]][]][] = [
     ['list', '/v1/indicators?limit=50', [
       ['index on (created_at desc, id desc)', [INDEX]],
-      ['dcx_visible() without a sub-select (inlinable), sharing-group membership in a STABLE helper', INLINABLE],
-      ['both', [INDEX, ...INLINABLE]],
     ]],
     ['list-q', '/v1/indicators?limit=50&q=wickr', [
       ['ts_match_vq (the @@ operator) leakproof', [LEAKPROOF]],
-      ['leakproof @@ and inlinable dcx_visible()', [LEAKPROOF, ...INLINABLE]],
     ]],
   ]
   for (const [name, url, variants] of cases) {
@@ -325,7 +314,7 @@ async function whatIfs(c: pg.Client, app: FastifyInstance, token: string, ctx: {
         for (const stmt of ddl) await c.query(stmt)
         await c.query('analyze indicators')
         await c.query('set local role dcx_app')
-        await c.query(`select set_config('dcx.org_id', $1, true), set_config('dcx.authority', $2, true)`, [ctx.org, String(ctx.authority)])
+        await c.query(`select dcx_act_as($1::uuid)`, [ctx.org])
         await c.query(`explain (analyze, buffers) ${q.sql}`, q.params as unknown[])
         const r = await c.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${q.sql}`, q.params as unknown[])
         const plan = r.rows.map((x) => x['QUERY PLAN']).join('\n')

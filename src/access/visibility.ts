@@ -1,66 +1,65 @@
-// Who sees what (DESIGN §3), written once. Every read path — get, list, search, match,
-// related, sightings, change feed, stats — filters with these predicates; PostgreSQL's
-// row-level security (migrations/0003) enforces the same rule again under the service role,
-// with the caller set per transaction by withActor().
-import { and, eq, or, sql, type SQL } from 'drizzle-orm'
+// Who sees what (DESIGN §3), written once — in the database. dcx_can_see() (migrations/0009) is
+// the one definition: the application's read queries call it through canSee(), and the
+// row-level-security policies call it again under the service role, so a query that forgets the
+// filter still cannot leak. The distributions are rows of dcx_distributions; the caller is set
+// per transaction by withActor() (dcx_act_as: organisation, the distributions that reach it, its
+// sharing groups). This module is the application's only entry point to that definition.
+import { sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { rows, type Db, type Tx } from '../db/client.js'
 import type { Actor } from '../core/actor.js'
-import { AUTHORITY_SECTORS } from '../core/roles.js'
 
 export const DISTRIBUTIONS = ['organisation', 'sharing_group', 'authorities', 'community'] as const
 export type Distribution = (typeof DISTRIBUTIONS)[number]
 export const TLPS = ['clear', 'green', 'amber', 'amber+strict', 'red'] as const
 export type Tlp = (typeof TLPS)[number]
 
+/** An item (or a version of one): its owner, distribution and sharing group, and for indicators the value visibility. */
 export interface Distributed {
-  organisationId: AnyPgColumn
-  distribution: AnyPgColumn
-  sharingGroupId: AnyPgColumn
+  organisationId: AnyPgColumn | SQL
+  distribution: AnyPgColumn | SQL
+  sharingGroupId: AnyPgColumn | SQL
+  valueVisibility?: AnyPgColumn | SQL
 }
 
-export const isAuthority = (actor: Actor) => AUTHORITY_SECTORS.has(actor.sector)
-
-/** The item's distribution reaches the actor's organisation. */
-export function distributionReaches(actor: Actor, t: Distributed): SQL {
-  const reach: SQL[] = [eq(t.organisationId, actor.organisationId), eq(t.distribution, 'community')]
-  if (isAuthority(actor)) reach.push(eq(t.distribution, 'authorities'))
-  reach.push(
-    and(
-      eq(t.distribution, 'sharing_group'),
-      sql`exists (select 1 from sharing_group_members m where m.group_id = ${t.sharingGroupId} and m.organisation_id = ${actor.organisationId})`,
-    ) as SQL,
-  )
-  return or(...reach) as SQL
-}
+// The caller's settings (set by withActor), as uncorrelated sub-selects: PostgreSQL evaluates
+// each once per statement (an InitPlan), not once per row, and dcx_can_see() inlines around them.
+const CALLER = sql`(select dcx_org()), (select dcx_reach()), (select dcx_groups()), (select dcx_matching())`
 
 /**
- * Readable by the actor on every path except match: the distribution reaches it, and a
- * match_only value is only ever readable by its owner.
+ * The caller of the current transaction may see the item: dcx_can_see() on its columns, exactly
+ * as the row-level-security policies call it. Another organisation's match_only value is only
+ * seen by a matching transaction (forMatching). Only meaningful inside withActor(): without a
+ * caller it is never true.
  */
-export function readableBy(actor: Actor, t: Distributed & { valueVisibility?: AnyPgColumn }): SQL {
-  const reach = distributionReaches(actor, t)
-  if (!t.valueVisibility) return reach
-  return and(reach, or(eq(t.organisationId, actor.organisationId), eq(t.valueVisibility, 'full'))) as SQL
+export function canSee(t: Distributed): SQL {
+  return sql`dcx_can_see(${t.organisationId}, ${t.distribution}, ${t.sharingGroupId}, ${t.valueVisibility ?? sql`'full'`}, ${CALLER})`
 }
 
 /**
- * Run fn in a transaction that carries the caller for row-level security. set_config(..., true)
- * is transaction-local, so a pooled connection never carries one caller's identity to the next.
+ * The audience of a distribution (and group) includes the caller, ownership aside: an item of no
+ * one's with that placement would be visible to it. What TAXII lists as the caller's collections.
+ */
+export function reachesCaller(t: Pick<Distributed, 'distribution' | 'sharingGroupId'>): SQL {
+  return canSee({ organisationId: sql`null::uuid`, distribution: t.distribution, sharingGroupId: t.sharingGroupId })
+}
+
+/**
+ * Run fn in a transaction that carries the caller for row-level security and canSee(): one
+ * statement sets its organisation, the distributions that reach it and its sharing groups.
+ * set_config(..., true) is transaction-local, so a pooled connection never carries one caller's
+ * identity to the next.
  */
 export async function withActor<T>(db: Db, actor: Actor, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await rows(
-      tx,
-      sql`select set_config('dcx.org_id', ${actor.organisationId}, true), set_config('dcx.authority', ${isAuthority(actor) ? 'true' : 'false'}, true)`,
-    )
+    await rows(tx, sql`select dcx_act_as(${actor.organisationId}::uuid)`)
     return fn(tx)
   })
 }
 
 /**
  * Matching sees other organisations' match_only indicators (it tells who holds a value, never the
- * value). Row-level security hides them from every other read; this opens them for the current
+ * value). dcx_can_see() hides them from every other read; this opens them for the current
  * transaction only.
  */
 export async function forMatching(tx: Tx): Promise<void> {

@@ -16,11 +16,5 @@ export const SECTORS = [
 ] as const
 export type Sector = (typeof SECTORS)[number]
 
-export const AUTHORITY_SECTORS: ReadonlySet<Sector> = new Set([
-  'police',
-  'customs',
-  'border',
-  'prosecution',
-  'judiciary',
-  'international',
-])
+// Which sectors are authorities (who the `authorities` distribution reaches) is data, not code:
+// the rows of dcx_distributions (migrations/0009), read by the database's visibility function.

@@ -1,11 +1,12 @@
-// Row-level security is the second copy of the visibility rule (migrations/0003): with the
+// Row-level security enforces the visibility rule a second time (dcx_can_see, migrations/0009): with the
 // application's filter left out of a query, the database alone must still hide what the caller
 // may not see. The queries here deliberately carry no visibility predicate.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { as, buildTestApp, orgWith } from '../helper.js'
 import { rows } from '../../src/db/client.js'
-import { forMatching, withActor } from '../../src/access/visibility.js'
+import { canSee, forMatching, withActor } from '../../src/access/visibility.js'
+import { indicators } from '../../src/db/schema/index.js'
 import { actorFor, createGroup, postIndicator, rowsAs, word } from './fixtures.js'
 
 const app = await buildTestApp(t)
@@ -92,6 +93,64 @@ t.test('notes: same rule', async (t) => {
     const want = v === 'O' ? [notes.organisation, notes.community] : [notes.community]
     t.strictSame(got.map((r) => r.id).sort(), (want as string[]).sort(), `${v}: notes`)
   }
+})
+
+// A revision is an item of its own: RLS checks each revision's own TLP / distribution / group,
+// not only that the parent note is visible today (a red draft stays red after the note goes public).
+t.test('note revisions: each version by its own distribution', async (t) => {
+  const A = as(app, O.contributor.token)
+  const created = await A.post('/v1/notes', { title: 'rls revisions', summary: 's', body: 'red draft', topics: ['detection'], tlp: 'red', distribution: 'organisation' })
+  if (created.statusCode !== 201) throw new Error(created.body)
+  const id = (created.json() as { id: string }).id
+  for (const body of [
+    { body: 'group version', tlp: 'amber', distribution: 'sharing_group', sharingGroupId: group.id },
+    { body: 'authorities version', tlp: 'amber', distribution: 'authorities' },
+    { body: 'community version', tlp: 'green', distribution: 'community' },
+  ]) {
+    const res = await A.patch(`/v1/notes/${id}`, body)
+    if (res.statusCode !== 200) throw new Error(res.body)
+  }
+  const want = { O: [1, 2, 3, 4], G: [2, 4], P: [3, 4], N: [4] }
+  for (const v of ['O', 'G', 'P', 'N'] as const) {
+    const got = await rowsAs<{ version: number }>(app, viewers[v].org, sql`select version from note_revisions where note_id = ${id} order by version`)
+    t.strictSame(got.map((r) => r.version), want[v], `${v} (${viewers[v].org.sector}): revisions ${want[v].join(', ')}`)
+  }
+  const none = await rows(app.db, sql`select version from note_revisions where note_id = ${id}`)
+  t.strictSame(none, [], 'without a caller: none')
+})
+
+// The one definition must inline: a per-row function call, or a SubPlan per row for group
+// membership, is what it replaced. The caller's settings are InitPlans, evaluated once.
+t.test('dcx_can_see() inlines into the query and the policies', async (t) => {
+  const plan = async (q: ReturnType<typeof sql>) =>
+    (await rowsAs<{ 'QUERY PLAN': string }>(app, G.org, sql`explain (verbose, costs off) ${q}`)).map((r) => r['QUERY PLAN']).join('\n')
+  const queries = {
+    'indicators list (application filter and policy)': sql`select id from indicators where ${canSee(indicators)} order by created_at desc, id desc limit 51`,
+    'notes (policy)': sql`select id from notes order by created_at desc limit 51`,
+    'note revisions (policy)': sql`select version from note_revisions where note_id = ${O.org.id}`,
+    'sharing groups (policy)': sql`select id from sharing_groups`,
+  }
+  for (const [name, q] of Object.entries(queries)) {
+    const text = await plan(q)
+    t.notMatch(text, /dcx_can_see|SubPlan/, `${name}: no function call, no SubPlan`)
+    t.match(text, /InitPlan/, `${name}: the caller's settings are read once`)
+  }
+})
+
+// Distributions are data: who an audience reaches is a row of dcx_distributions, read by the one
+// function. (PGlite only: on a server every test file shares the table.)
+t.test('distributions are data', { skip: process.env.DATABASE_URL ? 'changes a table every test file on the server shares' : false }, async (t) => {
+  const seen = async () => (await rowsAs(app, G.org, sql`select id from indicators where id = ${inds.authorities.id}`)).length
+  t.equal(await seen(), 0, 'authorities does not reach a postal operator')
+  const set = (sectors: string) => app.database.asOwner((q) => q(sql`update dcx_distributions set sectors = ${sectors}::text[] where distribution = 'authorities'`))
+  const [before] = await app.database.asOwner((q) => q(sql`select sectors::text as s from dcx_distributions where distribution = 'authorities'`))
+  await set(`${String(before?.s).slice(0, -1)},postal}`)
+  try {
+    t.equal(await seen(), 1, 'once its row lists postal, it does — nothing else changed')
+  } finally {
+    await set(String(before?.s))
+  }
+  t.equal(await seen(), 0, 'and no longer once the row is restored')
 })
 
 t.test('without a caller the service role sees nothing', async (t) => {

@@ -38,11 +38,14 @@ export const notes = pgTable(
   ],
 )
 
-// Every version of a note as it was written; the current one is also in notes.
+// Every version of a note as it was written; the current one is also in notes. A revision is an
+// item of its own: owner, TLP, distribution and group as that version had them, and row-level
+// security shows each one only to those that version reaches.
 export const noteRevisions = pgTable(
   'note_revisions',
   {
     noteId: uuid('note_id').notNull().references(() => notes.id),
+    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
     version: integer('version').notNull(),
     title: text('title').notNull(),
     summary: text('summary').notNull(),

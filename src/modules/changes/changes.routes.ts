@@ -9,7 +9,7 @@ import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/sch
 import { rows } from '../../db/client.js'
 import { problems } from '../../core/schemas.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import { readableBy } from '../../access/visibility.js'
+import { canSee } from '../../access/visibility.js'
 import { indicator } from '../indicators/indicators.schemas.js'
 import { toIndicator } from '../indicators/indicators.rules.js'
 import { note } from '../notes/notes.schemas.js'
@@ -63,8 +63,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       const after = (t: typeof indicators | typeof notes) =>
         sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid}::xid8, ${seq}::bigint)`
       // One after the other: a transaction is one connection, and pg refuses overlapping queries.
-      const inds = await tx.select(indicatorCols).from(indicators).where(and(after(indicators), readableBy(actor, indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit + 1)
-      const nts = await tx.select(noteCols).from(notes).where(and(after(notes), readableBy(actor, notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit + 1)
+      const inds = await tx.select(indicatorCols).from(indicators).where(and(after(indicators), canSee(indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit + 1)
+      const nts = await tx.select(noteCols).from(notes).where(and(after(notes), canSee(notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit + 1)
       const merged = [
         ...inds.map((r) => ({ kind: 'indicator' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),
         ...nts.map((r) => ({ kind: 'note' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),

@@ -7,7 +7,7 @@ import { indicators } from '../../db/schema/index.js'
 import { rows, type Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
 import { AppError, type FieldProblem } from '../../core/errors.js'
-import { distributionReaches, forMatching } from '../../access/visibility.js'
+import { canSee, forMatching } from '../../access/visibility.js'
 import { candidateTypes, normalizeIndicator, type IndicatorType } from './normalize.js'
 import { indicatorCreate } from './indicators.schemas.js'
 import { prepareInsert } from './indicators.service.js'
@@ -93,7 +93,7 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
   })
   return ctx.tx(async (tx, audit) => {
     await forMatching(tx)
-    const found = probes.length ? await matchQuery(tx, ctx, probes) : []
+    const found = probes.length ? await matchQuery(tx, probes) : []
     const byIdx = new Map<number, MatchRow[]>()
     for (const r of found) byIdx.set(r.idx, [...(byIdx.get(r.idx) ?? []), r])
     const results = values.map((v, idx) => ({
@@ -120,7 +120,7 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
 }
 
 /** One set-based query for the whole batch: the probes join the (type, normalized_value) index. */
-async function matchQuery(tx: Tx, ctx: Ctx, probes: { idx: number; type: string; nv: string }[]) {
+async function matchQuery(tx: Tx, probes: { idx: number; type: string; nv: string }[]) {
   const i = indicators
   return rows<MatchRow>(
     tx,
@@ -132,7 +132,7 @@ async function matchQuery(tx: Tx, ctx: Ctx, probes: { idx: number; type: string;
         from q
         join ${i} on ${i.type} = q.type and ${i.normalizedValue} = q.nv
         join organisations o on o.id = ${i.organisationId}
-        where ${i.status} = 'active' and ${distributionReaches(ctx.actor, i)}
+        where ${i.status} = 'active' and ${canSee(i)}
         order by q.idx, ${i.createdAt} desc`,
   )
 }

@@ -1,4 +1,4 @@
-// Indicators: create, read, list, update, revoke, related. Every read filters with readableBy()
+// Indicators: create, read, list, update, revoke, related. Every read filters with canSee()
 // (and row-level security under the service role); writes are owner-only, the owner taken from
 // the token. Each call runs in ctx.tx, which writes the audit event in the same transaction.
 import { and, desc, eq, getTableColumns, gte, or, sql, type SQL } from 'drizzle-orm'
@@ -8,7 +8,7 @@ import type { Ctx } from '../../access/scope.js'
 import { notFound } from '../../core/errors.js'
 import { afterCreated, pageOf } from '../../core/paging.js'
 import { preconditionFailed } from '../../core/etag.js'
-import { readableBy, distributionReaches } from '../../access/visibility.js'
+import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { candidateTypes, normalizeIndicator } from './normalize.js'
 import { invalidFields, normalizedOrThrow, placementProblems, toIndicator } from './indicators.rules.js'
@@ -31,17 +31,20 @@ export async function findReadable(tx: Tx, ctx: Ctx, id: string): Promise<Indica
   const [row] = await tx
     .select(columns)
     .from(indicators)
-    .where(and(eq(indicators.id, id), readableBy(ctx.actor, indicators)))
+    .where(and(eq(indicators.id, id), canSee(indicators)))
   if (!row) throw notFound('indicator')
   return row as IndicatorRow
 }
 
-/** Visible by distribution (match_only included): what a sighting may be reported against. */
-export async function findReachable(tx: Tx, ctx: Ctx, id: string) {
+/**
+ * Visible by distribution, match_only included: what a sighting may be reported against. Call it
+ * in a matching transaction (forMatching), which is what lets canSee() reach match_only rows.
+ */
+export async function findReachable(tx: Tx, id: string) {
   const [row] = await tx
     .select({ id: indicators.id })
     .from(indicators)
-    .where(and(eq(indicators.id, id), distributionReaches(ctx.actor, indicators)))
+    .where(and(eq(indicators.id, id), canSee(indicators)))
   if (!row) throw notFound('indicator')
   return row
 }
@@ -107,7 +110,7 @@ export const indicatorsService = {
   },
 
   async list(ctx: Ctx, q: IndicatorListQuery) {
-    const where: (SQL | undefined)[] = [readableBy(ctx.actor, indicators)]
+    const where: (SQL | undefined)[] = [canSee(indicators)]
     if (q.type) where.push(eq(indicators.type, q.type))
     if (q.value !== undefined) {
       if (q.type) where.push(eq(indicators.normalizedValue, normalizedOrThrow(q.type, q.value, 'query.value').normalizedValue))
@@ -217,7 +220,7 @@ export const indicatorsService = {
             eq(indicators.type, row.type),
             eq(indicators.normalizedValue, row.normalizedValue),
             sql`${indicators.organisationId} <> ${row.organisationId}`,
-            readableBy(ctx.actor, indicators),
+            canSee(indicators),
           ),
         )
         .orderBy(desc(indicators.createdAt), desc(indicators.id))

@@ -28,7 +28,7 @@ export const sightingsService = {
     return ctx.tx(async (tx, audit) => {
       // match_only indicators can be reported against too: the reporter learned the id from a match.
       await forMatching(tx)
-      await findReachable(tx, ctx, indicatorId)
+      await findReachable(tx, indicatorId)
       const [row] = await tx
         .insert(sightings)
         .values({

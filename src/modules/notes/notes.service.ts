@@ -7,7 +7,7 @@ import type { Ctx } from '../../access/scope.js'
 import { notFound } from '../../core/errors.js'
 import { afterCreated, pageOf } from '../../core/paging.js'
 import { preconditionFailed } from '../../core/etag.js'
-import { readableBy } from '../../access/visibility.js'
+import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
 import { touched } from '../indicators/indicators.service.js'
@@ -37,7 +37,7 @@ export function toNote(r: NoteRow): Note {
 }
 
 async function findReadable(tx: Tx, ctx: Ctx, id: string) {
-  const [row] = await tx.select(columns).from(notes).where(and(eq(notes.id, id), readableBy(ctx.actor, notes)))
+  const [row] = await tx.select(columns).from(notes).where(and(eq(notes.id, id), canSee(notes)))
   if (!row) throw notFound('note')
   return row as NoteRow
 }
@@ -55,6 +55,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string) {
 async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
   await tx.insert(noteRevisions).values({
     noteId: r.id,
+    organisationId: r.organisationId,
     version: r.version,
     title: r.title,
     summary: r.summary,
@@ -91,7 +92,7 @@ export const notesService = {
   },
 
   async list(ctx: Ctx, q: NoteListQuery) {
-    const where: (SQL | undefined)[] = [readableBy(ctx.actor, notes)]
+    const where: (SQL | undefined)[] = [canSee(notes)]
     if (q.q) where.push(sql`${notes.search} @@ websearch_to_tsquery('simple', ${q.q})`)
     if (q.topic) where.push(sql`${notes.topics} @> array[${q.topic}]::text[]`)
     if (q.sector) where.push(sql`${notes.sectors} @> array[${q.sector}]::text[]`)
@@ -158,7 +159,14 @@ export const notesService = {
   async revisions(ctx: Ctx, id: string) {
     return ctx.tx(async (tx, audit) => {
       await findReadable(tx, ctx, id)
-      const rs = await tx.select().from(noteRevisions).where(eq(noteRevisions.noteId, id)).orderBy(asc(noteRevisions.version)).limit(1000)
+      // Each version by its own marking: a version the caller may not see is left out, however
+      // visible the note is now (the owner sees them all).
+      const rs = await tx
+        .select()
+        .from(noteRevisions)
+        .where(and(eq(noteRevisions.noteId, id), canSee(noteRevisions)))
+        .orderBy(asc(noteRevisions.version))
+        .limit(1000)
       audit.set({ details: { returned: rs.length } })
       return {
         items: rs.map((r) => ({ noteId: r.noteId, ...content(r), editedBy: r.editedBy, createdAt: r.createdAt.toISOString() })),

@@ -7,7 +7,11 @@ import { organisations, sharingGroupMembers, sharingGroups, type SharingGroupRow
 import type { Ctx } from '../../access/scope.js'
 import { AppError, notFound } from '../../core/errors.js'
 import { preconditionFailed } from '../../core/etag.js'
+import { canSee } from '../../access/visibility.js'
 import type { SharingGroup } from './sharing-groups.schemas.js'
+
+// A group is seen by its owner and its members — as an item distributed to the group would be.
+const visibleGroup = canSee({ organisationId: sharingGroups.organisationId, distribution: sql`'sharing_group'`, sharingGroupId: sharingGroups.id })
 
 async function members(tx: Tx, ids: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>(ids.map((id) => [id, []]))
@@ -58,9 +62,7 @@ export const sharingGroupsService = {
       const rs = await tx
         .select()
         .from(sharingGroups)
-        .where(
-          sql`(${sharingGroups.organisationId} = ${ctx.actor.organisationId} or exists (select 1 from sharing_group_members m where m.group_id = ${sharingGroups.id} and m.organisation_id = ${ctx.actor.organisationId}))`,
-        )
+        .where(visibleGroup)
         .orderBy(asc(sharingGroups.createdAt), asc(sharingGroups.id))
         .limit(1000)
       const m = await members(tx, rs.map((r) => r.id))
@@ -127,12 +129,7 @@ async function visible(tx: Tx, ctx: Ctx, id: string, lock = false) {
   const query = tx
     .select()
     .from(sharingGroups)
-    .where(
-      and(
-        eq(sharingGroups.id, id),
-        sql`(${sharingGroups.organisationId} = ${ctx.actor.organisationId} or exists (select 1 from sharing_group_members m where m.group_id = ${sharingGroups.id} and m.organisation_id = ${ctx.actor.organisationId}))`,
-      ),
-    )
+    .where(and(eq(sharingGroups.id, id), visibleGroup))
   const [row] = lock ? await query.for('update') : await query
   if (!row) throw notFound('sharing group')
   return row

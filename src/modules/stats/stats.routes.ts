@@ -6,7 +6,7 @@ import { and, gte, lt, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes } from '../../db/schema/index.js'
 import { rows } from '../../db/client.js'
 import { problems } from '../../core/schemas.js'
-import { readableBy } from '../../access/visibility.js'
+import { canSee } from '../../access/visibility.js'
 
 const bucket = z.object({ key: z.string(), count: z.number().int() })
 const stats = z
@@ -49,8 +49,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     const actor = req.actor
     const range = (col: typeof indicators.createdAt | typeof notes.createdAt): SQL[] =>
       [from ? gte(col, new Date(from)) : undefined, to ? lt(col, new Date(to)) : undefined].filter((x): x is SQL => !!x)
-    const iWhere = and(readableBy(actor, indicators), ...range(indicators.createdAt))
-    const nWhere = and(readableBy(actor, notes), ...range(notes.createdAt))
+    const iWhere = and(canSee(indicators), ...range(indicators.createdAt))
+    const nWhere = and(canSee(notes), ...range(notes.createdAt))
     return req.ctx.tx(async (tx, audit) => {
       const grouped = (keyExpr: SQL, from: SQL, where: SQL | undefined) =>
         rows<Bucket>(tx, sql`select ${keyExpr} as key, count(*)::int as count from ${from} where ${where ?? sql`true`} group by 1 order by 2 desc, 1 limit 500`)

@@ -1,5 +1,5 @@
 // The STIX bundle for GET /v1/export/stix, produced page by page so any size streams in constant
-// memory. Every page is read with readableBy() (and row-level security in the transaction `run`
+// memory. Every page is read with canSee() (and row-level security in the transaction `run`
 // gives it), so the export shows exactly what the list endpoints show — no match_only value of
 // another organisation, ever.
 import { randomUUID } from 'node:crypto'
@@ -7,7 +7,7 @@ import { and, asc, eq, getTableColumns, gt, gte, inArray, or, sql, type SQL } fr
 import { indicators, notes, organisations, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import { rows, type Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
-import { readableBy, TLPS } from '../../access/visibility.js'
+import { canSee, TLPS } from '../../access/visibility.js'
 import { candidateTypes } from '../indicators/normalize.js'
 import { normalizedOrThrow } from '../indicators/indicators.rules.js'
 import { PREAMBLE, tlpMarkingDefinition } from './stix.constants.js'
@@ -31,7 +31,7 @@ export interface ExportPlan {
  * value, tag, country; topic, sector, language) leaves the other kind out. Throws a 400 for a
  * value invalid for its type, before any byte is sent.
  */
-export function planExport(actor: Actor, q: ExportQuery): ExportPlan {
+export function planExport(q: ExportQuery): ExportPlan {
   const include = new Set((q.include ?? 'indicators,notes,sightings').split(','))
   const indicatorOnly = q.type !== undefined || q.value !== undefined || q.tag !== undefined || q.country !== undefined
   const noteOnly = q.topic !== undefined || q.sector !== undefined || q.language !== undefined
@@ -39,7 +39,7 @@ export function planExport(actor: Actor, q: ExportQuery): ExportPlan {
   let ind: SQL[] | null = null
   if (include.has('indicators') && !noteOnly) {
     const i = indicators
-    ind = [readableBy(actor, i)]
+    ind = [canSee(i)]
     if (q.type) ind.push(eq(i.type, q.type))
     if (q.value !== undefined) {
       if (q.type) ind.push(eq(i.normalizedValue, normalizedOrThrow(q.type, q.value, 'query.value').normalizedValue))
@@ -59,7 +59,7 @@ export function planExport(actor: Actor, q: ExportQuery): ExportPlan {
   let nts: SQL[] | null = null
   if (include.has('notes') && !indicatorOnly) {
     const n = notes
-    nts = [readableBy(actor, n)]
+    nts = [canSee(n)]
     if (q.q) nts.push(sql`${n.search} @@ websearch_to_tsquery('simple', ${q.q})`)
     if (q.topic) nts.push(sql`${n.topics} @> array[${q.topic}]::text[]`)
     if (q.sector) nts.push(sql`${n.sectors} @> array[${q.sector}]::text[]`)

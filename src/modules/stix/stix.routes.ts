@@ -32,7 +32,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req, reply) => {
     const actor = req.actor
-    const plan = planExport(actor, req.query) // a bad filter is a 400 before any byte is sent
+    const plan = planExport(req.query) // a bad filter is a 400 before any byte is sent
     const { signed: _s, ...filters } = req.query
     const stamp = new Date().toISOString().replaceAll(':', '-')
     reply

@@ -1,15 +1,16 @@
-// TAXII collections are DCX's audiences (distributions): the caller's own organisation,
-// `authorities` (authority sectors only), `community`, and each sharing group the caller's
-// organisation belongs to. A collection holds the items with that distribution the caller may
-// read; an object POSTed to it becomes an item of the caller's organisation with that distribution.
+// TAXII collections are DCX's audiences (distributions): the caller's own organisation, and every
+// audience that reaches it — `authorities` (authority sectors only), `community`, each sharing
+// group its organisation belongs to — as the visibility definition says (reachesCaller). A
+// collection holds the items with that distribution the caller may read; an object POSTed to it
+// becomes an item of the caller's organisation with that distribution.
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
-import { organisations, sharingGroupMembers, sharingGroups } from '../../db/schema/index.js'
-import type { Tx } from '../../db/client.js'
+import { organisations, sharingGroups } from '../../db/schema/index.js'
+import { rows, type Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
 import { allowed } from '../../access/policy.js'
 import { AppError } from '../../core/errors.js'
-import { isAuthority, type Distribution } from '../../access/visibility.js'
+import { reachesCaller, type Distribution } from '../../access/visibility.js'
 import { STIX_MEDIA_TYPE } from '../stix/stix.constants.js'
 
 // Fixed ids for the two platform-wide audiences; the organisation's collection is its own id
@@ -47,27 +48,41 @@ const authorities = (actor: Actor) =>
 const community = (actor: Actor) =>
   make(actor, { id: COMMUNITY_COLLECTION, distribution: 'community', groupId: null, title: 'Community', description: 'Items shared with every active organisation' })
 
+/** The platform-wide audiences (by sector) that reach the caller. */
+async function reached(tx: Tx): Promise<Set<string>> {
+  const rs = await rows<{ distribution: string }>(
+    tx,
+    sql`select d.distribution from dcx_distributions d where ${reachesCaller({ distribution: sql`d.distribution`, sharingGroupId: sql`null::uuid` })}`,
+  )
+  return new Set(rs.map((r) => r.distribution))
+}
+
 async function groups(tx: Tx, actor: Actor, id?: string): Promise<Collection[]> {
   const rs = await tx
     .select({ id: sharingGroups.id, name: sharingGroups.name })
     .from(sharingGroups)
-    .innerJoin(sharingGroupMembers, eq(sharingGroupMembers.groupId, sharingGroups.id))
-    .where(and(eq(sharingGroupMembers.organisationId, actor.organisationId), id ? eq(sharingGroups.id, id) : undefined))
+    .where(and(reachesCaller({ distribution: sql`'sharing_group'`, sharingGroupId: sharingGroups.id }), id ? eq(sharingGroups.id, id) : undefined))
     .orderBy(asc(sharingGroups.createdAt), asc(sharingGroups.id))
     .limit(1000)
   return rs.map((g) => make(actor, { id: g.id, distribution: 'sharing_group', groupId: g.id, title: g.name, description: 'Items shared with the members of this sharing group' }))
 }
 
 export async function listCollections(tx: Tx, actor: Actor): Promise<Collection[]> {
-  return [await own(tx, actor), ...(isAuthority(actor) ? [authorities(actor)] : []), community(actor), ...(await groups(tx, actor))]
+  const r = await reached(tx)
+  return [
+    await own(tx, actor),
+    ...(r.has('authorities') ? [authorities(actor)] : []),
+    ...(r.has('community') ? [community(actor)] : []),
+    ...(await groups(tx, actor)),
+  ]
 }
 
 /** The collection, or a 404 exactly like one that does not exist. */
 export async function findCollection(tx: Tx, actor: Actor, id: string): Promise<Collection> {
   const key = id.toLowerCase()
   if (key === actor.organisationId) return own(tx, actor)
-  if (key === COMMUNITY_COLLECTION) return community(actor)
-  if (key === AUTHORITIES_COLLECTION && isAuthority(actor)) return authorities(actor)
+  if (key === COMMUNITY_COLLECTION && (await reached(tx)).has('community')) return community(actor)
+  if (key === AUTHORITIES_COLLECTION && (await reached(tx)).has('authorities')) return authorities(actor)
   const [g] = UUID.test(key) ? await groups(tx, actor, key) : []
   if (g) return g
   throw new AppError('not_found', 'No collection with that id exists or you may not see it.')

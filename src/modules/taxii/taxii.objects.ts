@@ -10,7 +10,7 @@ import type { Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
 import { AppError } from '../../core/errors.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import { readableBy } from '../../access/visibility.js'
+import { canSee } from '../../access/visibility.js'
 import { toStixIndicator, toStixReport, type StixObject } from '../stix/stix.mapping.js'
 import { inCollection, type Collection } from './taxii.collections.js'
 
@@ -99,7 +99,7 @@ export function parseFilter(q: MatchQuery): Filter {
 
 function conditions(actor: Actor, c: Collection, kind: Kind, f: Filter, horizon: boolean): SQL[] {
   const t = TABLES[kind]
-  const where: SQL[] = [readableBy(actor, t), inCollection(c, actor, t)]
+  const where: SQL[] = [canSee(t), inCollection(c, actor, t)]
   if (horizon) where.push(sql`${t.changeXid} < pg_snapshot_xmin(pg_current_snapshot())`)
   if (f.addedAfter) where.push(gt(t.updatedAt, f.addedAfter))
   if (f.ids) where.push(f.ids[kind].length ? inArray(t.id, f.ids[kind]) : sql`false`)
