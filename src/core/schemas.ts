@@ -13,7 +13,6 @@ export const countryCode = z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 co
 
 export const limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size, 1–500 (default 50).')
 export const cursor = z.string().min(1).max(512).describe('Opaque cursor from a previous page\'s nextCursor.')
-export const pageQuery = z.object({ limit, cursor: cursor.optional() })
 
 export const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() })
@@ -35,5 +34,3 @@ export const problem = z
 export function problems(...statuses: number[]): Record<number, typeof problem> {
   return Object.fromEntries(statuses.map((s) => [s, problem]))
 }
-/** Every authenticated route can answer these. */
-export const authProblems = [400, 401, 403, 429, 500] as const
