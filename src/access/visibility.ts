@@ -1,4 +1,4 @@
-// Who sees what (DESIGN §3), written once. Every read path — get, list, search, match,
+// Who sees what (the visibility rule), written once. Every read path — get, list, search, match,
 // related, sightings, change feed, stats — filters with these predicates; PostgreSQL's
 // row-level security (migrations/0003) enforces the same rule again under the service role,
 // with the caller set per transaction by withActor().
