@@ -45,8 +45,6 @@ const envSchema = z.object({
   DCX_DOCS: bool.default(true),
 })
 
-export type Env = z.input<typeof envSchema>
-
 export interface Config {
   readonly databaseUrl: string | undefined
   readonly dataDir: string

@@ -1,5 +1,6 @@
 // The committed openapi.yaml is the document the app generates, it holds to the API conventions
-// (DESIGN §5), and it lints clean. Stale? Run `npm run openapi` and commit the result.
+// (operation ids, summaries, tags, bearer auth, 401/429 and problem+json errors), and it lints
+// clean. Stale? Run `npm run openapi` and commit the result.
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'

@@ -1,4 +1,4 @@
-// Idempotency-Key on POST (DESIGN §5). The key's row is inserted first in the same transaction
+// Idempotency-Key on POST (safe retries). The key's row is inserted first in the same transaction
 // as the work; a concurrent retry blocks on that row until the first commits, then reads the
 // stored response. A failed first attempt rolls its row back, so a retry runs afresh.
 import { createHash } from 'node:crypto'

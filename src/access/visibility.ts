@@ -1,4 +1,4 @@
-// Who sees what (DESIGN §3), written once — in the database. dcx_can_see() (migrations/0009) is
+// Who sees what (the visibility rule), written once — in the database. dcx_can_see() (migrations/0009) is
 // the one definition: the application's read queries call it through canSee(), and the
 // row-level-security policies call it again under the service role, so a query that forgets the
 // filter still cannot leak. The distributions are rows of dcx_distributions; the caller is set

@@ -61,6 +61,4 @@ export function titleFor(code: ErrorCode): string {
 export const notFound = (what = 'resource') =>
   new AppError('not_found', `No ${what} with that id exists or you may not see it.`)
 export const forbidden = (detail = 'Your roles do not allow this action.') => new AppError('forbidden', detail)
-export const invalid = (name: string, reason: string) =>
-  new AppError('validation', `${name}: ${reason}`, [{ name, reason }])
 export const conflict = (detail: string) => new AppError('conflict', detail)

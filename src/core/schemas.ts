@@ -8,12 +8,8 @@ export const timestamp = z.iso.datetime().describe('RFC 3339 date-time (UTC)')
 
 export const role = z.enum(ROLES)
 export const sector = z.enum(SECTORS)
-// ISO 3166-1 alpha-2, upper case. (Validated against the assigned list in lib/countries.ts.)
+// ISO 3166-1 alpha-2, upper case. (Validated against the assigned list in core/countries.ts.)
 export const countryCode = z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 code in upper case, e.g. "DE"')
-
-export const limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size, 1–500 (default 50).')
-export const cursor = z.string().min(1).max(512).describe('Opaque cursor from a previous page\'s nextCursor.')
-export const pageQuery = z.object({ limit, cursor: cursor.optional() })
 
 export const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() })
@@ -35,5 +31,3 @@ export const problem = z
 export function problems(...statuses: number[]): Record<number, typeof problem> {
   return Object.fromEntries(statuses.map((s) => [s, problem]))
 }
-/** Every authenticated route can answer these. */
-export const authProblems = [400, 401, 403, 429, 500] as const

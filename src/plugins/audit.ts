@@ -72,7 +72,7 @@ export default fp<{ recording?: boolean }>(
       } catch (err) {
         request.log.error({ err }, 'audit event could not be written')
         // Fail closed: no protected data leaves without its audit record.
-        if (outcome === 'ok') throw new Error('audit write failed')
+        if (outcome === 'ok') throw new Error('audit write failed', { cause: err })
       }
     })
 

@@ -1,4 +1,4 @@
-// Named rate-limit tiers (DESIGN §5). Counters live in Redis when REDIS_URL is set, so any
+// Named rate-limit tiers (per account, per address, token attempts). Counters live in Redis when REDIS_URL is set, so any
 // number of nodes share them; in memory otherwise. The client address is the socket's unless
 // DCX_TRUST_PROXY names the proxies, so a spoofed X-Forwarded-For never resets a limit.
 import fp from 'fastify-plugin'

@@ -1,4 +1,4 @@
-// DESIGN §4: every token request, protected read, write, refusal and admin action leaves an event
+// The audit contract: every token request, protected read, write, refusal and admin action leaves an event
 // with the right fields. Events are looked up by the response's x-request-id, so rows written by
 // parallel test files on a shared PostgreSQL never matter.
 import t, { type Test } from 'tap'

@@ -1,4 +1,4 @@
-// DESIGN §4: the audit trail never holds a secret, a token or a password — not in the export an
+// The audit contract: the trail never holds a secret, a token or a password — not in the export an
 // auditor downloads, not in the table itself. A private database keeps "everything" small.
 import t from 'tap'
 import { privateApp, owner } from './private-db.js'

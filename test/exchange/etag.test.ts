@@ -1,4 +1,4 @@
-// Optimistic concurrency (DESIGN §5): the ETag is the row version; a PATCH or DELETE with a
+// Optimistic concurrency (the update convention): the ETag is the row version; a PATCH or DELETE with a
 // stale If-Match is a 412 carrying the current ETag; of racing writers with one If-Match,
 // exactly one wins.
 import t from 'tap'

@@ -1,4 +1,4 @@
-// Idempotency-Key (DESIGN §5): a retried POST returns the first result and creates nothing —
+// Idempotency-Key (safe retries): a retried POST returns the first result and creates nothing —
 // also when the retries race each other. Row counts are read from the database.
 import t from 'tap'
 import { sql } from 'drizzle-orm'

@@ -1,4 +1,4 @@
-// Keyset paging (DESIGN §5): newest first by (createdAt, id); items inserted while a client
+// Keyset paging (the list convention): newest first by (createdAt, id); items inserted while a client
 // pages land before page one, so no item is skipped or repeated. Cursors that the endpoint did
 // not issue are a 400, never a 500 or an empty page.
 import t from 'tap'

@@ -1,4 +1,4 @@
-// DESIGN §3 as a table: one owner (customs), one item per distribution plus a match_only and a
+// The visibility rule as a table: one owner (customs), one item per distribution plus a match_only and a
 // revoked one, four viewers — and every read path checked for every (viewer, item) pair.
 import t from 'tap'
 import { as, buildTestApp, orgWith } from '../helper.js'

@@ -1,7 +1,7 @@
 // OWASP API5 (broken function-level authorisation): every operation of openapi.yaml × every kind
 // of caller {none, reader, contributor, org_admin, auditor, platform_admin}, all of one
 // organisation, each acting on that organisation's own resources — so the role alone decides.
-// The expectations are a table keyed by operationId (DESIGN §2 roles, §5 endpoint table): an
+// The expectations are a table keyed by operationId (the roles and who may call each endpoint): an
 // operation without a row fails this file, and so does a registered route that is not in
 // openapi.yaml, so a new route cannot be added without being covered here.
 // Every response is also held to the invariants (support.ts): problem+json errors, nothing
@@ -21,7 +21,7 @@ type Row = [none: number, reader: number, contributor: number, org_admin: number
 
 const everyone = (s: number): Row => [s, s, s, s, s, s]
 const anyAccount = (s: number): Row => [401, s, s, s, s, s]
-// DESIGN §5 "reader+": reader, contributor, org_admin. auditor and platform_admin do not imply reader (lib/roles.ts).
+// "reader+": reader, contributor, org_admin. auditor and platform_admin do not imply reader (access/policy.ts).
 const readerPlus = (s: number): Row => [401, s, s, s, 403, 403]
 const contributorPlus = (s: number): Row => [401, 403, s, s, 403, 403]
 const orgAdmin = (s: number): Row => [401, 403, 403, s, 403, 403]
@@ -78,7 +78,7 @@ const EXPECT: Record<string, Row> = {
   importStix: contributorPlus(200),
 }
 
-// Where the code answers otherwise than DESIGN and the fix is pending, "operationId:caller" →
+// Where the code answers otherwise than the access contract and the fix is pending, "operationId:caller" →
 // reason: kept visible as tap TODOs (they do not fail the run) until decided. Empty: the content
 // read routes now check the reader role (they did not when this suite was written).
 const DEVIATIONS: Record<string, string> = {}

@@ -196,7 +196,7 @@ t.test('match values, Idempotency-Key and User-Agent carry payloads safely', asy
     const requestId = `inject-match-${k}`
     const r = await as(app, O.reader.token).post('/v1/indicators/match', { values: [{ value: v }] }, { 'x-request-id': requestId })
     holds(t, r, operationFor('POST', '/v1/indicators/match'), `match ${k}`)
-    // Refused or not, the request leaves an audit event (DESIGN §4).
+    // Refused or not, the request leaves an audit event (the audit contract).
     const events = (await as(app, O.auditor.token).get('/v1/audit/events?limit=100&action=indicator.match')).json() as { items: { requestId: string }[] }
     const audited = events.items.some((e) => e.requestId === requestId)
     // Known: the event's details hold the raw value, which jsonb cannot store (NUL anywhere; a lone

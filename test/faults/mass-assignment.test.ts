@@ -239,7 +239,7 @@ t.test('no response carries a secret hash or private key', async (t) => {
       for (const k of NEVER_KEYS) if (k !== 'd' || name === 'jwks' || name === 'checkpoints') t.notOk(keys.has(k), `${name}: no ${k}`)
     }
   }
-  // The secret appears exactly where DESIGN says: on creation and rotation, and nowhere in the audit trail.
+  // The secret appears exactly where the credential contract says: on creation and rotation, and nowhere in the audit trail.
   const created = (seen[3]?.[1].json() ?? {}) as { clientSecret?: string }
   t.match(created.clientSecret, /^dcxs_/, 'creation returns the secret once')
   t.notMatch(seen[8]?.[1].body ?? '', created.clientSecret ?? 'x', 'not in the audit events')

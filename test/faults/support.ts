@@ -163,7 +163,8 @@ export function keysDeep(v: unknown, out = new Set<string>()): Set<string> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Asserts = { ok: (...a: any[]) => unknown; equal: (...a: any[]) => unknown; match: (...a: any[]) => unknown; notMatch: (...a: any[]) => unknown; notOk: (...a: any[]) => unknown; fail?: (...a: any[]) => unknown }
+type Assertion = (...a: any[]) => unknown
+export type Asserts = { ok: Assertion; equal: Assertion; match: Assertion; notMatch: Assertion; notOk: Assertion; fail?: Assertion }
 
 export interface Verdict {
   ok: boolean

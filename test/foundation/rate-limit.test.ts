@@ -1,4 +1,4 @@
-// Rate limits (DESIGN §5): failed token attempts per client id and per address; all token
+// Rate limits: failed token attempts per client id and per address; all token
 // attempts per address; requests per account; requests per address, 404s included. Each
 // scenario uses its own socket address; X-Forwarded-For is not trusted, so spoofing it never
 // resets a counter.

@@ -3,7 +3,6 @@
 // until it is added to MATRIX below.
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import type { FastifyInstance } from 'fastify'
 import type { Role } from '../../src/core/roles.js'
 import { as, buildTestApp, createAccount, createOrg, routeTable, unique, type TestAccount } from '../helper.js'
 import { problem } from './support.js'

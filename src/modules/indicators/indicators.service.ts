@@ -16,7 +16,6 @@ import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indi
 
 // Every column but the tsvector and the change-feed bookkeeping.
 const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(indicators)
-export const indicatorColumns = columns
 
 const MAX_NORMALIZED_BYTES = 2_000
 

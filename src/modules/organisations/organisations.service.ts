@@ -85,5 +85,3 @@ export function organisationsService(onStatusChange: () => void) {
     },
   }
 }
-
-export type OrganisationsService = ReturnType<typeof organisationsService>

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
-import { normalizeIndicator } from '../../../src/modules/indicators/normalize.js'
 import { encodeOnionLabel } from '../../../src/modules/indicators/validators/onion.js'
 import { expectInvalid, expectValid } from './helpers.js'
 
