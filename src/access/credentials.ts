@@ -4,12 +4,12 @@
 // it succeeds, so twenty guesses sent at once cannot all be tried: past the limit they are
 // refused without a check. Unknown client ids cost one scrypt like wrong secrets, so timing does
 // not reveal which ids exist.
+import { eq } from 'drizzle-orm'
 import type { Queryable } from '../db/client.js'
-import type { AccountRow } from '../db/schema/index.js'
+import { accounts, type AccountRow } from '../db/schema/index.js'
 import type { Counter } from '../core/counter.js'
 import { AppError } from '../core/errors.js'
 import { DUMMY_HASH, verifySecret } from '../core/secrets.js'
-import { accountsRepository } from '../modules/accounts/accounts.repository.js'
 
 const MAX_ID = 128
 const MAX_SECRET = 500
@@ -64,7 +64,7 @@ export function credentialChecker(deps: CredentialDeps) {
       await Promise.all(keys.map((k) => failures.unhit(k)))
       throw e
     }
-    const account = id.length <= MAX_ID ? await accountsRepository.byClientId(deps.db, id) : undefined
+    const account = id.length <= MAX_ID ? (await deps.db.select().from(accounts).where(eq(accounts.clientId, id)))[0] : undefined
     const ok = await verifySecret(secret.slice(0, MAX_SECRET), account?.secretHash ?? DUMMY_HASH)
     if (!account || !ok) return undefined
     // A success is not a failure: give the reservation back.

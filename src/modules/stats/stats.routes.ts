@@ -46,7 +46,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req) => {
     const { from, to } = req.query
-    const actor = req.actor
     const range = (col: typeof indicators.createdAt | typeof notes.createdAt): SQL[] =>
       [from ? gte(col, new Date(from)) : undefined, to ? lt(col, new Date(to)) : undefined].filter((x): x is SQL => !!x)
     const iWhere = and(canSee(indicators), ...range(indicators.createdAt))
