@@ -97,6 +97,36 @@ t.test('bad input', async (t) => {
     t.equal((await admin.get('/v1/organisations?country=DE&limit=1')).statusCode, 200, 'an assigned code is fine')
   })
 
+  t.test('one country rule everywhere: UK is not ISO 3166-1 (GB is), a 400 naming the field', async (t) => {
+    const { contributor } = await orgWith(app, ['contributor'])
+    const c = as(app, contributor.token)
+    const alias = { type: 'vendor_alias', value: unique('country'), tlp: 'green' }
+    const where: [string, Awaited<ReturnType<typeof c.get>>, string][] = [
+      ['organisation create', await admin.post('/v1/organisations', { ...newOrg(), country: 'UK' }), 'body.country'],
+      ['organisation update', await admin.patch(`/v1/organisations/${org.id}`, { country: 'UK' }), 'body.country'],
+      ['organisation list', await admin.get('/v1/organisations?country=UK'), 'query.country'],
+      ['indicator create', await c.post('/v1/indicators', { ...alias, countries: ['NL', 'UK'] }), 'body.countries.1'],
+      ['indicator list', await c.get('/v1/indicators?country=UK'), 'query.country'],
+      ['STIX export', await c.get('/v1/export/stix?country=UK'), 'query.country'],
+    ]
+    const reasons = new Set<string>()
+    for (const [what, res, field] of where) {
+      const body = problem(t, res, 400, [field])
+      const reason = body.errors?.find((e) => e.name === field)?.reason ?? ''
+      t.match(reason, /not an assigned ISO 3166-1 alpha-2 code.*UK.*GB/, `${what}: says why and what to use`)
+      reasons.add(reason)
+    }
+    t.equal(reasons.size, 1, 'the same reason on every route')
+    for (const country of ['XX', 'ZZ', 'EL']) {
+      problem(t, await c.get(`/v1/indicators?country=${country}`), 400, ['query.country'])
+      problem(t, await c.get(`/v1/export/stix?country=${country}`), 400, ['query.country'])
+    }
+    t.equal((await c.get('/v1/indicators?country=GB')).statusCode, 200, 'GB is fine')
+    t.equal((await c.get('/v1/export/stix?country=GB')).statusCode, 200, 'GB is fine on export too')
+    const bulk = await c.post('/v1/indicators/bulk', { items: [{ ...alias, countries: ['UK'] }] })
+    t.match(bulk.json(), { results: [{ status: 'invalid', problem: { errors: [{ name: 'items.0.countries.0', reason: /UK.*GB/ }] } }] }, 'bulk: the same rule per item')
+  })
+
   t.test('invalid uuid in the path → 400 naming params.id', async (t) => {
     for (const url of ['/v1/organisations/not-a-uuid', '/v1/accounts/123', `/v1/organisations/${randomUUID()}x/accounts`, "/v1/accounts/1'%20OR%20'1'='1"]) {
       problem(t, await admin.get(url), 400, ['params.id'])
