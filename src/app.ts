@@ -134,7 +134,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(sharingGroupRoutes)
       await v1.register(indicatorRoutes)
       await v1.register(noteRoutes)
-      await v1.register(changeRoutes)
+      await v1.register(changeRoutes, { masterKey })
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)
       await v1.register(stixRoutes)

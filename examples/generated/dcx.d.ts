@@ -1141,7 +1141,7 @@ export interface components {
                 indicator?: components["schemas"]["Indicator"];
                 note?: components["schemas"]["Note"];
             }[];
-            /** @description Poll again with this cursor; it only moves forward */
+            /** @description Poll again with this cursor; it only moves forward. Opaque and sealed: it works only for your organisation, and an altered one is a 400 */
             nextCursor: string | null;
             hasMore: boolean;
         };
