@@ -384,9 +384,10 @@ async function main() {
     method: 'POST', paths: ['/v1/indicators/match'], bodies: bodies10k, headers: json, tokens: rt, connections: 1, slow: true,
   }))
 
-  // 9. Change feed paging: every page of the feed, as partner systems poll it.
+  // 9. Change feed paging: every page of the feed, as partner systems poll it. A change cursor is
+  // sealed to the organisation it was issued to, so the pages are walked with the reader that got them.
   await pair('changes', `GET /v1/changes (paging, ${cursors.length} pages)`, dcx, base, () => ({
-    method: 'GET', paths: cursors.map((c) => (c ? `/v1/changes?cursor=${c}` : '/v1/changes')), tokens: rt,
+    method: 'GET', paths: cursors.map((c) => (c ? `/v1/changes?cursor=${c}` : '/v1/changes')), tokens: [firstReader],
   }))
 
   // 10. Audit overhead: the same list, recording on vs off (off, on, on, off: drift cancels out). Also on

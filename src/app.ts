@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import helmet from '@fastify/helmet'
-import formbody from '@fastify/formbody'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
@@ -94,7 +93,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     reply.header('x-request-id', request.id)
     if (closing) reply.header('connection', 'close')
   })
-  // JSON (and form on the token endpoint) only: a text/plain body is a 415, not a parse attempt.
+  // JSON only (the token endpoint adds the OAuth form in its own scope, auth.routes.ts): a
+  // text/plain or form body elsewhere is a 415, not a parse attempt.
   app.removeContentTypeParser('text/plain')
 
   // Cross-cutting plugins, in dependency order.
@@ -121,7 +121,6 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(openapi)
   // Rate limits before auth in registration order: the per-address hook runs before token checks.
   await app.register(rateLimitPlugin)
-  await app.register(formbody, { bodyLimit: 16 * 1024 })
   await app.register(auth, { masterKey })
   await app.register(audit, { recording: opts.auditRecording !== false })
   await app.register(policy)
@@ -137,7 +136,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(sharingGroupRoutes)
       await v1.register(indicatorRoutes)
       await v1.register(noteRoutes)
-      await v1.register(changeRoutes)
+      await v1.register(changeRoutes, { masterKey })
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)
       await v1.register(stixRoutes)

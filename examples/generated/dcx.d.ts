@@ -545,6 +545,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             sector: "police" | "customs" | "border" | "prosecution" | "judiciary" | "postal" | "courier" | "industry" | "academia" | "international";
+            /** @description ISO 3166-1 alpha-2 code, upper case and assigned (GB, not UK; GR, not EL) */
             country: string;
             contact: {
                 /**
@@ -561,6 +562,7 @@ export interface components {
             name?: string;
             /** @enum {string} */
             sector?: "police" | "customs" | "border" | "prosecution" | "judiciary" | "postal" | "courier" | "industry" | "academia" | "international";
+            /** @description ISO 3166-1 alpha-2 code, upper case and assigned (GB, not UK; GR, not EL) */
             country?: string;
             /** @enum {string} */
             status?: "active" | "suspended";
@@ -1139,7 +1141,7 @@ export interface components {
                 indicator?: components["schemas"]["Indicator"];
                 note?: components["schemas"]["Note"];
             }[];
-            /** @description Poll again with this cursor; it only moves forward */
+            /** @description Poll again with this cursor; it only moves forward. Opaque and sealed: it works only for your organisation, and an altered one is a 400 */
             nextCursor: string | null;
             hasMore: boolean;
         };
@@ -1525,6 +1527,7 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
                 sector?: "police" | "customs" | "border" | "prosecution" | "judiciary" | "postal" | "courier" | "industry" | "academia" | "international";
+                /** @description ISO 3166-1 alpha-2 code, upper case and assigned (GB, not UK; GR, not EL) */
                 country?: string;
                 status?: "active" | "suspended";
             };
@@ -2704,6 +2707,7 @@ export interface operations {
                 tag?: string;
                 tlp?: "clear" | "green" | "amber" | "amber+strict" | "red";
                 organisationId?: string;
+                /** @description ISO 3166-1 alpha-2 code, upper case and assigned (GB, not UK; GR, not EL) */
                 country?: string;
                 /** @description RFC 3339 date-time */
                 updatedSince?: string;
@@ -4484,6 +4488,7 @@ export interface operations {
                 tag?: string;
                 tlp?: "clear" | "green" | "amber" | "amber+strict" | "red";
                 organisationId?: string;
+                /** @description ISO 3166-1 alpha-2 code, upper case and assigned (GB, not UK; GR, not EL) */
                 country?: string;
                 updatedSince?: string;
                 /** @description revoked also selects revoked notes; active selects published ones */

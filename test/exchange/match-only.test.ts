@@ -3,8 +3,8 @@
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'drizzle-orm'
-import { as, buildTestApp, orgWith } from '../helper.js'
-import { encodeCursor } from '../../src/core/cursor.js'
+import { as, buildTestApp, orgWith, TEST_MASTER_KEY } from '../helper.js'
+import { CursorSeal } from '../../src/core/cursor.js'
 import { ids, keysDeep, postIndicator, rowsAs, word, type Indicator } from './fixtures.js'
 
 const app = await buildTestApp(t)
@@ -154,13 +154,14 @@ t.test('change feed and stats', async (t) => {
   if (!hasChanges) t.skip('no /v1/changes route yet', () => {})
   if (!hasStats) t.skip('no /v1/stats route yet', () => {})
   if (hasChanges) {
-    // Start just before the first of our items (the cursor is the row's (change_xid, change_seq)).
+    // Start just before the first of our items (the cursor is the row's (change_xid, change_seq),
+    // sealed for the caller's organisation under the master key, as the route seals it).
     const [first] = await rowsAs<{ xid: string; seq: string }>(
       app,
       O.org,
       sql`select change_xid::text as xid, change_seq::text as seq from indicators where id = ${secret[0]?.id}`,
     )
-    let cursor: string | null = encodeCursor([String(BigInt(first?.xid ?? '1') - 1n), 0])
+    let cursor: string | null = new CursorSeal(TEST_MASTER_KEY, 'changes').seal([BigInt(first?.xid ?? '1') - 1n, 0n], X.org.id)
     const fullItem = await postIndicator(app, O.contributor.token, { type: 'vendor_alias', value: word('full'), distribution: 'community', tlp: 'green' })
     const seen = new Set<string>()
     for (let page = 0; cursor && page < 200; page++) {

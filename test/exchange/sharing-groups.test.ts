@@ -79,7 +79,7 @@ t.test('DELETE is refused while an item is distributed to the group', async (t) 
   // A member's item keeps the group in use too, and so does a revoked one.
   const mine = await postIndicator(app, M1.contributor.token, vendorAlias({ distribution: 'sharing_group', sharingGroupId: g.id }))
   const p = isProblem(t, await as(app, O.org_admin.token).delete(url), 409)
-  t.match(p.detail, /1 item/)
+  t.match(p.detail, /still the distribution of items/)
   t.equal((await as(app, M1.contributor.token).delete(`/v1/indicators/${mine.id}`)).statusCode, 200)
   isProblem(t, await as(app, O.org_admin.token).delete(url), 409)
   const moved = await as(app, M1.contributor.token).patch(`/v1/indicators/${mine.id}`, { distribution: 'organisation' })
@@ -122,4 +122,30 @@ t.test('membership changes change visibility at once', async (t) => {
 
   await admin.delete(`/v1/sharing-groups/${g.id}`) // 409: still in use; the group stays
   t.equal((await as(app, N.reader.token).get(`/v1/indicators/${ind.id}`)).statusCode, 200)
+})
+
+t.test("DELETE with another member's hidden item: the same 409 as a visible one, revealing nothing", async (t) => {
+  // M1's match_only item distributed to the group: the group's owner may match it, never read it.
+  const hiddenGroup = await createGroup(app, O.org_admin.token, word('hidden'), [M1.org.id])
+  const hidden = await postIndicator(app, M1.contributor.token, {
+    type: 'person_name',
+    value: word('Name '),
+    tlp: 'amber',
+    valueVisibility: 'match_only',
+    distribution: 'sharing_group',
+    sharingGroupId: hiddenGroup.id,
+  })
+  isProblem(t, await as(app, O.reader.token).get(`/v1/indicators/${hidden.id}`), 404)
+  const visibleGroup = await createGroup(app, O.org_admin.token, word('shown'), [M1.org.id])
+  const shown = await postIndicator(app, M1.contributor.token, vendorAlias({ distribution: 'sharing_group', sharingGroupId: visibleGroup.id }))
+  t.equal((await as(app, O.reader.token).get(`/v1/indicators/${shown.id}`)).statusCode, 200)
+
+  const a = isProblem(t, await as(app, O.org_admin.token).delete(`/v1/sharing-groups/${hiddenGroup.id}`), 409)
+  const b = isProblem(t, await as(app, O.org_admin.token).delete(`/v1/sharing-groups/${visibleGroup.id}`), 409)
+  const shape = (p: typeof a) => ({ type: p.type, title: p.title, status: p.status, detail: p.detail, errors: p.errors })
+  t.strictSame(shape(a), shape(b), 'hidden or visible: one answer')
+  t.notMatch(a.detail, /\d/, 'no counts')
+  t.notOk(a.detail.includes(hidden.id) || b.detail.includes(shown.id), 'no ids')
+  t.equal((await as(app, O.reader.token).get(`/v1/sharing-groups/${hiddenGroup.id}`)).statusCode, 200, 'the group stays')
+  t.equal((await as(app, M1.reader.token).get(`/v1/indicators/${hidden.id}`)).statusCode, 200, "the member's item is untouched")
 })

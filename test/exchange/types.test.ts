@@ -6,7 +6,7 @@ import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { as, buildTestApp, isProblem, orgWith } from '../helper.js'
 import { INDICATOR_TYPES } from '../../src/modules/indicators/normalize.js'
-import { countAs } from './fixtures.js'
+import { countAs, word } from './fixtures.js'
 
 const app = await buildTestApp(t)
 const O = await orgWith(app, ['contributor'], { sector: 'customs' })
@@ -137,4 +137,57 @@ t.test('type and value are required and bounded', async (t) => {
     const p = isProblem(t, await c.post('/v1/indicators', body), 400)
     t.ok(p.errors?.some((e) => e.name === name), `${JSON.stringify(body).slice(0, 60)} names ${name}`)
   }
+})
+
+// Invisible characters (zero-width, joiners, soft hyphen, BOM, bidi controls, variation selectors)
+// must not split a value: `Mare\u200Bk` is `Marek` for creation, correlation and matching.
+const INVISIBLES = [
+  '\u200B', '\u200C', '\u200D', '\u2060', '\u00AD', '\uFEFF', '\u034F',
+  '\u200E', '\u200F', '\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069',
+  '\uFE00', '\uFE0F', '\u{E0100}', '\u{E01EF}',
+]
+
+t.test('invisible characters do not split a value', async (t) => {
+  const w = word('inv')
+  // Correlation (related) lists other organisations' items: the plain spelling comes from P.
+  const P = await orgWith(app, ['contributor'], { sector: 'police' })
+  const p = as(app, P.contributor.token)
+  // [type, plain spelling, the same with invisible characters, its normalised value]
+  const pairs: [string, string, string, string][] = [
+    ['vendor_alias', `${w} Marek`, `${w} Mare\u200Bk`, `${w} marek`],
+    ['person_name', `Marek ${w}`, `\u202EMa\u00ADrek\u202C ${w}\u2060`, `marek ${w}`],
+    ['postal_address', `Keizersgracht 1 ${w}`, `Keizers\u200Dgracht\uFE0F 1 \u2066${w}\u2069`, `keizersgracht 1 ${w}`],
+    ['shipping_pattern', `DVD case ${w}`, `\uFEFFDVD\u034F case ${w}\u{E0100}`, `DVD case ${w}`],
+    ['email', `marek.${w}@example.org`, `mar\u200Cek.${w}@example.org`, `marek.${w}@example.org`],
+    ['phone', '+44 20 7946 0958', '+44\u200B 20 7946\u2060 0958', '+442079460958'],
+  ]
+  const matchIds = async (type: string, value: string, untyped = false) => {
+    const res = await c.post('/v1/indicators/match', { values: [untyped ? { value } : { type, value }] })
+    t.equal(res.statusCode, 200, res.body.slice(0, 200))
+    return (res.json() as { results: { matches: { id: string }[] }[] }).results[0]?.matches.map((m) => m.id) ?? []
+  }
+  for (const [type, plain, hidden, normalized] of pairs) {
+    const withInvisible = await c.post('/v1/indicators', { type, value: hidden, distribution: 'community' })
+    t.equal(withInvisible.statusCode, 201, `${type}: created ${withInvisible.body.slice(0, 200)}`)
+    const withPlain = await p.post('/v1/indicators', { type, value: plain, distribution: 'community' })
+    t.equal(withPlain.statusCode, 201, `${type}: created ${withPlain.body.slice(0, 200)}`)
+    const a = withInvisible.json()
+    const b = withPlain.json()
+    t.equal(a.normalizedValue, normalized, `${type}: invisible characters folded`)
+    t.equal(a.normalizedValue, b.normalizedValue, `${type}: one normalizedValue`)
+    t.ok((await matchIds(type, plain)).includes(a.id), `${type}: the plain value matches the one sent with invisible characters`)
+    t.ok((await matchIds(type, hidden)).includes(b.id), `${type}: and the other way round`)
+    t.ok((await matchIds(type, plain)).includes(b.id) && (await matchIds(type, hidden)).includes(a.id), `${type}: each matches itself`)
+    const related = await c.get(`/v1/indicators/${a.id}/related`)
+    t.ok((related.json() as { items: { id: string }[] }).items.some((i) => i.id === b.id), `${type}: they correlate`)
+  }
+  t.ok((await matchIds('vendor_alias', `${w} Mare\u200Bk`, true)).length > 0, 'untyped match folds too')
+
+  for (const ch of INVISIBLES) {
+    const res = await c.post('/v1/indicators', { type: 'vendor_alias', value: `${w} Ma${ch}rek` })
+    t.equal(res.json().normalizedValue, `${w} marek`, `U+${ch.codePointAt(0)?.toString(16).toUpperCase()} folded`)
+  }
+  // Nothing but invisible characters is no value.
+  const empty = isProblem(t, await c.post('/v1/indicators', { type: 'vendor_alias', value: '\u200B\u200D\uFEFF' }), 400)
+  t.equal(empty.errors?.[0]?.name, 'body.value')
 })

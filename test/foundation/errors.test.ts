@@ -31,8 +31,45 @@ t.test('bad input', async (t) => {
     t.match(body.detail, /No route GET \/v1\/no-such-thing/)
     problem(t, await app.inject({ method: 'DELETE', url: '/v1/me', headers: { authorization: `Bearer ${pa.token}` } }), 404)
     problem(t, await post('<org/>', 'application/xml'), 415)
-    problem(t, await post('name=x', 'application/x-www-form-urlencoded'), 400)
+    problem(t, await post('name=x', 'application/x-www-form-urlencoded'), 415)
     problem(t, await post('x', 'image/png'), 415)
+  })
+
+  t.test('form-encoded bodies only on the token endpoint (OAuth); JSON routes answer 415', async (t) => {
+    const { contributor, org_admin: orgAdmin, org: own } = await orgWith(app, ['contributor', 'org_admin'])
+    const alias = unique('formalias')
+    const ind = await as(app, contributor.token).post('/v1/indicators', { type: 'vendor_alias', value: unique('jsonalias'), tlp: 'green' })
+    t.equal(ind.statusCode, 201, 'JSON is accepted')
+    const id = (ind.json() as { id: string }).id
+    const form = (token: string, method: 'POST' | 'PATCH', url: string, payload: string) =>
+      app.inject({ method, url, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, payload })
+    const cases: [string, 'POST' | 'PATCH', string, string][] = [
+      [contributor.token, 'POST', '/v1/indicators', `type=vendor_alias&value=${alias}&tlp=green`],
+      [contributor.token, 'POST', '/v1/indicators/bulk', `items=x`],
+      [contributor.token, 'POST', '/v1/indicators/match', `values=${alias}`],
+      [contributor.token, 'PATCH', `/v1/indicators/${id}`, 'description=changed'],
+      [contributor.token, 'POST', `/v1/indicators/${id}/sightings`, `seenAt=${new Date().toISOString()}&outcome=seized`],
+      [contributor.token, 'POST', '/v1/notes', 'title=t&summary=s&body=b&topics=detection'],
+      [orgAdmin.token, 'POST', '/v1/sharing-groups', 'name=g&organisationIds='],
+      [orgAdmin.token, 'POST', `/v1/organisations/${own.id}/accounts`, 'name=x&roles=reader'],
+      [pa.token, 'POST', '/v1/organisations', 'name=x&sector=police&country=NL'],
+    ]
+    for (const [token, method, url, payload] of cases) {
+      const res = await form(token, method, url, payload)
+      problem(t, res, 415)
+      t.pass(`${method} ${url}: 415`)
+    }
+    const mine = await as(app, contributor.token).get(`/v1/indicators?organisationId=${own.id}`)
+    t.strictSame((mine.json() as { items: { id: string }[] }).items.map((i) => i.id), [id], 'no indicator was created from a form')
+    const sightings = await as(app, contributor.token).get(`/v1/indicators/${id}/sightings`)
+    t.equal((sightings.json() as { items: unknown[] }).items.length, 0, 'no sighting was recorded from a form')
+    const token = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `grant_type=client_credentials&client_id=${contributor.clientId}&client_secret=${contributor.clientSecret}`,
+    })
+    t.equal(token.statusCode, 200, 'the token endpoint still takes a form')
   })
 
   t.test('unknown body property → 400 naming it', async (t) => {
@@ -58,6 +95,36 @@ t.test('bad input', async (t) => {
       problem(t, await admin.get(`/v1/organisations?country=${country}`), 400, ['query.country'])
     }
     t.equal((await admin.get('/v1/organisations?country=DE&limit=1')).statusCode, 200, 'an assigned code is fine')
+  })
+
+  t.test('one country rule everywhere: UK is not ISO 3166-1 (GB is), a 400 naming the field', async (t) => {
+    const { contributor } = await orgWith(app, ['contributor'])
+    const c = as(app, contributor.token)
+    const alias = { type: 'vendor_alias', value: unique('country'), tlp: 'green' }
+    const where: [string, Awaited<ReturnType<typeof c.get>>, string][] = [
+      ['organisation create', await admin.post('/v1/organisations', { ...newOrg(), country: 'UK' }), 'body.country'],
+      ['organisation update', await admin.patch(`/v1/organisations/${org.id}`, { country: 'UK' }), 'body.country'],
+      ['organisation list', await admin.get('/v1/organisations?country=UK'), 'query.country'],
+      ['indicator create', await c.post('/v1/indicators', { ...alias, countries: ['NL', 'UK'] }), 'body.countries.1'],
+      ['indicator list', await c.get('/v1/indicators?country=UK'), 'query.country'],
+      ['STIX export', await c.get('/v1/export/stix?country=UK'), 'query.country'],
+    ]
+    const reasons = new Set<string>()
+    for (const [what, res, field] of where) {
+      const body = problem(t, res, 400, [field])
+      const reason = body.errors?.find((e) => e.name === field)?.reason ?? ''
+      t.match(reason, /not an assigned ISO 3166-1 alpha-2 code.*UK.*GB/, `${what}: says why and what to use`)
+      reasons.add(reason)
+    }
+    t.equal(reasons.size, 1, 'the same reason on every route')
+    for (const country of ['XX', 'ZZ', 'EL']) {
+      problem(t, await c.get(`/v1/indicators?country=${country}`), 400, ['query.country'])
+      problem(t, await c.get(`/v1/export/stix?country=${country}`), 400, ['query.country'])
+    }
+    t.equal((await c.get('/v1/indicators?country=GB')).statusCode, 200, 'GB is fine')
+    t.equal((await c.get('/v1/export/stix?country=GB')).statusCode, 200, 'GB is fine on export too')
+    const bulk = await c.post('/v1/indicators/bulk', { items: [{ ...alias, countries: ['UK'] }] })
+    t.match(bulk.json(), { results: [{ status: 'invalid', problem: { errors: [{ name: 'items.0.countries.0', reason: /UK.*GB/ }] } }] }, 'bulk: the same rule per item')
   })
 
   t.test('invalid uuid in the path → 400 naming params.id', async (t) => {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { rows } from '../../src/db/client.js'
 import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
-import { bundleErrors, readExample, SAMPLES } from './support.js'
+import { bundleErrors, eventually, readExample, SAMPLES, taxii } from './support.js'
 
 type Obj = Record<string, unknown> & { type: string; id: string }
 interface Bundle { type: string; id: string; objects: Obj[] }
@@ -106,15 +106,67 @@ t.test('the OASIS examples import where their patterns map to a DCX type', async
   t.equal(bundleErrors(bundle), undefined, 'as valid STIX')
 })
 
-t.test("a free producer id is kept; a taken one is not reused", async (t) => {
+t.test("a producer's id is never taken over: the importer's own id, stable across re-imports", async (t) => {
   const a = await orgWith(app, ['contributor'])
   const b = await orgWith(app, ['contributor'])
   const obj = indicator("[domain-name:value = 'kept-id.example']")
   const first = json<ImportOut>(await as(app, a.contributor.token).post('/v1/import/stix', bundleOf([obj])))
-  t.match(first.results[0], { status: 'created', indicatorId: obj.id.slice('indicator--'.length) }, 'the STIX id becomes the DCX id')
+  t.equal(first.results[0]?.status, 'created')
+  t.not(first.results[0]?.indicatorId, obj.id.slice('indicator--'.length), "the importer is a new producer: a new id, even for a free one")
+  const again = json<ImportOut>(await as(app, a.contributor.token).post('/v1/import/stix', bundleOf([{ ...obj, pattern: "[domain-name:value = 'kept-id-v2.example']" }])))
+  t.match(again.results[0], { status: 'duplicate', indicatorId: first.results[0]?.indicatorId }, 'the same object again (another value) is the item it made before')
   const second = json<ImportOut>(await as(app, b.contributor.token).post('/v1/import/stix', bundleOf([obj])))
   t.equal(second.results[0]?.status, 'created')
   t.not(second.results[0]?.indicatorId, first.results[0]?.indicatorId, 'another organisation gets its own id')
+})
+
+t.test("importing the id of another organisation's hidden item answers exactly like a free id (no existence oracle)", async (t) => {
+  const owner = await orgWith(app, ['contributor'])
+  const b = await orgWith(app, ['contributor'])
+  const hidden = json<{ id: string }>(await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: `hidden-${randomUUID().slice(0, 8)}.example`, distribution: 'organisation' }))
+  isProblem(t, await as(app, b.contributor.token).get(`/v1/indicators/${hidden.id}`), 404)
+  const taken = indicator(`[domain-name:value = 'probe-taken-${randomUUID().slice(0, 8)}.example']`, { id: `indicator--${hidden.id}` })
+  const free = indicator(`[domain-name:value = 'probe-free-${randomUUID().slice(0, 8)}.example']`)
+
+  // POST /v1/import/stix, one object per request.
+  const shape = (r: Result | undefined) => ({ status: r?.status, keys: Object.keys(r ?? {}).sort(), newId: r?.indicatorId !== r?.id?.slice('indicator--'.length) })
+  const viaImport = async (o: Obj) => {
+    const res = await as(app, b.contributor.token).post('/v1/import/stix', bundleOf([o]))
+    t.equal(res.statusCode, 200, res.body.slice(0, 300))
+    return json<ImportOut>(res)
+  }
+  const [takenOut, freeOut] = [await viaImport(taken), await viaImport(free)]
+  t.strictSame(shape(takenOut.results[0]), shape(freeOut.results[0]), 'the same status and body shape')
+  t.strictSame(shape(freeOut.results[0]), { status: 'created', keys: ['id', 'index', 'indicatorId', 'status', 'type', 'version'], newId: true }, 'both: created under a new id')
+  t.strictSame(takenOut.counts, freeOut.counts)
+  const mine = await as(app, b.contributor.token).get(`/v1/indicators/${takenOut.results[0]?.indicatorId}`)
+  t.match(json(mine), { organisationId: b.org.id }, "the importer's own item")
+  const theirs = json<{ organisationId: string; normalizedValue: string }>(await as(app, owner.contributor.token).get(`/v1/indicators/${hidden.id}`))
+  t.match(theirs, { organisationId: owner.org.id, normalizedValue: /^hidden-/ }, "the owner's item is untouched")
+
+  // TAXII push: the same objects again under fresh ids of both kinds, through the importer's collection.
+  const X = taxii(app, b.contributor.token)
+  const coll = `/taxii2/dcx/collections/${b.org.id}`
+  const hidden2 = json<{ id: string }>(await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: `hidden-${randomUUID().slice(0, 8)}.example`, distribution: 'organisation' }))
+  type Status = { status: string; success_count: number; failure_count: number; successes: { id: string; version: string; message: string }[] }
+  const push = async (o: Obj) => {
+    const res = await X.post(`${coll}/objects/`, { objects: [o] })
+    t.equal(res.statusCode, 202, res.body.slice(0, 300))
+    return json<Status>(res)
+  }
+  const taxiiTaken = await push(indicator(`[domain-name:value = 'taxii-taken-${randomUUID().slice(0, 8)}.example']`, { id: `indicator--${hidden2.id}` }))
+  const taxiiFree = await push(indicator(`[domain-name:value = 'taxii-free-${randomUUID().slice(0, 8)}.example']`))
+  const norm = (s: Status) => ({ ...s, id: undefined, request_timestamp: undefined, successes: s.successes.map((d) => ({ ...d, id: undefined, message: d.message.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID').replace(/version \S+/, 'version V') })) })
+  t.strictSame(norm(taxiiTaken), norm(taxiiFree), 'TAXII: the same status either way')
+  for (const [s, sent] of [[taxiiTaken, `indicator--${hidden2.id}`], [taxiiFree, undefined]] as const) {
+    const d = s.successes[0]
+    const madeId = /indicator--([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(d?.message ?? '')?.[1]
+    t.ok(madeId, `the status names the new object: ${d?.message}`)
+    t.not(`indicator--${madeId}`, d?.id, 'under a new id')
+    const got = await eventually(() => X.get(`${coll}/objects/indicator--${madeId}/`), (r) => r.statusCode === 200)
+    t.equal(got.statusCode, 200, 'the client finds it under the id the status names')
+    t.equal((await X.get(`${coll}/objects/${sent ?? d?.id}/`)).statusCode, 404, 'and not under the id it sent')
+  }
 })
 
 t.test('TLP from the request, else the markings (TLP 1.0 too), else amber; one result per object', async (t) => {

@@ -118,39 +118,46 @@ t.test('object, versions, DELETE (revoke), POST and status', async (t) => {
   const post = await X.post(`${coll}/objects/`, { objects: [pushed, { ...pushed, id: `indicator--${randomUUID()}`, pattern: "[ipv4-addr:value = '10.0.0.1']" }, { type: 'identity', id: `identity--${randomUUID()}`, name: 'x' }] })
   t.equal(post.statusCode, 202)
   t.equal(post.headers['content-type'], TAXII)
-  const status = json<{ id: string; status: string; total_count: number; success_count: number; failure_count: number; pending_count: number; successes: { id: string; version: string }[] }>(post)
+  const status = json<{ id: string; status: string; total_count: number; success_count: number; failure_count: number; pending_count: number; successes: { id: string; version: string; message: string }[] }>(post)
   t.match(status, { status: 'complete', total_count: 3, success_count: 1, failure_count: 2, pending_count: 0, successes: [{ id: pushed.id, version: pushed.modified }] })
+  // DCX is a new producer of what it imports: the object gets its own id, named in the status.
+  const madeId = /created as (indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(status.successes[0]?.message ?? '')?.[1] as string
+  t.ok(madeId, 'the status names the id the object has in DCX')
+  t.not(madeId, pushed.id, "never the producer's id")
   t.same(json(await X.get(`${ROOT}/status/${status.id}/`)), status, 'GET status returns the stored status')
   t.equal((await taxii(app, b.contributor.token).get(`${ROOT}/status/${status.id}/`)).statusCode, 404, "another organisation's status is not found")
   t.equal((await X.get(`${ROOT}/status/${randomUUID()}/`)).statusCode, 404)
 
-  // The pushed object is in the collection under the id the client sent, graded from STIX.
-  const got = await X.get(`${coll}/objects/${pushed.id}/`)
+  // The pushed object is in the collection under that id, graded from STIX; not under the one sent.
+  const got = await X.get(`${coll}/objects/${madeId}/`)
   t.equal(got.statusCode, 200)
   const obj = objs(got)[0] as Obj
-  t.match(obj, { id: pushed.id, pattern: pushed.pattern, confidence: 70, object_marking_refs: pushed.object_marking_refs })
+  t.match(obj, { id: madeId, pattern: pushed.pattern, confidence: 70, object_marking_refs: pushed.object_marking_refs })
   t.equal(got.headers['x-taxii-date-added-first'], obj.modified)
-  t.same(json(await X.get(`${coll}/objects/${pushed.id}/versions/`)), { more: false, versions: [obj.modified] })
-  t.equal((await X.get(`${coll}/objects/${pushed.id}/?match[version]=2020-01-01T00:00:00.000Z`)).statusCode, 404)
-  t.equal((await X.get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${pushed.id}/`)).statusCode, 404, 'not in another collection')
+  t.equal((await X.get(`${coll}/objects/${pushed.id}/`)).statusCode, 404, "not under the producer's id")
+  t.same(json(await X.get(`${coll}/objects/${madeId}/versions/`)), { more: false, versions: [obj.modified] })
+  t.equal((await X.get(`${coll}/objects/${madeId}/?match[version]=2020-01-01T00:00:00.000Z`)).statusCode, 404)
+  t.equal((await X.get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${madeId}/`)).statusCode, 404, 'not in another collection')
   t.equal((await X.get(`${coll}/objects/indicator--${randomUUID()}/`)).statusCode, 404)
   t.equal((await X.get(`${coll}/objects/not-an-id/versions/`)).statusCode, 404)
 
   // DELETE revokes: owner and contributor only; the object stays, revoked, with a new version.
-  t.equal((await taxii(app, a.reader.token).delete(`${coll}/objects/${pushed.id}/`)).statusCode, 403)
-  const del = await X.delete(`${coll}/objects/${pushed.id}/`)
+  t.equal((await taxii(app, a.reader.token).delete(`${coll}/objects/${madeId}/`)).statusCode, 403)
+  const del = await X.delete(`${coll}/objects/${madeId}/`)
   t.equal(del.statusCode, 200)
-  const after = objs(await X.get(`${coll}/objects/${pushed.id}/`))[0] as Obj
+  const after = objs(await X.get(`${coll}/objects/${madeId}/`))[0] as Obj
   t.equal(after.revoked, true)
   t.ok(after.modified > obj.modified, 'a new version')
-  t.same(json(await X.get(`${coll}/objects/${pushed.id}/versions/`)), { more: false, versions: [after.modified] })
+  t.same(json(await X.get(`${coll}/objects/${madeId}/versions/`)), { more: false, versions: [after.modified] })
 
   // Posting to the community collection shares with the community; others may read, not delete.
   const shared = { ...pushed, id: `indicator--${randomUUID()}`, pattern: "[domain-name:value = 'taxii-shared.example']", object_marking_refs: undefined }
-  t.equal(json<{ success_count: number }>(await X.post(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`, { objects: [shared] })).success_count, 1)
-  const theirs = await taxii(app, b.contributor.token).get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${shared.id}/`)
+  const sharedStatus = json<{ success_count: number; successes: { message: string }[] }>(await X.post(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`, { objects: [shared] }))
+  t.equal(sharedStatus.success_count, 1)
+  const sharedId = /created as (indicator--\S+),/.exec(sharedStatus.successes[0]?.message ?? '')?.[1] as string
+  const theirs = await taxii(app, b.contributor.token).get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${sharedId}/`)
   t.equal(theirs.statusCode, 200, 'visible to another organisation')
-  t.equal((await taxii(app, b.contributor.token).delete(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${shared.id}/`)).statusCode, 404, 'but only its owner revokes it')
+  t.equal((await taxii(app, b.contributor.token).delete(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${sharedId}/`)).statusCode, 404, 'but only its owner revokes it')
   const red = await X.post(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`, { objects: [{ ...shared, id: `indicator--${randomUUID()}`, pattern: "[domain-name:value = 'red.example']", object_marking_refs: ['marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1'] }] })
   t.match(json(red), { success_count: 0, failure_count: 1, failures: [{ message: /TLP:RED/ }] }, 'TLP:RED cannot be posted to the community')
   t.equal((await X.post(`${coll}/objects/`, { type: 'bundle', id: `bundle--${randomUUID()}`, objects: [] })).statusCode, 400, 'an envelope, not a bundle')

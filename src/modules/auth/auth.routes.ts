@@ -1,3 +1,4 @@
+import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problems } from '../../core/schemas.js'
@@ -30,6 +31,9 @@ const jwks = z.object({ keys: z.array(jwk) }).meta({ id: 'JWKS' })
 
 const routes: FastifyPluginAsyncZod = async (app) => {
   const tokens = tokenService(app)
+  // OAuth 2.0 (RFC 6749 §4.4.2) sends the token request as a form. This plugin's scope holds the
+  // token endpoint only, so every other route stays JSON-only (a form body there is a 415).
+  await app.register(formbody, { bodyLimit: 16 * 1024 })
 
   app.post('/auth/token', {
     config: {

@@ -2,13 +2,19 @@
 // for partner systems that sync by polling. Rows carry (change_xid, change_seq); the feed only
 // returns rows whose writing transaction is older than every transaction still running, so a
 // transaction that commits late can never land behind a cursor already handed out.
+//
+// The cursor is the (change_xid, change_seq) of the last row delivered to the caller, sealed
+// (core/cursor.ts: CursorSeal) and bound to the caller's organisation. Both numbers are global —
+// they advance with every organisation's writes — so a readable cursor let a caller count the
+// writes it may not see between two of its own pages; sealed, it reads as nothing, cannot be
+// forged or moved, and does not work for another organisation.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { and, asc, getTableColumns, sql } from 'drizzle-orm'
 import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import { rows } from '../../db/client.js'
 import { problems } from '../../core/schemas.js'
-import { decodeCursor, encodeCursor } from '../../core/cursor.js'
+import { CursorSeal } from '../../core/cursor.js'
 import { canSee } from '../../access/visibility.js'
 import { indicator } from '../indicators/indicators.schemas.js'
 import { toIndicator } from '../indicators/indicators.rules.js'
@@ -27,7 +33,7 @@ const change = z.object({
 const changePage = z
   .object({
     items: z.array(change),
-    nextCursor: z.string().nullable().describe('Poll again with this cursor; it only moves forward'),
+    nextCursor: z.string().nullable().describe('Poll again with this cursor; it only moves forward. Opaque and sealed: it works only for your organisation, and an altered one is a 400'),
     hasMore: z.boolean(),
   })
   .meta({ id: 'ChangePage' })
@@ -42,7 +48,8 @@ const query = z
 const { search: _s1, ...indicatorCols } = getTableColumns(indicators)
 const { search: _s2, ...noteCols } = getTableColumns(notes)
 
-const routes: FastifyPluginAsyncZod = async (app) => {
+const routes: FastifyPluginAsyncZod<{ masterKey: string }> = async (app, opts) => {
+  const seal = new CursorSeal(opts.masterKey, 'changes')
   app.get('/changes', {
     schema: {
       tags: ['changes'],
@@ -53,15 +60,14 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (req) => {
     const { limit } = req.query
-    const [xid, seq] = req.query.cursor ? decodeCursor<[string, number]>(req.query.cursor, ['s', 'n']) : ['0', 0]
-    if (!/^\d{1,20}$/.test(xid)) decodeCursor('!', ['s'])
     const actor = req.actor
+    const [xid, seq] = req.query.cursor ? (seal.open(req.query.cursor, actor.organisationId, 2) as [bigint, bigint]) : [0n, 0n]
     // Content is for the reader roles; auditors audit accesses, they do not read the content.
     return req.ctx.tx(async (tx, audit) => {
       const [h] = await rows<{ horizon: string }>(tx, sql`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`)
       const horizon = h?.horizon ?? '0'
       const after = (t: typeof indicators | typeof notes) =>
-        sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid}::xid8, ${seq}::bigint)`
+        sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid.toString()}::xid8, ${seq.toString()}::bigint)`
       // One after the other: a transaction is one connection, and pg refuses overlapping queries.
       const inds = await tx.select(indicatorCols).from(indicators).where(and(after(indicators), canSee(indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit + 1)
       const nts = await tx.select(noteCols).from(notes).where(and(after(notes), canSee(notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit + 1)
@@ -85,7 +91,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
             ...(c.kind === 'indicator' ? { indicator: toIndicator(r, actor.organisationId) } : { note: toNote(r) }),
           }
         }),
-        nextCursor: last ? encodeCursor([last.xid.toString(), last.seq]) : (req.query.cursor ?? null),
+        nextCursor: last ? seal.seal([last.xid, BigInt(last.seq)], actor.organisationId) : (req.query.cursor ?? null),
         hasMore: merged.length > limit,
       }
     })

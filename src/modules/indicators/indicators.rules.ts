@@ -1,7 +1,6 @@
 // Input rules shared by create, bulk and update: normalisation by type, TLP × distribution,
-// validity window, countries. Each failure names the field, for a 400 or a bulk item result.
+// validity window (countries: the shared countryCode schema). Each failure names the field, for a 400 or a bulk item result.
 import { AppError, type FieldProblem } from '../../core/errors.js'
-import { isCountryCode } from '../../core/countries.js'
 import type { Distribution, Tlp } from '../../access/visibility.js'
 import { normalizeIndicator, type IndicatorType } from './normalize.js'
 import type { IndicatorRow } from '../../db/schema/index.js'
@@ -40,9 +39,6 @@ export function placementProblems(p: Placement, prefix = 'body'): FieldProblem[]
   }
   if (p.validFrom && p.validUntil && new Date(p.validFrom) > new Date(p.validUntil)) {
     out.push({ name: `${prefix}.validUntil`, reason: 'must not be before validFrom' })
-  }
-  for (const [i, c] of (p.countries ?? []).entries()) {
-    if (!isCountryCode(c)) out.push({ name: `${prefix}.countries.${i}`, reason: 'not an assigned ISO 3166-1 alpha-2 code' })
   }
   return out
 }

@@ -19,6 +19,7 @@ import { normalizePostalItem } from './validators/s10.js'
 import {
   type ControlPolicy,
   controlCharReason,
+  foldInvisible,
   hasLoneSurrogate,
   normalizeFoldedText,
   normalizeShippingPattern,
@@ -26,6 +27,7 @@ import {
 } from './validators/text.js'
 
 export type { Invalid, Normalized } from './validators/result.js'
+export { foldInvisible, INVISIBLE_CHARACTERS } from './validators/text.js'
 
 export const INDICATOR_TYPES = [
   'onion_url',
@@ -58,6 +60,8 @@ type Rule = {
   /** Maximum length in UTF-16 code units, applied to the raw input and to the normalised value. */
   maxLength: number
   controls: ControlPolicy
+  /** Fold invisible characters (foldInvisible) out of the whole value first; e-mail folds its local part itself. */
+  foldInvisible?: true
 }
 
 const DEFAULT_MAX = 2048
@@ -69,18 +73,19 @@ const RULES: Record<IndicatorType, Rule> = {
   domain: { validate: normalizeDomain, maxLength: DEFAULT_MAX, controls: 'none' },
   crypto_address: { validate: normalizeCryptoAddress, maxLength: DEFAULT_MAX, controls: 'none' },
   email: { validate: normalizeEmail, maxLength: DEFAULT_MAX, controls: 'none' },
-  phone: { validate: normalizePhone, maxLength: DEFAULT_MAX, controls: 'none' },
+  phone: { validate: normalizePhone, maxLength: DEFAULT_MAX, controls: 'none', foldInvisible: true },
   pgp_fingerprint: { validate: normalizePgpFingerprint, maxLength: DEFAULT_MAX, controls: 'none' },
-  vendor_alias: { validate: normalizeVendorAlias, maxLength: DEFAULT_MAX, controls: 'none' },
+  vendor_alias: { validate: normalizeVendorAlias, maxLength: DEFAULT_MAX, controls: 'none', foldInvisible: true },
   postal_item: { validate: normalizePostalItem, maxLength: DEFAULT_MAX, controls: 'none' },
   postal_address: {
     validate: normalizeFoldedText('postal address'),
     maxLength: LONG_TEXT_MAX,
     controls: 'whitespace',
+    foldInvisible: true,
   },
-  person_name: { validate: normalizeFoldedText('person name'), maxLength: DEFAULT_MAX, controls: 'whitespace' },
+  person_name: { validate: normalizeFoldedText('person name'), maxLength: DEFAULT_MAX, controls: 'whitespace', foldInvisible: true },
   file_hash: { validate: normalizeFileHash, maxLength: DEFAULT_MAX, controls: 'none' },
-  shipping_pattern: { validate: normalizeShippingPattern, maxLength: LONG_TEXT_MAX, controls: 'tab-newline' },
+  shipping_pattern: { validate: normalizeShippingPattern, maxLength: LONG_TEXT_MAX, controls: 'tab-newline', foldInvisible: true },
 }
 
 function isIndicatorType(type: unknown): type is IndicatorType {
@@ -99,8 +104,10 @@ export function normalizeIndicator(type: IndicatorType, value: string): Normaliz
     if (hasLoneSurrogate(value)) return fail('value contains invalid Unicode (unpaired surrogate)')
     // Browsers submit textarea line breaks as CRLF; for the one layout-preserving type treat it as LF.
     const unixed = type === 'shipping_pattern' ? value.replace(/\r\n/g, '\n') : value
+    // Invisible characters must not split one value into two (`Mare\u200Bk` is `Marek`).
+    const visible = rule.foldInvisible ? foldInvisible(unixed) : unixed
     // Leading/trailing whitespace (incl. a stray newline from copy-paste) is trimmed before any check.
-    const trimmed = unixed.trim()
+    const trimmed = visible.trim()
     if (trimmed === '') return fail('value is empty')
     const control = controlCharReason(trimmed, rule.controls)
     if (control !== null) return fail(control)

@@ -3,26 +3,15 @@
 // ctx.tx, so an admin action and its audit event commit together.
 import type { Ctx } from '../../access/scope.js'
 import { AppError, notFound } from '../../core/errors.js'
-import { isCountryCode } from '../../core/countries.js'
 import { preconditionFailed } from '../../core/etag.js'
 import { pageOf } from '../../core/paging.js'
 import { decodeCursor } from '../../core/cursor.js'
 import { organisationsRepository as repo, toOrganisation } from './organisations.repository.js'
 import type { OrganisationCreate, OrganisationListQuery, OrganisationPatch } from './organisations.schemas.js'
 
-function checkCountry(country: string | undefined, where: 'body' | 'query' = 'body') {
-  if (country !== undefined && !isCountryCode(country)) {
-    throw new AppError('validation', `${where}.country: not an assigned ISO 3166-1 alpha-2 code`, [
-      { name: `${where}.country`, reason: 'not an assigned ISO 3166-1 alpha-2 code' },
-    ])
-  }
-}
-
 export function organisationsService(onStatusChange: () => void) {
   return {
     async list(ctx: Ctx, query: OrganisationListQuery) {
-      // A filter on a code that cannot exist is a mistake, not an empty directory.
-      checkCountry(query.country, 'query')
       const after = query.cursor ? decodeCursor<[string, string]>(query.cursor, ['t', 'u']) : undefined
       return ctx.tx(async (tx, audit) => {
         const page = pageOf(await repo.list(tx, query, after), query.limit, toOrganisation)
@@ -41,7 +30,6 @@ export function organisationsService(onStatusChange: () => void) {
     },
 
     async create(ctx: Ctx, input: OrganisationCreate) {
-      checkCountry(input.country)
       return ctx.tx(async (tx, audit) => {
         const row = await repo.insert(tx, {
           name: input.name,
@@ -57,7 +45,6 @@ export function organisationsService(onStatusChange: () => void) {
     },
 
     async update(ctx: Ctx, id: string, patch: OrganisationPatch, expectedVersion: number | undefined) {
-      checkCountry(patch.country)
       const result = await ctx.tx(async (tx, audit) => {
         const current = await repo.byIdForUpdate(tx, id)
         if (!current) throw notFound('organisation')

@@ -2,7 +2,6 @@
 // read the group; the owner's org_admins write it. The owner is always a member.
 import { and, asc, eq, inArray, sql } from 'drizzle-orm'
 import type { Tx } from '../../db/client.js'
-import { rows } from '../../db/client.js'
 import { organisations, sharingGroupMembers, sharingGroups, type SharingGroupRow } from '../../db/schema/index.js'
 import type { Ctx } from '../../access/scope.js'
 import { AppError, notFound } from '../../core/errors.js'
@@ -113,16 +112,35 @@ export const sharingGroupsService = {
     return ctx.tx(async (tx, audit) => {
       audit.set({ status: 204 })
       await owned(tx, ctx, id)
-      const [used] = await rows<{ n: number }>(
-        tx,
-        sql`select (select count(*) from indicators where sharing_group_id = ${id})::int + (select count(*) from notes where sharing_group_id = ${id})::int as n`,
-      )
-      if (used && used.n > 0) {
-        throw new AppError('conflict', `The group still distributes ${used.n} item(s); redistribute or revoke them first.`)
+      // No count first: under row-level security the owner counts only the items it may read, so
+      // another member's match_only item would slip past and reach the foreign key. The foreign key
+      // sees every item, visible or not; its refusal is the one answer, whoever's items they are.
+      try {
+        await tx.delete(sharingGroups).where(eq(sharingGroups.id, id))
+      } catch (err) {
+        if (isForeignKeyViolation(err)) throw groupInUse()
+        throw err
       }
-      await tx.delete(sharingGroups).where(eq(sharingGroups.id, id))
     })
   },
+}
+
+/**
+ * The group is still the distribution of some item. Deliberately without counts, ids or owners:
+ * the items may be members' items the owner cannot see, and the answer must not tell.
+ */
+const groupInUse = () =>
+  new AppError(
+    'conflict',
+    'The sharing group is still the distribution of items (indicators or notes, revoked ones included); their owners must move them to another distribution before the group can be deleted.',
+  )
+
+/** SQLSTATE 23503; drizzle wraps the driver's error, so look along the cause chain. */
+function isForeignKeyViolation(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.code === '23503') return true
+  }
+  return false
 }
 
 async function visible(tx: Tx, ctx: Ctx, id: string, lock = false) {

@@ -3,7 +3,14 @@
 // same validation as POST /v1/indicators (prepareInsert); placement comes from the request (or the
 // collection), the TLP from the request or the object's markings, grading from DCX's extension
 // when the object came from DCX, else from STIX confidence (Appendix A in reverse).
-import { and, eq, or } from 'drizzle-orm'
+//
+// Ids: the importing organisation is a new producer, so its item gets a new id — never the
+// producer's, whether or not some item already holds that id. The new id is derived from the
+// importer and the producer's id (UUIDv5), so the same object imported again is the same item.
+// Keeping a free id (and only a free one) made the answer differ for an id another organisation's
+// hidden item holds: an existence oracle. Now both take one path, with one answer.
+import { createHash } from 'node:crypto'
+import { and, eq, inArray, or } from 'drizzle-orm'
 import { indicators } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
@@ -102,26 +109,44 @@ async function importOne(tx: Tx, ctx: Ctx, obj: unknown, index: number, placemen
     if (e instanceof AppError && e.status === 400) return { ...base, status: 'invalid', reason: e.detail }
     throw e
   }
-  const wanted = (idMatch[1] ?? '').toLowerCase()
-  // The same object again, or the same value the organisation already holds: nothing new.
+  const producerId = (idMatch[1] ?? '').toLowerCase()
+  const ownId = importedId(ctx.actor.organisationId, producerId)
+  // Nothing new: the same object again (the id it was given here; or, for the organisation's own
+  // items and those imported before ids were derived, the producer's id), or the same value the
+  // organisation already holds. Only the organisation's own rows are consulted.
   const [dup] = await tx
     .select({ id: indicators.id, updatedAt: indicators.updatedAt })
     .from(indicators)
     .where(
       and(
         eq(indicators.organisationId, ctx.actor.organisationId),
-        or(eq(indicators.id, wanted), and(eq(indicators.type, values.type), eq(indicators.normalizedValue, values.normalizedValue))),
+        or(inArray(indicators.id, [ownId, producerId]), and(eq(indicators.type, values.type), eq(indicators.normalizedValue, values.normalizedValue))),
       ),
     )
     .limit(1)
   if (dup) return { ...base, status: 'duplicate', indicatorId: dup.id, version: dup.updatedAt.toISOString() }
-  // Keep the producer's id when it is free, so a TAXII client finds the object it pushed under
-  // the id it knows; when another organisation's item holds it, the new item gets its own id.
   const ret = { id: indicators.id, updatedAt: indicators.updatedAt }
-  let [row] = await tx.insert(indicators).values({ ...values, id: wanted }).onConflictDoNothing({ target: indicators.id }).returning(ret)
-  if (!row) [row] = await tx.insert(indicators).values(values).returning(ret)
+  const [row] = await tx.insert(indicators).values({ ...values, id: ownId }).returning(ret)
   if (!row) throw new Error('insert returned nothing')
   return { ...base, status: 'created', indicatorId: row.id, version: row.updatedAt.toISOString() }
+}
+
+// The UUIDv5 namespace of imported indicator ids (a fixed random UUID; never change it, or
+// re-imports stop finding the items they made).
+const IMPORT_NAMESPACE = Buffer.from('5b0f8c9e3d6a4e1f9a2c7d4b8e6f1a03', 'hex')
+
+/**
+ * The id an imported object gets in the importing organisation: UUIDv5 (RFC 9562 §5.5) of the
+ * organisation and the producer's id. Stable (the same object imported again maps to the same
+ * item), distinct per organisation, and it never equals an id some other item holds except by a
+ * SHA-1 preimage: the answer cannot depend on whether another organisation's item exists.
+ */
+export function importedId(organisationId: string, producerId: string): string {
+  const h = createHash('sha1').update(IMPORT_NAMESPACE).update(`${organisationId.toLowerCase()}/${producerId.toLowerCase()}`, 'utf8').digest()
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80
+  const x = h.subarray(0, 16).toString('hex')
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`
 }
 
 export async function importObjects(tx: Tx, ctx: Ctx, objects: unknown[], placement: Placement): Promise<ImportResult[]> {

@@ -70,3 +70,20 @@ t.test('shipping_pattern', async (t) => {
     ['y'.repeat(4001), /longer than 4000 characters/],
   ])
 })
+
+t.test('invisible characters are folded out of text types, phones and e-mail local parts', async (t) => {
+  expectValid(t, 'vendor_alias', [
+    ['Mare\u200Bk', 'marek'],
+    ['\u200DMa\u00ADrek\uFEFF', 'marek'],
+    ['Ma\u202Erek\u202C', 'marek'],
+    ['Ma\u2066re\u2069k\u200E', 'marek'],
+    ['Marek\uFE0F\u{E0100}', 'marek'],
+    ['M\u034Farek', 'marek'],
+  ])
+  expectValid(t, 'person_name', [['Mare\u200Ck  \u2060Nowak', 'marek nowak']])
+  expectValid(t, 'postal_address', [['Main\u00AD street 1', 'main street 1']])
+  expectValid(t, 'shipping_pattern', [['\uFEFFDVD\u200B case', 'DVD case']])
+  expectValid(t, 'phone', [['+44 20\u200B 7946 0958', '+442079460958']])
+  expectValid(t, 'email', [['Ma\u200Drek@example.org', 'marek@example.org']])
+  expectInvalid(t, 'vendor_alias', [['\u200B\uFEFF', /empty/]])
+})

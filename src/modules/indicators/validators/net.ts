@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { domainToASCII } from 'node:url'
 import { fail, ok, type Result } from './result.js'
+import { foldInvisible } from './text.js'
 
 /** Host names (domain), web addresses (url) and e-mail addresses. */
 
@@ -74,7 +75,9 @@ export function normalizeEmail(value: string): Result {
   const parts = value.split('@')
   if (parts.length < 2) return fail('e-mail address is missing the @')
   if (parts.length > 2) return fail('e-mail address must contain exactly one @')
-  const [rawLocal = '', rawDomain = ''] = parts
+  const [typedLocal = '', rawDomain = ''] = parts
+  // An invisible character must not make a second address of one mailbox (the domain has UTS #46).
+  const rawLocal = foldInvisible(typedLocal)
   if (rawLocal === '') return fail('e-mail address has an empty local part')
   if (!LOCAL_PART.test(rawLocal)) return fail('e-mail local part contains characters that are not allowed')
   if (rawLocal.startsWith('.') || rawLocal.endsWith('.') || rawLocal.includes('..')) {

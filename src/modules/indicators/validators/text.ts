@@ -16,6 +16,33 @@ export function hasLoneSurrogate(value: string): boolean {
   return LONE_SURROGATE.test(value)
 }
 
+/**
+ * Characters that render as nothing (or only steer the rendering of their neighbours), so two
+ * values that look the same differ only by them — a classic way to dodge exact matching:
+ * zero-width space / non-joiner / joiner (U+200B–U+200D), word joiner (U+2060) and the invisible
+ * operators (U+2061–U+2064), soft hyphen (U+00AD), BOM / zero-width no-break space (U+FEFF),
+ * combining grapheme joiner (U+034F), Mongolian vowel separator (U+180E), the bidi controls
+ * (ALM U+061C, LRM/RLM U+200E/U+200F, embeddings and overrides U+202A–U+202E, isolates
+ * U+2066–U+2069, and the deprecated format controls U+206A–U+206F), and the variation selectors
+ * (U+FE00–U+FE0F, U+E0100–U+E01EF).
+ *
+ * The list is explicit (not \p{Default_Ignorable_Code_Point}, whose extent changes with the
+ * Unicode version of the engine) so that a client in any language folds exactly the same set.
+ */
+export const INVISIBLE_CHARACTERS =
+  /[\u00AD\u034F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFE00-\uFE0F\uFEFF\u{E0100}-\u{E01EF}]/gu
+
+/**
+ * The canonicaliser's invisible-character fold: removes every INVISIBLE_CHARACTERS code point.
+ * Applied by normalizeIndicator() to the free-text types (vendor_alias, person_name,
+ * postal_address, shipping_pattern) and phone numbers, and to e-mail local parts, before any
+ * other step; a client that computes normalised values (e.g. for oblivious screening) must apply
+ * it the same way.
+ */
+export function foldInvisible(value: string): string {
+  return value.replace(INVISIBLE_CHARACTERS, '')
+}
+
 /** Which control characters a type tolerates (they are folded away or kept by the type). */
 export type ControlPolicy = 'none' | 'whitespace' | 'tab-newline'
 
