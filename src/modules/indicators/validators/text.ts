@@ -30,6 +30,8 @@ export function hasLoneSurrogate(value: string): boolean {
  * Unicode version of the engine) so that a client in any language folds exactly the same set.
  */
 export const INVISIBLE_CHARACTERS =
+  // The class lists combining and joining code points on purpose: they are what it removes.
+  // eslint-disable-next-line no-misleading-character-class
   /[\u00AD\u034F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFE00-\uFE0F\uFEFF\u{E0100}-\u{E01EF}]/gu
 
 /**
