@@ -17,8 +17,13 @@ export interface TapLike {
   teardown(fn: () => unknown): void
 }
 
+// scrypt at N=2^10 instead of the service's 2^15: a test file creates dozens of accounts and asks
+// for tokens, and every hash says which parameters made it. Below what an environment may set
+// (DCX_SECRET_HASH_COST ≥ 14), so it is set here, in code, and never reaches a deployment.
+export const TEST_SECRET_HASH_COST = 10
+
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({
+  const config = loadConfig({
     DATABASE_URL: process.env.DATABASE_URL,
     DCX_DATA_DIR: 'memory://',
     LOG_LEVEL: 'silent',
@@ -31,6 +36,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DCX_TOKEN_FAILURES_PER_MINUTE: '10000',
     ...env,
   })
+  return env.DCX_SECRET_HASH_COST ? config : Object.freeze({ ...config, secretHashCost: TEST_SECRET_HASH_COST })
 }
 
 export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<FastifyInstance> {
