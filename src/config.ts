@@ -50,6 +50,10 @@ const envSchema = z.object({
   // of milliseconds per hash. Each hash carries its own parameters, so raising this later leaves
   // existing secrets working. Below 2^14 (16 MiB) is refused.
   DCX_SECRET_HASH_COST: int(MIN_SECRET_HASH_COST, 18).default(15),
+  // Link committed audit events into the hash chain every second from this process. Off, the
+  // chain grows when an auditor verifies (or wherever another node's chainer runs); tests drive
+  // the chainer themselves.
+  DCX_AUDIT_CHAIN_TIMER: bool.default(true),
 })
 
 export type Env = z.input<typeof envSchema>
@@ -80,6 +84,8 @@ export interface Config {
   readonly docs: boolean
   /** scrypt cost (log2 N) of newly hashed client secrets. */
   readonly secretHashCost: number
+  /** Run the audit chainer on its timer in this process. */
+  readonly auditChainTimer: boolean
 }
 
 export class ConfigError extends Error {
@@ -131,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPoolSize: e.DCX_DB_POOL_SIZE,
     docs: e.DCX_DOCS,
     secretHashCost: e.DCX_SECRET_HASH_COST,
+    auditChainTimer: e.DCX_AUDIT_CHAIN_TIMER,
   })
 }
 
