@@ -418,10 +418,8 @@ export async function privateApp(t: TapLike, env: Record<string, string> = {}): 
   } finally {
     await admin.end()
   }
-  // Registered before the app's own teardown: tap runs teardowns in order, so drop after close.
-  const url = new URL(process.env.DATABASE_URL as string)
-  url.pathname = `/${name}`
-  const app = await buildTestApp(t, { ...env, DATABASE_URL: url.toString() })
+  // Registered before the app's own teardown: tap runs teardowns last-registered first, so the
+  // app closes, then its database is dropped.
   t.teardown(async () => {
     const c = new pg.Client({ connectionString: adminUrl.toString() })
     await c.connect()
@@ -431,7 +429,9 @@ export async function privateApp(t: TapLike, env: Record<string, string> = {}): 
       await c.end()
     }
   })
-  return app
+  const url = new URL(process.env.DATABASE_URL as string)
+  url.pathname = `/${name}`
+  return buildTestApp(t, { ...env, DATABASE_URL: url.toString() })
 }
 
 // ---------------------------------------------------------------------------------------------
