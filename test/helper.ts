@@ -1,10 +1,13 @@
 // build(t) and factories. Each test file builds one app: on PGlite (in memory, a fresh database
-// per file) or, when DATABASE_URL is set, on that server — shared by parallel files, so every
-// test creates its own organisations and never counts rows it did not make.
+// per app, started from one migrated template per run) or, when DATABASE_URL is set, on that
+// server — shared by parallel files, so every test creates its own organisations and never counts
+// rows it did not make.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { build } from '../src/app.js'
+import { build, type BuildOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { openDatabase } from '../src/db/client.js'
+import { migratedTemplate } from './db-template.js'
 import { accountsRepository } from '../src/modules/accounts/accounts.repository.js'
 import { organisationsRepository } from '../src/modules/organisations/organisations.repository.js'
 import { generateClientId, generateSecret, hashSecret } from '../src/core/secrets.js'
@@ -42,8 +45,21 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return env.DCX_SECRET_HASH_COST ? config : Object.freeze({ ...config, secretHashCost: TEST_SECRET_HASH_COST })
 }
 
+/**
+ * build() options for a test app's database: on PGlite a fresh in-memory one started from the
+ * migrated template (test/db-template.ts); on PostgreSQL none, so build() connects to
+ * DATABASE_URL itself (migrations there are applied once and then skipped).
+ */
+export async function testDatabase(config: Config): Promise<Pick<BuildOptions, 'database'>> {
+  if (config.databaseUrl || !config.dataDir.startsWith('memory://')) return {}
+  return {
+    database: await openDatabase({ databaseUrl: undefined, dataDir: config.dataDir, poolSize: config.dbPoolSize, pgliteTemplate: await migratedTemplate() }),
+  }
+}
+
 export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const app = await build(testConfig(env))
+  const config = testConfig(env)
+  const app = await build(config, await testDatabase(config))
   await app.ready()
   t.teardown(() => app.close())
   return app
