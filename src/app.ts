@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import { resolveMasterKey } from './access/keys.js'
+import { setSecretHashCost } from './core/secrets.js'
 import dbPlugin from './plugins/db.js'
 import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
@@ -57,6 +58,8 @@ export const LOG_REDACT = [
 ]
 
 export async function build(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  // New client-secret hashes (account creation, rotation, bootstrap) use the configured cost.
+  setSecretHashCost(config.secretHashCost)
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     // A client's request id is kept when it is a sane token, so partners can correlate.

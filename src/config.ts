@@ -8,6 +8,9 @@ const bool = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
+/** The lowest scrypt cost (log2 N) an environment may configure. */
+export const MIN_SECRET_HASH_COST = 14
+
 const envSchema = z.object({
   DATABASE_URL: z
     .string()
@@ -43,6 +46,14 @@ const envSchema = z.object({
   DCX_TOKEN_ATTEMPTS_PER_MINUTE: int(1, 100_000).default(300),
   DCX_DB_POOL_SIZE: int(1, 200).default(10),
   DCX_DOCS: bool.default(true),
+  // scrypt cost of new client-secret hashes, as log2 N (r=8, p=1): 15 is N=2^15, 32 MiB and tens
+  // of milliseconds per hash. Each hash carries its own parameters, so raising this later leaves
+  // existing secrets working. Below 2^14 (16 MiB) is refused.
+  DCX_SECRET_HASH_COST: int(MIN_SECRET_HASH_COST, 18).default(15),
+  // Link committed audit events into the hash chain every second from this process. Off, the
+  // chain grows when an auditor verifies (or wherever another node's chainer runs); tests drive
+  // the chainer themselves.
+  DCX_AUDIT_CHAIN_TIMER: bool.default(true),
 })
 
 export interface Config {
@@ -69,6 +80,10 @@ export interface Config {
   }
   readonly dbPoolSize: number
   readonly docs: boolean
+  /** scrypt cost (log2 N) of newly hashed client secrets. */
+  readonly secretHashCost: number
+  /** Run the audit chainer on its timer in this process. */
+  readonly auditChainTimer: boolean
 }
 
 export class ConfigError extends Error {
@@ -119,6 +134,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     dbPoolSize: e.DCX_DB_POOL_SIZE,
     docs: e.DCX_DOCS,
+    secretHashCost: e.DCX_SECRET_HASH_COST,
+    auditChainTimer: e.DCX_AUDIT_CHAIN_TIMER,
   })
 }
 

@@ -1,10 +1,13 @@
 // build(t) and factories. Each test file builds one app: on PGlite (in memory, a fresh database
-// per file) or, when DATABASE_URL is set, on that server — shared by parallel files, so every
-// test creates its own organisations and never counts rows it did not make.
+// per app, started from one migrated template per run) or, when DATABASE_URL is set, on that
+// server — shared by parallel files, so every test creates its own organisations and never counts
+// rows it did not make.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { build } from '../src/app.js'
+import { build, type BuildOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { openDatabase } from '../src/db/client.js'
+import { migratedTemplate } from './db-template.js'
 import { accountsRepository } from '../src/modules/accounts/accounts.repository.js'
 import { organisationsRepository } from '../src/modules/organisations/organisations.repository.js'
 import { generateClientId, generateSecret, hashSecret } from '../src/core/secrets.js'
@@ -17,8 +20,13 @@ export interface TapLike {
   teardown(fn: () => unknown): void
 }
 
+// scrypt at N=2^10 instead of the service's 2^15: a test file creates dozens of accounts and asks
+// for tokens, and every hash says which parameters made it. Below what an environment may set
+// (DCX_SECRET_HASH_COST ≥ 14), so it is set here, in code, and never reaches a deployment.
+export const TEST_SECRET_HASH_COST = 10
+
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({
+  const config = loadConfig({
     DATABASE_URL: process.env.DATABASE_URL,
     DCX_DATA_DIR: 'memory://',
     LOG_LEVEL: 'silent',
@@ -29,12 +37,29 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DCX_RATE_LIMIT_ADDRESS_PER_MINUTE: '1000000',
     DCX_TOKEN_ATTEMPTS_PER_MINUTE: '100000',
     DCX_TOKEN_FAILURES_PER_MINUTE: '10000',
+    // No chaining behind a test's back: a test that needs the chain calls app.chainer.chainNow()
+    // (or GET /v1/audit/verify, which chains first).
+    DCX_AUDIT_CHAIN_TIMER: 'false',
     ...env,
   })
+  return env.DCX_SECRET_HASH_COST ? config : Object.freeze({ ...config, secretHashCost: TEST_SECRET_HASH_COST })
+}
+
+/**
+ * build() options for a test app's database: on PGlite a fresh in-memory one started from the
+ * migrated template (test/db-template.ts); on PostgreSQL none, so build() connects to
+ * DATABASE_URL itself (migrations there are applied once and then skipped).
+ */
+export async function testDatabase(config: Config): Promise<Pick<BuildOptions, 'database'>> {
+  if (config.databaseUrl || !config.dataDir.startsWith('memory://')) return {}
+  return {
+    database: await openDatabase({ databaseUrl: undefined, dataDir: config.dataDir, poolSize: config.dbPoolSize, pgliteTemplate: await migratedTemplate() }),
+  }
 }
 
 export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const app = await build(testConfig(env))
+  const config = testConfig(env)
+  const app = await build(config, await testDatabase(config))
   await app.ready()
   t.teardown(() => app.close())
   return app

@@ -26,7 +26,7 @@ export default fp<{ recording?: boolean }>(
   async (app, opts) => {
     const chainer = new AuditChainer(app.db, app.keys, app.log)
     app.decorate('chainer', chainer)
-    chainer.start()
+    if (app.config.auditChainTimer) chainer.start()
     app.addHook('onClose', async () => chainer.stop())
 
     const deps = { db: app.db, recording: opts.recording !== false }

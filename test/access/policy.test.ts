@@ -10,7 +10,7 @@ import { rows } from '../../src/db/client.js'
 import { POLICY, rolesAllowed } from '../../src/access/policy.js'
 import { AUDIT_EVENTS, COMMON_DETAILS, eventSpec } from '../../src/audit/events.js'
 import { routeOperation } from '../../src/plugins/policy.js'
-import { as, buildTestApp, testConfig, createAccount, json, orgWith, routeTable } from '../helper.js'
+import { as, buildTestApp, testConfig, testDatabase, createAccount, json, orgWith, routeTable } from '../helper.js'
 
 const app = await buildTestApp(t)
 
@@ -69,7 +69,8 @@ t.test('a route without a policy or an audit entry fails the boot, naming it', a
   t.throws(() => routeOperation({ method: 'GET', url: '/taxii2/x/', schema: { operationId: 'healthz' } }), /has no audit event type/)
   t.equal(routeOperation({ method: 'GET', url: '/healthz', schema: { operationId: 'healthz' } }), 'healthz', 'outside /v1 and /taxii2 an entry is optional')
   // The same through the app: registering such a route makes the boot fail.
-  const fresh = await build(testConfig())
+  const config = testConfig()
+  const fresh = await build(config, await testDatabase(config))
   t.teardown(() => fresh.close())
   await t.rejects(
     (async () => {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'drizzle-orm'
 import { rows } from '../../src/db/client.js'
+import { loadConfig } from '../../src/config.js'
 import { as, buildTestApp, createAccount, json, orgWith, unique } from '../helper.js'
 import { privateApp } from './private-db.js'
 
@@ -116,4 +117,23 @@ t.test('chainNow covers events committed while an earlier run was in flight', as
     await inFlight
   }
   t.same(missed, [], 'every event committed before chainNow() is chained when it resolves')
+})
+
+// Tests drive the chainer themselves (testConfig turns its timer off); the service does not wait
+// to be asked: with the timer on, as by default, events are linked without anyone calling it.
+t.test('the chainer timer, on by default, links events by itself', async (t) => {
+  t.equal(loadConfig({}).auditChainTimer, true, 'on by default')
+  const app = await privateApp(t, { DCX_AUDIT_CHAIN_TIMER: 'true' })
+  const { reader } = await orgWith(app, ['reader'])
+  const rid = (await as(app, reader.token).get('/v1/me')).headers['x-request-id'] as string
+  const sequence = async () =>
+    (await rows<{ sequence: string | null }>(app.db, sql`select c.sequence from audit_events e left join audit_chain c on c.event_id = e.id where e.request_id = ${rid}`))[0]?.sequence ?? null
+  // A bound on the wait, not an assertion on its length (older transactions elsewhere on a shared
+  // server can hold the chainer's horizon back).
+  let seq = await sequence()
+  for (let i = 0; i < 600 && seq === null; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    seq = await sequence()
+  }
+  t.not(seq, null, 'the event was chained without a call to chainNow()')
 })

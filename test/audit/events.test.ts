@@ -9,7 +9,7 @@ import { rows } from '../../src/db/client.js'
 import { toEvent, type AuditEvent } from '../../src/modules/audit/audit.service.js'
 import { as, buildTestApp, createAccount, createOrg, json, orgWith, unique } from '../helper.js'
 
-// Several apps (and databases) per file: on a loaded machine this file may need more than the
+// Two apps (and databases) in this file: on a loaded machine it may need more than the
 // default two minutes. A limit on the run, not an assertion on timing.
 t.setTimeout(300_000)
 
@@ -30,8 +30,10 @@ async function eventOf(t: Test, app: FastifyInstance, res: LightMyRequestRespons
 
 const ua = { 'user-agent': UA }
 
+// One app for the file (events are found by request id); the rate-limit case adds one with a tiny limit.
+const app = await buildTestApp(t)
+
 t.test('token requests: issued and refused, with the client id tried', async (t) => {
-  const app = await buildTestApp(t)
   const { org, reader } = await orgWith(app, ['reader'])
   const form = (body: string) =>
     app.inject({ method: 'POST', url: '/v1/auth/token', headers: { ...ua, 'content-type': 'application/x-www-form-urlencoded' }, payload: body })
@@ -67,7 +69,6 @@ t.test('token requests: issued and refused, with the client id tried', async (t)
 })
 
 t.test('reads of protected data: get, list, search, match — with the query and counts', async (t) => {
-  const app = await buildTestApp(t)
   const owner = await orgWith(app, ['contributor'], { sector: 'customs' })
   const viewer = await orgWith(app, ['reader'], { sector: 'police' })
   const C = as(app, owner.contributor.token)
@@ -104,7 +105,6 @@ t.test('reads of protected data: get, list, search, match — with the query and
 })
 
 t.test('writes record what changed', async (t) => {
-  const app = await buildTestApp(t)
   const { contributor } = await orgWith(app, ['contributor'])
   const C = as(app, contributor.token)
   const created = await C.post('/v1/indicators', { type: 'domain', value: `${unique('w')}.example`, distribution: 'community', tlp: 'green' })
@@ -127,7 +127,6 @@ t.test('writes record what changed', async (t) => {
 })
 
 t.test('refusals: 401, 403, 404 on a hidden item, 429 — outcome denied with the status', async (t) => {
-  const app = await buildTestApp(t)
   const owner = await orgWith(app, ['contributor'])
   const other = await orgWith(app, ['reader'])
   const hidden = json<{ id: string }>(await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: `${unique('h')}.example`, distribution: 'organisation' }))
@@ -163,7 +162,6 @@ t.test('refusals: 401, 403, 404 on a hidden item, 429 — outcome denied with th
 })
 
 t.test('admin actions: organisation create and suspend, account create, patch, secret rotation', async (t) => {
-  const app = await buildTestApp(t)
   const home = await createOrg(app)
   const admin = await createAccount(app, home.id, ['platform_admin'])
   const A = as(app, admin.token)

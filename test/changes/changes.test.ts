@@ -6,8 +6,10 @@ import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
 interface Change { kind: string; id: string; action: string; version: number }
 interface ChangePage { items: Change[]; nextCursor: string | null; hasMore: boolean }
 
+// One app for the file: each case starts from the feed's current head and makes its own items.
+const app = await buildTestApp(t)
+
 t.test('feed: created, updated, revoked in order; cursor only moves forward', async (t) => {
-  const app = await buildTestApp(t)
   const owner = await orgWith(app, ['contributor'], { sector: 'customs' })
   const viewer = await orgWith(app, ['reader'], { sector: 'postal' })
   const A = as(app, owner.contributor.token)
@@ -109,7 +111,6 @@ t.test('cursors are opaque and unforgeable; bound to the caller; hidden writes l
 
 // Needs two concurrent transactions: a real PostgreSQL server.
 t.test('a transaction that commits late is never skipped', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (PostgreSQL)' }, async (t) => {
-  const app = await buildTestApp(t)
   const owner = await orgWith(app, ['contributor'], { sector: 'customs' })
   const viewer = await orgWith(app, ['reader'], { sector: 'police' })
   const V = as(app, viewer.reader.token)

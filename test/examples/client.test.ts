@@ -23,10 +23,12 @@ async function inDirectory(dcx: DcxClient, id: string): Promise<Schemas['Organis
   return undefined
 }
 
+// One app for the file, on a real socket: each case makes its own organisation and accounts.
+const app = await buildTestApp(t)
+await app.listen({ port: 0, host: '127.0.0.1' })
+const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+
 t.test('createDcxClient: token, /v1/me, directory, typed problem', async (t) => {
-  const app = await buildTestApp(t)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const { org, reader } = await orgWith(app, ['reader'])
 
   const dcx = await createDcxClient(baseUrl, reader.clientId, reader.clientSecret)
@@ -55,9 +57,6 @@ t.test('createDcxClient: token, /v1/me, directory, typed problem', async (t) => 
 })
 
 t.test('createDcxClient: refused credentials are a DcxTokenError; a disabled account stops working', async (t) => {
-  const app = await buildTestApp(t)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const { org, org_admin } = await orgWith(app, ['org_admin'])
   const reader = await createAccount(app, org.id, ['reader'])
 

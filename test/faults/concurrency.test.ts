@@ -2,16 +2,19 @@
 // winner per version (for every resource with an ETag); 50 updates without If-Match lose none
 // (versions 2…51, each handed out once); 50 simultaneous retries of one Idempotency-Key create
 // one item (indicators, bulk, notes, sharing groups, sightings); and after all of it the audit hash
-// chain verifies unbroken. On PostgreSQL the requests truly overlap (a private database, so the
-// chain is this file's alone); on PGlite they are serialised, and the rules must hold all the same.
+// chain verifies unbroken. On PostgreSQL the requests truly overlap — on a server of this file's
+// own, with a connection for each of them, so neither another file's open transaction (which
+// would hold the chain back: transaction ids are server-wide) nor a queue for the pool decides
+// the outcome; on PGlite they are serialised, and the rules must hold all the same.
 // (The 20-way idempotency race on one indicator is in test/exchange/idempotency.test.ts.)
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { as, createAccount, createOrg, unique } from '../helper.js'
-import { poll, privateApp } from './support.js'
+import { ownServerApp, poll } from './support.js'
 
 const N = 50
-const app = await privateApp(t)
+// N requests at once, each with a connection (plus a few for the chainer and the fixtures).
+const app = await ownServerApp(t, { DCX_DB_POOL_SIZE: String(N + 5) }, { maxConnections: N + 20 })
 const org = await createOrg(app, { sector: 'police' })
 const other = await createOrg(app, { sector: 'customs', country: 'DE' })
 const contributor = await createAccount(app, org.id, ['contributor'])
@@ -136,7 +139,9 @@ t.test(`${N} concurrent retries of one Idempotency-Key create one item`, async (
 
 t.test('after all that concurrency the audit hash chain is unbroken', async (t) => {
   const auditorClient = as(app, auditor.token)
-  // Every committed event is chained within about a second; wait (bounded) until none is pending.
+  // Chain everything committed; verify chains first too, and reports what is still pending
+  // (events of transactions that were still open): ask again (bounded) until nothing is.
+  await app.chainer.chainNow()
   const settled = await poll(async () => {
     const v = (await auditorClient.get('/v1/audit/verify')).json() as { ok: boolean; pending: number }
     return v.pending === 0 ? v : undefined

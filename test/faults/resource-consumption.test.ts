@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { build } from '../../src/app.js'
-import { as, buildTestApp, isProblem, orgWith, testConfig, unique } from '../helper.js'
+import { as, buildTestApp, isProblem, orgWith, testConfig, testDatabase, unique } from '../helper.js'
 import { holds, operationFor, poll } from './support.js'
 
 const app = await buildTestApp(t)
@@ -159,7 +159,8 @@ t.test('long strings and many keys: 400, and an answer of bounded size', async (
 })
 
 t.test('slow clients on a real socket: cut off by the request timeout, the server keeps serving', async (t) => {
-  const server = await build(testConfig({ DCX_REQUEST_TIMEOUT_MS: '1500' }))
+  const config = testConfig({ DCX_REQUEST_TIMEOUT_MS: '1500' })
+  const server = await build(config, await testDatabase(config))
   await server.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => server.close())
   const { port } = server.server.address() as AddressInfo

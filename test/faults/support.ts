@@ -343,7 +343,7 @@ function asPostgresUser(cmd: string): { status: number | null; out: string } {
 }
 
 /** initdb into a temporary folder and start on a free port; destroyed in t's teardown (or call destroy() yourself). */
-export async function privatePostgres(t: TapLike | undefined): Promise<PrivatePostgres> {
+export async function privatePostgres(t: TapLike | undefined, opts: { maxConnections?: number } = {}): Promise<PrivatePostgres> {
   if (!PG_BIN) throw new Error('no initdb')
   const dir = mkdtempSync(path.join(tmpdir(), 'dcx-faults-pg-'))
   if (process.getuid?.() === 0) {
@@ -356,13 +356,13 @@ export async function privatePostgres(t: TapLike | undefined): Promise<PrivatePo
   const init = asPostgresUser(`${PG_BIN}/initdb -D ${data} -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8`)
   if (init.status !== 0) throw new Error(`initdb failed: ${init.out}`)
   const port = await freePort()
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`
+  const serverOpts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=${opts.maxConnections ?? 60}`
   const pgc = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     dir,
     start() {
-      const r = asPostgresUser(`${PG_BIN}/pg_ctl -D ${data} -o "${opts}" -l ${dir}/log -w -t 60 start`)
+      const r = asPostgresUser(`${PG_BIN}/pg_ctl -D ${data} -o "${serverOpts}" -l ${dir}/log -w -t 60 start`)
       if (r.status !== 0) throw new Error(`pg_ctl start failed: ${r.out}`)
     },
     stop(mode: 'fast' | 'immediate' = 'fast') {
@@ -419,10 +419,8 @@ export async function privateApp(t: TapLike, env: Record<string, string> = {}): 
   } finally {
     await admin.end()
   }
-  // Registered before the app's own teardown: tap runs teardowns in order, so drop after close.
-  const url = new URL(process.env.DATABASE_URL as string)
-  url.pathname = `/${name}`
-  const app = await buildTestApp(t, { ...env, DATABASE_URL: url.toString() })
+  // Registered before the app's own teardown: tap runs teardowns last-registered first, so the
+  // app closes, then its database is dropped.
   t.teardown(async () => {
     const c = new pg.Client({ connectionString: adminUrl.toString() })
     await c.connect()
@@ -432,7 +430,23 @@ export async function privateApp(t: TapLike, env: Record<string, string> = {}): 
       await c.end()
     }
   })
-  return app
+  const url = new URL(process.env.DATABASE_URL as string)
+  url.pathname = `/${name}`
+  return buildTestApp(t, { ...env, DATABASE_URL: url.toString() })
+}
+
+/**
+ * An app on a PostgreSQL server of its own (privatePostgres), for a test whose outcome depends on
+ * the audit chain settling: the chainer links only events older than every transaction open on
+ * the *server* (transaction ids are cluster-wide), so on the shared server another test file's —
+ * or another run's — open transaction holds a private database's chain back as well. On PGlite a
+ * fresh in-memory database; without server binaries, a private database on the shared server.
+ */
+export async function ownServerApp(t: TapLike, env: Record<string, string> = {}, opts: { maxConnections?: number } = {}): Promise<FastifyInstance> {
+  if (!onPg) return buildTestApp(t, env)
+  if (privatePostgresSkip) return privateApp(t, env)
+  const pgc = await privatePostgres(t, opts)
+  return buildTestApp(t, { ...env, DATABASE_URL: pgc.url })
 }
 
 // ---------------------------------------------------------------------------------------------

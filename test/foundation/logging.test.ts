@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { build, LOG_REDACT } from '../../src/app.js'
-import { as, json, orgWith, testConfig } from '../helper.js'
+import { as, json, orgWith, testConfig, testDatabase } from '../helper.js'
 
 t.test('headers and logging', async (t) => {
   let captured = ''
@@ -13,7 +13,9 @@ t.test('headers and logging', async (t) => {
       cb()
     },
   })
-  const app = await build(testConfig({ LOG_LEVEL: 'debug' }), {
+  const config = testConfig({ LOG_LEVEL: 'debug' })
+  const app = await build(config, {
+    ...(await testDatabase(config)),
     logger: { level: 'trace', stream, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
   })
   await app.ready()

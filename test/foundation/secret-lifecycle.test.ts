@@ -3,8 +3,10 @@ import { sql } from 'drizzle-orm'
 import { rows } from '../../src/db/client.js'
 import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
 
+// One app for the file: every case makes its own organisations and accounts.
+const app = await buildTestApp(t)
+
 t.test('rotating a secret also retires the tokens issued before it', async (t) => {
-  const app = await buildTestApp(t)
   const { org_admin, reader } = await orgWith(app, ['org_admin', 'reader'])
   const issued = json<{ access_token: string }>(
     await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: reader.clientSecret }),
@@ -25,7 +27,6 @@ t.test('rotating a secret also retires the tokens issued before it', async (t) =
 })
 
 t.test('account creation with Idempotency-Key: one account, the secret never stored or replayed', async (t) => {
-  const app = await buildTestApp(t)
   const { org, org_admin } = await orgWith(app, ['org_admin'])
   const admin = as(app, org_admin.token)
   const key = { 'idempotency-key': `acct-${org.id}` }
@@ -44,7 +45,6 @@ t.test('account creation with Idempotency-Key: one account, the secret never sto
 })
 
 t.test('organisation creation with Idempotency-Key replays the first result', async (t) => {
-  const app = await buildTestApp(t)
   const { platform_admin } = await orgWith(app, ['platform_admin'], { sector: 'international' })
   const body = { name: `Idem org ${Date.now()}`, sector: 'courier', country: 'BE', contact: { email: 'desk@courier.example' } }
   const key = { 'idempotency-key': `org-${Date.now()}-${Math.random().toString(36).slice(2)}` }

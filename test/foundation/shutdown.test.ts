@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { build } from '../../src/app.js'
 import { organisations } from '../../src/db/schema/index.js'
-import { createOrg, testConfig } from '../helper.js'
+import { createOrg, testConfig, testDatabase } from '../helper.js'
 
 interface Outcome {
   status?: number
@@ -30,7 +30,8 @@ function get(port: number, path: string, agent?: Agent): Promise<Outcome> {
 }
 
 t.test('graceful shutdown with a request in flight', async (t) => {
-  const app = await build(testConfig())
+  const config = testConfig()
+  const app = await build(config, await testDatabase(config))
   let entered!: () => void
   const inHandler = new Promise<void>((resolve) => (entered = resolve))
   app.get('/slow', { config: { public: true } }, async () => {

@@ -1,6 +1,7 @@
 // Shared by the interoperability tests: the OASIS STIX 2.1 JSON schemas (draft 2020-12, loaded
-// with Ajv's 2020 mode from ../shared/stix2-json-schemas beside the repository), TAXII request
-// helpers, and a bounded poll for reads that wait on other files' open transactions.
+// with Ajv's 2020 mode from test/fixtures/stix2-json-schemas, a copy kept in the repository with
+// its licence and source commit), TAXII request helpers, and a bounded poll for reads that wait on
+// other files' open transactions.
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -8,7 +9,7 @@ import ajvModule from 'ajv/dist/2020.js'
 import formatsModule from 'ajv-formats'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 
-export const STIX_DIR = fileURLToPath(new URL('../../../shared/stix2-json-schemas/', import.meta.url))
+export const STIX_DIR = fileURLToPath(new URL('../fixtures/stix2-json-schemas/', import.meta.url))
 
 // CommonJS default exports seen from ESM: the constructor may sit on .default.
 type AjvCtor = typeof import('ajv/dist/2020.js').default

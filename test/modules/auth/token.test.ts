@@ -1,8 +1,10 @@
 import t from 'tap'
 import { as, buildTestApp, createAccount, isProblem, json, orgWith } from '../../helper.js'
 
+// One app for the file: every case makes its own organisations and accounts.
+const app = await buildTestApp(t)
+
 t.test('client-credentials token: form, JSON, Basic; then /v1/me', async (t) => {
-  const app = await buildTestApp(t)
   const { reader } = await orgWith(app, ['reader'])
 
   const form = await app.inject({
@@ -42,7 +44,6 @@ t.test('client-credentials token: form, JSON, Basic; then /v1/me', async (t) => 
 })
 
 t.test('token errors are OAuth bodies', async (t) => {
-  const app = await buildTestApp(t)
   const { reader } = await orgWith(app, ['reader'])
   const anon = as(app, undefined)
 
@@ -68,7 +69,6 @@ t.test('token errors are OAuth bodies', async (t) => {
 })
 
 t.test('disabled account: no token, and a live token stops working', async (t) => {
-  const app = await buildTestApp(t)
   const { org, org_admin, reader } = await orgWith(app, ['org_admin', 'reader'])
   t.equal((await as(app, reader.token).get('/v1/me')).statusCode, 200)
   const res = await as(app, org_admin.token).patch(`/v1/accounts/${reader.id}`, { disabled: true })
@@ -80,7 +80,6 @@ t.test('disabled account: no token, and a live token stops working', async (t) =
 })
 
 t.test('suspended organisation: its tokens stop working', async (t) => {
-  const app = await buildTestApp(t)
   const { platform_admin: admin } = await orgWith(app, ['platform_admin'], { sector: 'international' })
   const { org, reader } = await orgWith(app, ['reader'])
   t.equal((await as(app, reader.token).get('/v1/me')).statusCode, 200)
