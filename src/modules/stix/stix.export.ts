@@ -3,10 +3,11 @@
 // gives it), so the export shows exactly what the list endpoints show — no match_only value of
 // another organisation, ever.
 import { randomUUID } from 'node:crypto'
-import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, inArray, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes, organisations, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import { rows, type Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
+import { keysetAfter } from '../../core/paging.js'
 import { TLPS } from '../../access/visibility.js'
 import { indicatorColumns, indicatorFilters } from '../indicators/indicators.repository.js'
 import { noteColumns, noteFilters } from '../notes/notes.repository.js'
@@ -78,7 +79,7 @@ async function* pages<R extends { id: string; createdAt: Date }>(run: Run, fetch
     if (page.length) yield page
     const last = page.at(-1)
     if (page.length < PAGE || !last) return
-    after = or(gt(t.createdAt, last.createdAt), and(eq(t.createdAt, last.createdAt), gt(t.id, last.id))) as SQL
+    after = keysetAfter(t.createdAt, t.id, last.createdAt, last.id)
   }
 }
 

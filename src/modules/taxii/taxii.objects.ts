@@ -4,12 +4,13 @@
 // (date_added, id) order; list reads only show rows whose writing transaction is older than every
 // running one (the change feed's horizon), so a late commit never lands behind a page already
 // served and a client polling with added_after or next misses nothing.
-import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
 import { AppError } from '../../core/errors.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
+import { keysetAfter } from '../../core/paging.js'
 import { canSee } from '../../access/visibility.js'
 import { indicatorColumns } from '../indicators/indicators.repository.js'
 import { noteColumns } from '../notes/notes.repository.js'
@@ -104,10 +105,7 @@ function conditions(actor: Actor, c: Collection, kind: Kind, f: Filter, horizon:
   if (f.addedAfter) where.push(gt(t.updatedAt, f.addedAfter))
   if (f.ids) where.push(f.ids[kind].length ? inArray(t.id, f.ids[kind]) : sql`false`)
   if (f.versions) where.push(inArray(t.updatedAt, f.versions))
-  if (f.next) {
-    const at = new Date(f.next[0])
-    where.push(or(gt(t.updatedAt, at), and(eq(t.updatedAt, at), gt(t.id, f.next[1]))) as SQL)
-  }
+  if (f.next) where.push(keysetAfter(t.updatedAt, t.id, new Date(f.next[0]), f.next[1]))
   return where
 }
 
