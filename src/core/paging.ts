@@ -4,13 +4,17 @@ import { and, eq, gt, lt, or, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { decodeCursor, encodeCursor } from './cursor.js'
 
+/** The keyset condition: rows after (at, lastId) in (sort, id) order, in the given direction. */
+export function keysetAfter(sort: AnyPgColumn, id: AnyPgColumn, at: Date, lastId: string, direction: 'asc' | 'desc' = 'asc'): SQL {
+  const beyond = direction === 'desc' ? lt : gt
+  return or(beyond(sort, at), and(eq(sort, at), beyond(id, lastId))) as SQL
+}
+
 /** The condition for rows after a (createdAt, id) cursor, in the given direction. */
 export function afterCreated(cursor: string, createdAt: AnyPgColumn, id: AnyPgColumn, direction: 'asc' | 'desc'): SQL {
   // 't' and 'u': a forged cursor whose values the columns cannot hold is a 400, not a 500.
   const [at, lastId] = decodeCursor<[string, string]>(cursor, ['t', 'u'])
-  const t = new Date(at)
-  const beyond = direction === 'desc' ? lt : gt
-  return or(beyond(createdAt, t), and(eq(createdAt, t), beyond(id, lastId))) as SQL
+  return keysetAfter(createdAt, id, new Date(at), lastId, direction)
 }
 
 /** Cut a limit+1 fetch into a page and its next cursor. */

@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, or } from 'drizzle-orm'
+import { and, asc, eq } from 'drizzle-orm'
 import type { Queryable } from '../../db/client.js'
+import { keysetAfter } from '../../core/paging.js'
 import { accounts, type AccountRow } from '../../db/schema/index.js'
 import type { Account } from './accounts.schemas.js'
 
@@ -36,10 +37,7 @@ export const accountsRepository = {
 
   async listByOrganisation(q: Queryable, organisationId: string, limit: number, after: [string, string] | undefined) {
     const cond = after
-      ? and(
-          eq(accounts.organisationId, organisationId),
-          or(gt(accounts.createdAt, new Date(after[0])), and(eq(accounts.createdAt, new Date(after[0])), gt(accounts.id, after[1]))),
-        )
+      ? and(eq(accounts.organisationId, organisationId), keysetAfter(accounts.createdAt, accounts.id, new Date(after[0]), after[1]))
       : eq(accounts.organisationId, organisationId)
     return q.select().from(accounts).where(cond).orderBy(asc(accounts.createdAt), asc(accounts.id)).limit(limit + 1)
   },

@@ -10,16 +10,11 @@
 // forged or moved, and does not work for another organisation.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { and, asc, getTableColumns, sql } from 'drizzle-orm'
-import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
-import { rows } from '../../db/client.js'
 import { problems } from '../../core/schemas.js'
 import { CursorSeal } from '../../core/cursor.js'
-import { canSee } from '../../access/visibility.js'
 import { indicator } from '../indicators/indicators.schemas.js'
-import { toIndicator } from '../indicators/indicators.rules.js'
 import { note } from '../notes/notes.schemas.js'
-import { toNote } from '../notes/notes.service.js'
+import { changesService } from './changes.service.js'
 
 const change = z.object({
   kind: z.enum(['indicator', 'note']),
@@ -45,11 +40,10 @@ const query = z
   })
   .strict()
 
-const { search: _s1, ...indicatorCols } = getTableColumns(indicators)
-const { search: _s2, ...noteCols } = getTableColumns(notes)
-
 const routes: FastifyPluginAsyncZod<{ masterKey: string }> = async (app, opts) => {
   const seal = new CursorSeal(opts.masterKey, 'changes')
+  const service = changesService()
+
   app.get('/changes', {
     schema: {
       tags: ['changes'],
@@ -63,38 +57,12 @@ const routes: FastifyPluginAsyncZod<{ masterKey: string }> = async (app, opts) =
     const actor = req.actor
     const [xid, seq] = req.query.cursor ? (seal.open(req.query.cursor, actor.organisationId, 2) as [bigint, bigint]) : [0n, 0n]
     // Content is for the reader roles; auditors audit accesses, they do not read the content.
-    return req.ctx.tx(async (tx, audit) => {
-      const [h] = await rows<{ horizon: string }>(tx, sql`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`)
-      const horizon = h?.horizon ?? '0'
-      const after = (t: typeof indicators | typeof notes) =>
-        sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid.toString()}::xid8, ${seq.toString()}::bigint)`
-      // One after the other: a transaction is one connection, and pg refuses overlapping queries.
-      const inds = await tx.select(indicatorCols).from(indicators).where(and(after(indicators), canSee(indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit + 1)
-      const nts = await tx.select(noteCols).from(notes).where(and(after(notes), canSee(notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit + 1)
-      const merged = [
-        ...inds.map((r) => ({ kind: 'indicator' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),
-        ...nts.map((r) => ({ kind: 'note' as const, row: r, xid: BigInt(r.changeXid), seq: r.changeSeq })),
-      ].sort((a, b) => (a.xid === b.xid ? a.seq - b.seq : a.xid < b.xid ? -1 : 1))
-      const page = merged.slice(0, limit)
-      const last = page.at(-1)
-      audit.set({ details: { cursor: req.query.cursor ?? null, returned: page.length } })
-      return {
-        items: page.map((c) => {
-          const r = c.row as IndicatorRow & NoteRow
-          const action = r.status === 'revoked' ? 'revoked' : r.version === 1 ? 'created' : 'updated'
-          return {
-            kind: c.kind,
-            id: r.id,
-            action: action as 'created' | 'updated' | 'revoked',
-            version: r.version,
-            changedAt: r.updatedAt.toISOString(),
-            ...(c.kind === 'indicator' ? { indicator: toIndicator(r, actor.organisationId) } : { note: toNote(r) }),
-          }
-        }),
-        nextCursor: last ? seal.seal([last.xid, BigInt(last.seq)], actor.organisationId) : (req.query.cursor ?? null),
-        hasMore: merged.length > limit,
-      }
-    })
+    const out = await service.feed(req.ctx, { xid: xid.toString(), seq: Number(seq) }, limit, req.query.cursor ?? null)
+    return {
+      items: out.items,
+      nextCursor: out.last ? seal.seal([out.last.xid, BigInt(out.last.seq)], actor.organisationId) : (req.query.cursor ?? null),
+      hasMore: out.hasMore,
+    }
   })
 }
 

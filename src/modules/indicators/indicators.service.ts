@@ -1,7 +1,7 @@
 // Indicators: create, read, list, update, revoke, related. Every read filters with canSee()
 // (and row-level security under the service role); writes are owner-only, the owner taken from
 // the token. Each call runs in ctx.tx, which writes the audit event in the same transaction.
-import { and, desc, eq, getTableColumns, gte, or, sql, type SQL } from 'drizzle-orm'
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm'
 import { indicators, type IndicatorRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
@@ -10,12 +10,12 @@ import { afterCreated, pageOf } from '../../core/paging.js'
 import { preconditionFailed } from '../../core/etag.js'
 import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
-import { candidateTypes, normalizeIndicator } from './normalize.js'
-import { invalidFields, normalizedOrThrow, placementProblems, toIndicator } from './indicators.rules.js'
+import { normalizeIndicator } from './normalize.js'
+import { invalidFields, placementProblems, toIndicator } from './indicators.rules.js'
+import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
 
-// Every column but the tsvector and the change-feed bookkeeping.
-const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(indicators)
+const columns = indicatorColumns
 
 const MAX_NORMALIZED_BYTES = 2_000
 
@@ -109,26 +109,7 @@ export const indicatorsService = {
   },
 
   async list(ctx: Ctx, q: IndicatorListQuery) {
-    const where: (SQL | undefined)[] = [canSee(indicators)]
-    if (q.type) where.push(eq(indicators.type, q.type))
-    if (q.value !== undefined) {
-      if (q.type) where.push(eq(indicators.normalizedValue, normalizedOrThrow(q.type, q.value, 'query.value').normalizedValue))
-      else {
-        const pairs = candidateTypes(q.value)
-        where.push(
-          pairs.length
-            ? or(...pairs.map((p) => and(eq(indicators.type, p.type), eq(indicators.normalizedValue, p.normalizedValue))))
-            : sql`false`,
-        )
-      }
-    }
-    if (q.q) where.push(sql`${indicators.search} @@ websearch_to_tsquery('simple', ${q.q})`)
-    if (q.tag) where.push(sql`${indicators.tags} @> array[${q.tag}]::text[]`)
-    if (q.tlp) where.push(eq(indicators.tlp, q.tlp))
-    if (q.organisationId) where.push(eq(indicators.organisationId, q.organisationId))
-    if (q.country) where.push(sql`${indicators.countries} @> array[${q.country}]::text[]`)
-    if (q.updatedSince) where.push(gte(indicators.updatedAt, new Date(q.updatedSince)))
-    if (q.status) where.push(eq(indicators.status, q.status))
+    const where: (SQL | undefined)[] = indicatorFilters(q)
     // Newest first by creation: new items land before page one, so later pages never shift.
     if (q.cursor) where.push(afterCreated(q.cursor, indicators.createdAt, indicators.id, 'desc'))
     return ctx.tx(async (tx, audit) => {

@@ -1,6 +1,6 @@
 // Best-practice notes: how a customs service profiles parcels, how a prosecutor got a bitcoin
 // seizure through court. Same visibility rule as indicators; every version kept as a revision.
-import { and, asc, desc, eq, getTableColumns, gte, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, type SQL } from 'drizzle-orm'
 import { noteRevisions, notes, type NoteRevisionRow, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
@@ -11,9 +11,10 @@ import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
 import { touched } from '../indicators/indicators.service.js'
+import { noteColumns, noteFilters } from './notes.repository.js'
 import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
 
-const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(notes)
+const columns = noteColumns
 
 /** The content of a version: shared by the note itself and every revision of it. */
 function content(r: NoteRow | NoteRevisionRow) {
@@ -92,14 +93,7 @@ export const notesService = {
   },
 
   async list(ctx: Ctx, q: NoteListQuery) {
-    const where: (SQL | undefined)[] = [canSee(notes)]
-    if (q.q) where.push(sql`${notes.search} @@ websearch_to_tsquery('simple', ${q.q})`)
-    if (q.topic) where.push(sql`${notes.topics} @> array[${q.topic}]::text[]`)
-    if (q.sector) where.push(sql`${notes.sectors} @> array[${q.sector}]::text[]`)
-    if (q.language) where.push(eq(notes.language, q.language))
-    if (q.organisationId) where.push(eq(notes.organisationId, q.organisationId))
-    if (q.updatedSince) where.push(gte(notes.updatedAt, new Date(q.updatedSince)))
-    if (q.status) where.push(eq(notes.status, q.status))
+    const where: (SQL | undefined)[] = noteFilters(q)
     // Newest first by creation: new items land before page one, so later pages never shift.
     if (q.cursor) where.push(afterCreated(q.cursor, notes.createdAt, notes.id, 'desc'))
     return ctx.tx(async (tx, audit) => {

@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, or, type SQL } from 'drizzle-orm'
+import { and, asc, eq, type SQL } from 'drizzle-orm'
 import type { Queryable } from '../../db/client.js'
+import { keysetAfter } from '../../core/paging.js'
 import { organisations, type OrganisationRow } from '../../db/schema/index.js'
 import type { Organisation, OrganisationListQuery } from './organisations.schemas.js'
 
@@ -39,10 +40,7 @@ export const organisationsRepository = {
       filter.country ? eq(organisations.country, filter.country) : undefined,
       filter.status ? eq(organisations.status, filter.status) : undefined,
     ]
-    if (after) {
-      const at = new Date(after[0])
-      where.push(or(gt(organisations.createdAt, at), and(eq(organisations.createdAt, at), gt(organisations.id, after[1]))))
-    }
+    if (after) where.push(keysetAfter(organisations.createdAt, organisations.id, new Date(after[0]), after[1]))
     return q
       .select()
       .from(organisations)

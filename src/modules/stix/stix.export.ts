@@ -3,22 +3,20 @@
 // gives it), so the export shows exactly what the list endpoints show — no match_only value of
 // another organisation, ever.
 import { randomUUID } from 'node:crypto'
-import { and, asc, eq, getTableColumns, gt, gte, inArray, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, inArray, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes, organisations, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import { rows, type Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
-import { canSee, TLPS } from '../../access/visibility.js'
-import { candidateTypes } from '../indicators/normalize.js'
-import { normalizedOrThrow } from '../indicators/indicators.rules.js'
+import { keysetAfter } from '../../core/paging.js'
+import { TLPS } from '../../access/visibility.js'
+import { indicatorColumns, indicatorFilters } from '../indicators/indicators.repository.js'
+import { noteColumns, noteFilters } from '../notes/notes.repository.js'
 import { PREAMBLE, tlpMarkingDefinition } from './stix.constants.js'
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from './stix.mapping.js'
 import type { ExportQuery } from './stix.schemas.js'
 
 const PAGE = 500
 export type Run = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
-
-const { search: _s1, changeXid: _x1, changeSeq: _q1, ...indicatorCols } = getTableColumns(indicators)
-const { search: _s2, changeXid: _x2, changeSeq: _q2, ...noteCols } = getTableColumns(notes)
 
 export interface ExportPlan {
   indicators: SQL[] | null
@@ -27,48 +25,19 @@ export interface ExportPlan {
 }
 
 /**
- * The WHERE clauses per kind, from the list endpoints' filters. A filter only one kind has (type,
- * value, tag, country; topic, sector, language) leaves the other kind out. Throws a 400 for a
- * value invalid for its type, before any byte is sent.
+ * The WHERE clauses per kind: the list endpoints' own filters (indicatorFilters, noteFilters). A
+ * filter only one kind has (type, value, tag, country; topic, sector, language) leaves the other
+ * kind out. Throws a 400 for a value invalid for its type, before any byte is sent.
  */
 export function planExport(q: ExportQuery): ExportPlan {
   const include = new Set((q.include ?? 'indicators,notes,sightings').split(','))
   const indicatorOnly = q.type !== undefined || q.value !== undefined || q.tag !== undefined || q.country !== undefined
   const noteOnly = q.topic !== undefined || q.sector !== undefined || q.language !== undefined
 
-  let ind: SQL[] | null = null
-  if (include.has('indicators') && !noteOnly) {
-    const i = indicators
-    ind = [canSee(i)]
-    if (q.type) ind.push(eq(i.type, q.type))
-    if (q.value !== undefined) {
-      if (q.type) ind.push(eq(i.normalizedValue, normalizedOrThrow(q.type, q.value, 'query.value').normalizedValue))
-      else {
-        const pairs = candidateTypes(q.value)
-        ind.push(pairs.length ? (or(...pairs.map((p) => and(eq(i.type, p.type), eq(i.normalizedValue, p.normalizedValue)))) as SQL) : sql`false`)
-      }
-    }
-    if (q.q) ind.push(sql`${i.search} @@ websearch_to_tsquery('simple', ${q.q})`)
-    if (q.tag) ind.push(sql`${i.tags} @> array[${q.tag}]::text[]`)
-    if (q.country) ind.push(sql`${i.countries} @> array[${q.country}]::text[]`)
-    if (q.tlp) ind.push(eq(i.tlp, q.tlp))
-    if (q.organisationId) ind.push(eq(i.organisationId, q.organisationId))
-    if (q.updatedSince) ind.push(gte(i.updatedAt, new Date(q.updatedSince)))
-    if (q.status) ind.push(eq(i.status, q.status))
-  }
-  let nts: SQL[] | null = null
-  if (include.has('notes') && !indicatorOnly) {
-    const n = notes
-    nts = [canSee(n)]
-    if (q.q) nts.push(sql`${n.search} @@ websearch_to_tsquery('simple', ${q.q})`)
-    if (q.topic) nts.push(sql`${n.topics} @> array[${q.topic}]::text[]`)
-    if (q.sector) nts.push(sql`${n.sectors} @> array[${q.sector}]::text[]`)
-    if (q.language) nts.push(eq(n.language, q.language))
-    if (q.tlp) nts.push(eq(n.tlp, q.tlp))
-    if (q.organisationId) nts.push(eq(n.organisationId, q.organisationId))
-    if (q.updatedSince) nts.push(gte(n.updatedAt, new Date(q.updatedSince)))
-    if (q.status) nts.push(eq(n.status, q.status === 'active' ? 'published' : 'revoked'))
-  }
+  const ind = include.has('indicators') && !noteOnly ? indicatorFilters(q) : null
+  // The export's status names the indicators' statuses; a note's is published or revoked.
+  const noteStatus = q.status === undefined ? undefined : q.status === 'active' ? 'published' : 'revoked'
+  const nts = include.has('notes') && !indicatorOnly ? noteFilters({ ...q, status: noteStatus }) : null
   return { indicators: ind, notes: nts, sightings: include.has('sightings') && ind !== null }
 }
 
@@ -110,7 +79,7 @@ async function* pages<R extends { id: string; createdAt: Date }>(run: Run, fetch
     if (page.length) yield page
     const last = page.at(-1)
     if (page.length < PAGE || !last) return
-    after = or(gt(t.createdAt, last.createdAt), and(eq(t.createdAt, last.createdAt), gt(t.id, last.id))) as SQL
+    after = keysetAfter(t.createdAt, t.id, last.createdAt, last.id)
   }
 }
 
@@ -136,7 +105,7 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
   if (plan.indicators) {
     const where = plan.indicators
     const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx.select(indicatorCols).from(indicators).where(and(...where, after)).orderBy(asc(indicators.createdAt), asc(indicators.id)).limit(PAGE)) as IndicatorRow[]
+      (await tx.select(indicatorColumns).from(indicators).where(and(...where, after)).orderBy(asc(indicators.createdAt), asc(indicators.id)).limit(PAGE)) as IndicatorRow[]
     for await (const page of pages(run, fetch, indicators)) {
       const objs = page.map((r) => toStixIndicator(r, actor.organisationId)).filter((o): o is StixObject => o !== null)
       const extra = await run(async (tx) => {
@@ -150,7 +119,7 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
   if (plan.notes) {
     const where = plan.notes
     const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx.select(noteCols).from(notes).where(and(...where, after)).orderBy(asc(notes.createdAt), asc(notes.id)).limit(PAGE)) as NoteRow[]
+      (await tx.select(noteColumns).from(notes).where(and(...where, after)).orderBy(asc(notes.createdAt), asc(notes.id)).limit(PAGE)) as NoteRow[]
     for await (const page of pages(run, fetch, notes)) {
       const ids = await run((tx) => identities(tx, seen, page.map((r) => r.organisationId)))
       yield emit([...ids, ...page.map(toStixReport)])

@@ -4,25 +4,26 @@
 // (date_added, id) order; list reads only show rows whose writing transaction is older than every
 // running one (the change feed's horizon), so a late commit never lands behind a page already
 // served and a client polling with added_after or next misses nothing.
-import { and, asc, eq, getTableColumns, gt, inArray, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
 import { AppError } from '../../core/errors.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
+import { keysetAfter } from '../../core/paging.js'
 import { canSee } from '../../access/visibility.js'
+import { indicatorColumns } from '../indicators/indicators.repository.js'
+import { noteColumns } from '../notes/notes.repository.js'
 import { toStixIndicator, toStixReport, type StixObject } from '../stix/stix.mapping.js'
 import { inCollection, type Collection } from './taxii.collections.js'
 
-const { search: _s1, changeXid: _x1, changeSeq: _q1, ...indicatorCols } = getTableColumns(indicators)
-const { search: _s2, changeXid: _x2, changeSeq: _q2, ...noteCols } = getTableColumns(notes)
 
 export const DEFAULT_LIMIT = 100
 export const MAX_LIMIT = 1000
 
 type Kind = 'indicator' | 'report'
 const TABLES = { indicator: indicators, report: notes } as const
-const COLUMNS = { indicator: indicatorCols, report: noteCols } as const
+const COLUMNS = { indicator: indicatorColumns, report: noteColumns } as const
 
 export interface Filter {
   addedAfter?: Date
@@ -104,10 +105,7 @@ function conditions(actor: Actor, c: Collection, kind: Kind, f: Filter, horizon:
   if (f.addedAfter) where.push(gt(t.updatedAt, f.addedAfter))
   if (f.ids) where.push(f.ids[kind].length ? inArray(t.id, f.ids[kind]) : sql`false`)
   if (f.versions) where.push(inArray(t.updatedAt, f.versions))
-  if (f.next) {
-    const at = new Date(f.next[0])
-    where.push(or(gt(t.updatedAt, at), and(eq(t.updatedAt, at), gt(t.id, f.next[1]))) as SQL)
-  }
+  if (f.next) where.push(keysetAfter(t.updatedAt, t.id, new Date(f.next[0]), f.next[1]))
   return where
 }
 

@@ -1,0 +1,35 @@
+// The change feed's reads: rows carry (change_xid, change_seq), and only rows whose writing
+// transaction is older than every transaction still running (the horizon) are returned, so a
+// transaction that commits late can never land behind a position already handed out.
+import { and, asc, getTableColumns, sql } from 'drizzle-orm'
+import { indicators, notes } from '../../db/schema/index.js'
+import { rows, type Queryable } from '../../db/client.js'
+import { canSee } from '../../access/visibility.js'
+
+const { search: _s1, ...indicatorCols } = getTableColumns(indicators)
+const { search: _s2, ...noteCols } = getTableColumns(notes)
+
+/** A position in the feed: the (change_xid, change_seq) of the last row delivered. */
+export interface FeedPosition {
+  xid: string
+  seq: number
+}
+
+const after = (t: typeof indicators | typeof notes, horizon: string, { xid, seq }: FeedPosition) =>
+  sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid}::xid8, ${seq}::bigint)`
+
+export const changesRepository = {
+  /** The oldest transaction still running: rows written by older ones are final. */
+  async horizon(q: Queryable): Promise<string> {
+    const [h] = await rows<{ horizon: string }>(q, sql`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`)
+    return h?.horizon ?? '0'
+  },
+
+  async indicatorsAfter(q: Queryable, horizon: string, from: FeedPosition, limit: number) {
+    return q.select(indicatorCols).from(indicators).where(and(after(indicators, horizon, from), canSee(indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit)
+  },
+
+  async notesAfter(q: Queryable, horizon: string, from: FeedPosition, limit: number) {
+    return q.select(noteCols).from(notes).where(and(after(notes, horizon, from), canSee(notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit)
+  },
+}
