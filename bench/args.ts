@@ -88,7 +88,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     keep: values.keep === true,
     database: values.database,
     pgUrl: (values.pg ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, ''),
-    only: values.only ? values.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) : undefined,
+    only: values.only
+      ? values.only
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean)
+      : undefined,
     cpuProf: values['cpu-prof'] === true,
     pool: Math.round(num(values.pool, 10, 'pool', 1)),
     waitChainS: num(values['wait-chain'], smoke ? 60 : 600, 'wait-chain', 0),

@@ -69,7 +69,10 @@ async function baseline() {
     const q = req.query as { limit?: string; q?: string }
     const limit = Number(q.limit ?? 50)
     const r = q.q
-      ? await pool.query(`select ${IND} from indicators where search @@ websearch_to_tsquery('simple', $1) order by created_at desc, id desc limit $2`, [q.q, limit + 1])
+      ? await pool.query(`select ${IND} from indicators where search @@ websearch_to_tsquery('simple', $1) order by created_at desc, id desc limit $2`, [
+          q.q,
+          limit + 1,
+        ])
       : await pool.query(`select ${IND} from indicators order by created_at desc, id desc limit $1`, [limit + 1])
     const items = r.rows.slice(0, limit)
     return { items, nextCursor: r.rows.length > limit ? String(items.at(-1)?.id) : null }
@@ -111,9 +114,22 @@ async function baseline() {
         const chunk = items.slice(i, i + 500)
         const params: unknown[] = []
         const rowsSql = chunk.map((it) => {
-          const vals = [org, it.type, it.value, it.value, it.valueVisibility ?? 'full', it.description ?? '', it.confidence ?? 50,
-            it.reliability ?? 'F', it.credibility ?? 6, it.tlp ?? 'amber', it.distribution ?? 'organisation', it.sharingGroupId ?? null,
-            it.tags ?? [], it.countries ?? []]
+          const vals = [
+            org,
+            it.type,
+            it.value,
+            it.value,
+            it.valueVisibility ?? 'full',
+            it.description ?? '',
+            it.confidence ?? 50,
+            it.reliability ?? 'F',
+            it.credibility ?? 6,
+            it.tlp ?? 'amber',
+            it.distribution ?? 'organisation',
+            it.sharingGroupId ?? null,
+            it.tags ?? [],
+            it.countries ?? [],
+          ]
           const start = params.length
           params.push(...vals)
           return `(${vals.map((_, k) => `$${start + k + 1}`).join(', ')})`
@@ -144,8 +160,18 @@ async function baseline() {
     const horizon = h.rows[0]?.horizon ?? '0'
     const after = `change_xid < $1::xid8 and (change_xid, change_seq) > ($2::xid8, $3::bigint)`
     const [inds, nts] = await Promise.all([
-      pool.query(`select ${IND}, change_xid::text as xid, change_seq as seq from indicators where ${after} order by change_xid, change_seq limit $4`, [horizon, xid, seq, limit + 1]),
-      pool.query(`select ${NOTE}, change_xid::text as xid, change_seq as seq from notes where ${after} order by change_xid, change_seq limit $4`, [horizon, xid, seq, limit + 1]),
+      pool.query(`select ${IND}, change_xid::text as xid, change_seq as seq from indicators where ${after} order by change_xid, change_seq limit $4`, [
+        horizon,
+        xid,
+        seq,
+        limit + 1,
+      ]),
+      pool.query(`select ${NOTE}, change_xid::text as xid, change_seq as seq from notes where ${after} order by change_xid, change_seq limit $4`, [
+        horizon,
+        xid,
+        seq,
+        limit + 1,
+      ]),
     ])
     type Row = { xid: string; seq: string }
     const merged = [

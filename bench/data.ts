@@ -41,29 +41,141 @@ function weighted<T>(r: () => number, table: readonly (readonly [T, number])[]):
 // The vocabulary of descriptions, in rough frequency order: full-text queries pick common
 // and rare words from it (the first word is in about a third of descriptions, the last in ~1 %).
 export const WORDS = [
-  'vendor', 'parcel', 'market', 'escrow', 'shipment', 'stealth', 'cocaine', 'mdma', 'cannabis', 'fentanyl',
-  'ketamine', 'heroin', 'amphetamine', 'lsd', 'tramadol', 'oxycodone', 'benzodiazepine', 'methamphetamine', 'counterfeit', 'pills',
-  'vacuum', 'sealed', 'dvd', 'cosmetics', 'toys', 'tea', 'reshipper', 'dropship', 'wallet', 'mixer',
-  'tumbler', 'exit', 'scam', 'pgp', 'signed', 'mirror', 'forum', 'dread', 'telegram', 'wickr',
-  'seized', 'controlled', 'delivery', 'customs', 'postal', 'courier', 'express', 'warehouse', 'packstation', 'locker',
+  'vendor',
+  'parcel',
+  'market',
+  'escrow',
+  'shipment',
+  'stealth',
+  'cocaine',
+  'mdma',
+  'cannabis',
+  'fentanyl',
+  'ketamine',
+  'heroin',
+  'amphetamine',
+  'lsd',
+  'tramadol',
+  'oxycodone',
+  'benzodiazepine',
+  'methamphetamine',
+  'counterfeit',
+  'pills',
+  'vacuum',
+  'sealed',
+  'dvd',
+  'cosmetics',
+  'toys',
+  'tea',
+  'reshipper',
+  'dropship',
+  'wallet',
+  'mixer',
+  'tumbler',
+  'exit',
+  'scam',
+  'pgp',
+  'signed',
+  'mirror',
+  'forum',
+  'dread',
+  'telegram',
+  'wickr',
+  'seized',
+  'controlled',
+  'delivery',
+  'customs',
+  'postal',
+  'courier',
+  'express',
+  'warehouse',
+  'packstation',
+  'locker',
 ] as const
 
 const ADJ = ['dark', 'silent', 'green', 'royal', 'lucky', 'frosty', 'golden', 'happy', 'swift', 'crystal', 'black', 'white', 'dutch', 'nordic', 'alpine']
 const NOUN = ['dragon', 'panda', 'pharma', 'express', 'candy', 'garden', 'labs', 'house', 'shop', 'cartel', 'kings', 'ghost', 'tiger', 'owl', 'falcon']
 const FIRST = ['Jan', 'Marta', 'Pieter', 'Anna', 'Luca', 'Sofia', 'Mehmet', 'Elena', 'Tomasz', 'Ines', 'Jonas', 'Sara', 'Dmitri', 'Laura', 'Niels']
 const LAST = ['de Vries', 'Kowalski', 'Rossi', 'Müller', 'García', 'Novák', 'Jansen', 'Popescu', 'Nielsen', 'Silva', 'Schmidt', 'Horvat', 'Dubois', 'Yilmaz']
-const STREET = ['Keizersgracht', 'Hauptstraße', 'Rue de Rivoli', 'Via Roma', 'Calle Mayor', 'Ulica Długa', 'Storgatan', 'Industrieweg', 'Bahnhofstraße', 'Avenida da Liberdade']
+const STREET = [
+  'Keizersgracht',
+  'Hauptstraße',
+  'Rue de Rivoli',
+  'Via Roma',
+  'Calle Mayor',
+  'Ulica Długa',
+  'Storgatan',
+  'Industrieweg',
+  'Bahnhofstraße',
+  'Avenida da Liberdade',
+]
 const CITY = ['Amsterdam', 'Berlin', 'Paris', 'Roma', 'Madrid', 'Gdańsk', 'Stockholm', 'Rotterdam', 'Hamburg', 'Lisboa', 'Wien', 'Bruxelles']
 const TLDS = ['com', 'net', 'org', 'shop', 'xyz', 'biz', 'to', 'is']
-const TAGS = ['darknet-vendor', 'reshipper', 'fentanyl', 'cocaine', 'cannabis', 'synthetic-opioids', 'nps', 'crypto-laundering', 'postal', 'express', 'counterfeit-pills', 'telegram', 'exit-scam', 'seized']
-export const EU = ['NL', 'DE', 'FR', 'BE', 'ES', 'IT', 'PL', 'SE', 'AT', 'PT', 'CZ', 'DK', 'FI', 'IE', 'GR', 'RO', 'HU', 'SK', 'SI', 'HR', 'LT', 'LV', 'EE', 'LU', 'BG', 'CY', 'MT', 'NO', 'CH', 'GB']
+const TAGS = [
+  'darknet-vendor',
+  'reshipper',
+  'fentanyl',
+  'cocaine',
+  'cannabis',
+  'synthetic-opioids',
+  'nps',
+  'crypto-laundering',
+  'postal',
+  'express',
+  'counterfeit-pills',
+  'telegram',
+  'exit-scam',
+  'seized',
+]
+export const EU = [
+  'NL',
+  'DE',
+  'FR',
+  'BE',
+  'ES',
+  'IT',
+  'PL',
+  'SE',
+  'AT',
+  'PT',
+  'CZ',
+  'DK',
+  'FI',
+  'IE',
+  'GR',
+  'RO',
+  'HU',
+  'SK',
+  'SI',
+  'HR',
+  'LT',
+  'LV',
+  'EE',
+  'LU',
+  'BG',
+  'CY',
+  'MT',
+  'NO',
+  'CH',
+  'GB',
+]
 const S10_SERVICE = ['RR', 'RA', 'LX', 'LY', 'CP', 'EE', 'UM', 'CX', 'EA', 'RB']
 
 /** The mix of indicator types as partners post them (weights in percent). */
 export const TYPE_MIX: readonly (readonly [IndicatorType, number])[] = [
-  ['vendor_alias', 14], ['crypto_address', 14], ['postal_item', 12], ['email', 9], ['onion_url', 8],
-  ['domain', 8], ['url', 6], ['phone', 6], ['file_hash', 5], ['pgp_fingerprint', 4],
-  ['postal_address', 5], ['person_name', 4], ['shipping_pattern', 5],
+  ['vendor_alias', 14],
+  ['crypto_address', 14],
+  ['postal_item', 12],
+  ['email', 9],
+  ['onion_url', 8],
+  ['domain', 8],
+  ['url', 6],
+  ['phone', 6],
+  ['file_hash', 5],
+  ['pgp_fingerprint', 4],
+  ['postal_address', 5],
+  ['person_name', 4],
+  ['shipping_pattern', 5],
 ]
 
 const PERSONAL: ReadonlySet<IndicatorType> = new Set(['postal_address', 'person_name', 'email', 'phone'])
@@ -100,7 +212,7 @@ export function rawValue(type: IndicatorType, n: number, salt: string): string {
     case 'phone': {
       // Dutch and German mobile ranges: valid in libphonenumber's "max" metadata.
       const d = String(h.readUInt32BE(0) % 1e8).padStart(8, '0')
-      return r() < 0.5 ? `+316${(h[4] ?? 0) % 5 + 1}${d.slice(1)}` : `+4915${(h[4] ?? 0) % 2 === 0 ? '1' : '2'}${d}`
+      return r() < 0.5 ? `+316${((h[4] ?? 0) % 5) + 1}${d.slice(1)}` : `+4915${(h[4] ?? 0) % 2 === 0 ? '1' : '2'}${d}`
     }
     case 'file_hash':
       return h.toString('hex')
@@ -165,14 +277,31 @@ export function indicatorItem(org: OrgRef, n: number, salt: string, shared?: { t
   const r = prng(n ^ 0x5bd1e995)
   const type = shared?.type ?? weighted(r, TYPE_MIX)
   const value = shared?.value ?? validValue(type, n, salt, check).value
-  let distribution = weighted(r, [['organisation', 15], ['sharing_group', 15], ['authorities', 40], ['community', 30]] as const) as string
+  let distribution = weighted(r, [
+    ['organisation', 15],
+    ['sharing_group', 15],
+    ['authorities', 40],
+    ['community', 30],
+  ] as const) as string
   if (distribution === 'sharing_group' && org.groupIds.length === 0) distribution = 'authorities'
   const tlp =
     distribution === 'organisation' || distribution === 'sharing_group'
-      ? weighted(r, [['red', 30], ['amber+strict', 30], ['amber', 40]] as const)
+      ? weighted(r, [
+          ['red', 30],
+          ['amber+strict', 30],
+          ['amber', 40],
+        ] as const)
       : distribution === 'authorities'
-        ? weighted(r, [['amber', 60], ['amber+strict', 25], ['green', 15]] as const)
-        : weighted(r, [['green', 50], ['clear', 30], ['amber', 20]] as const)
+        ? weighted(r, [
+            ['amber', 60],
+            ['amber+strict', 25],
+            ['green', 15],
+          ] as const)
+        : weighted(r, [
+            ['green', 50],
+            ['clear', 30],
+            ['amber', 20],
+          ] as const)
   const tags = [...new Set(Array.from({ length: Math.floor(r() * 4) }, () => pick(r, TAGS)))]
   const countries = [...new Set(Array.from({ length: Math.floor(r() * 3) }, () => pick(r, EU)))]
   return {
@@ -221,7 +350,12 @@ const SECTORS = ['police', 'customs', 'border', 'prosecution', 'judiciary', 'pos
 export function noteBody(org: OrgRef, n: number) {
   const r = prng(n * 7919)
   const paragraphs = Array.from({ length: 3 + Math.floor(r() * 5) }, () => description(r) + ' ' + description(r) + '.')
-  const distribution = weighted(r, [['organisation', 10], ['sharing_group', 15], ['authorities', 40], ['community', 35]] as const) as string
+  const distribution = weighted(r, [
+    ['organisation', 10],
+    ['sharing_group', 15],
+    ['authorities', 40],
+    ['community', 35],
+  ] as const) as string
   const dist = distribution === 'sharing_group' && org.groupIds.length === 0 ? 'community' : distribution
   return {
     title: `How we ${pick(r, ['profile', 'screen', 'seize', 'trace', 'report'])} ${pick(r, WORDS)} ${pick(r, WORDS)} (#${n})`,

@@ -62,9 +62,7 @@ export async function insertAuditEvents(c: pg.Client, n: number) {
 
 /** Events committed but not chained yet. */
 export async function unchained(c: pg.Client): Promise<number> {
-  const r = await c.query<{ n: string }>(
-    `select (select count(*) from audit_events) - (select count(*) from audit_chain) as n`,
-  )
+  const r = await c.query<{ n: string }>(`select (select count(*) from audit_events) - (select count(*) from audit_chain) as n`)
   return Number(r.rows[0]?.n ?? 0)
 }
 

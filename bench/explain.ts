@@ -74,7 +74,14 @@ async function capturingApp(captured: Captured[]) {
   const db = drizzle(pool, { schema, logger: { logQuery: (sql, params) => void captured.push({ sql, params }) } }) as unknown as Db
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'warn', DCX_MASTER_KEY: masterKey, DCX_DOCS: 'false' })
   const app = await build(config, {
-    database: { ...base, db, close: async () => { await pool.end(); await base.close() } },
+    database: {
+      ...base,
+      db,
+      close: async () => {
+        await pool.end()
+        await base.close()
+      },
+    },
   })
   await app.ready()
   // The chainer would start linking the synthetic events in this process; its query is explained below instead.
@@ -118,12 +125,20 @@ async function main() {
   const results: Result[] = []
   try {
     const world = await loadWorld(c, dbName)
-    const counts = (await c.query<{ i: string; a: string; n: string }>(`select (select count(*) from indicators) i, (select count(*) from audit_events) a, (select count(*) from notes) n`)).rows[0]
+    const counts = (
+      await c.query<{ i: string; a: string; n: string }>(
+        `select (select count(*) from indicators) i, (select count(*) from audit_events) a, (select count(*) from notes) n`,
+      )
+    ).rows[0]
     const police = world.orgs.find((o) => o.sector === 'police') ?? world.orgs[0]
     const postal = world.orgs.find((o) => o.sector === 'postal') ?? world.orgs[0]
     if (!police || !postal) throw new Error('no organisations')
     const tokenFor = async (clientId: string) => {
-      const a = (await c.query<{ id: string; organisation_id: string; roles: string[] }>(`select id, organisation_id, roles from accounts where client_id = $1`, [clientId])).rows[0]
+      const a = (
+        await c.query<{ id: string; organisation_id: string; roles: string[] }>(`select id, organisation_id, roles from accounts where client_id = $1`, [
+          clientId,
+        ])
+      ).rows[0]
       if (!a) throw new Error(`no account ${clientId}`)
       return app.signAccessToken({ accountId: a.id, organisationId: a.organisation_id, clientId, roles: a.roles })
     }
@@ -153,7 +168,11 @@ async function main() {
       const targets = [statements.find(pickQuery), ...extraQueries.map((p) => statements.find(p))].filter((q): q is Captured => !!q)
       if (!targets.length) throw new Error(`${title}: no statement matched; ran:\n${statements.map((s) => s.sql.slice(0, 200)).join('\n')}`)
       const parts: string[] = [
-        header([`${name} — ${title}`, ...common, `caller: ${ctx ? `dcx_act_as(${ctx.org}) (${ctx.authority ? 'an authority' : 'not an authority'})` : '(no actor: the export reads as dcx_app outside withActor)'}`]),
+        header([
+          `${name} — ${title}`,
+          ...common,
+          `caller: ${ctx ? `dcx_act_as(${ctx.org}) (${ctx.authority ? 'an authority' : 'not an authority'})` : '(no actor: the export reads as dcx_app outside withActor)'}`,
+        ]),
         '',
         `## every statement this request ran (${statements.length}), in order`,
         ...statements.map((s, i) => `${String(i + 1).padStart(2)}. ${s.sql.replace(/\s+/g, ' ').slice(0, 240)}`),
@@ -163,7 +182,12 @@ async function main() {
         parts.push('', '## SQL', q.sql, '', '## parameters', paramsText(q.params), '', '## EXPLAIN (ANALYZE, BUFFERS)', plan)
         const planning = Number(/Planning Time: ([\d.]+)/.exec(plan)?.[1] ?? NaN)
         const execution = Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1] ?? NaN)
-        results.push({ name: targets.length > 1 ? `${name} (${targets.indexOf(q) + 1})` : name, planningMs: planning, executionMs: execution, top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim() })
+        results.push({
+          name: targets.length > 1 ? `${name} (${targets.indexOf(q) + 1})` : name,
+          planningMs: planning,
+          executionMs: execution,
+          top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim(),
+        })
       }
       writeFileSync(path.join(OUT, `${name}.txt`), parts.join('\n') + '\n')
       log(`  wrote bench/explain/${name}.txt`)
@@ -173,17 +197,44 @@ async function main() {
     const isIndicatorSelect = (q: Captured) => /^select /.test(q.sql) && q.sql.includes('from "indicators"')
 
     await request('list', 'GET /v1/indicators?limit=50 (police reader: authority)', get('/v1/indicators?limit=50', policeToken), isIndicatorSelect, ctxPolice)
-    await request('list-postal', 'GET /v1/indicators?limit=50 (postal reader: not an authority)', get('/v1/indicators?limit=50', postalToken), isIndicatorSelect, ctxPostal)
-    await request('list-q', 'GET /v1/indicators?limit=50&q=fentanyl (police reader)', get('/v1/indicators?limit=50&q=fentanyl', policeToken), isIndicatorSelect, ctxPolice)
-    await request('list-q-rare', 'GET /v1/indicators?limit=50&q=wickr (police reader)', get('/v1/indicators?limit=50&q=wickr', policeToken), isIndicatorSelect, ctxPolice)
-    const id = (await c.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1`)).rows[0]?.id
+    await request(
+      'list-postal',
+      'GET /v1/indicators?limit=50 (postal reader: not an authority)',
+      get('/v1/indicators?limit=50', postalToken),
+      isIndicatorSelect,
+      ctxPostal,
+    )
+    await request(
+      'list-q',
+      'GET /v1/indicators?limit=50&q=fentanyl (police reader)',
+      get('/v1/indicators?limit=50&q=fentanyl', policeToken),
+      isIndicatorSelect,
+      ctxPolice,
+    )
+    await request(
+      'list-q-rare',
+      'GET /v1/indicators?limit=50&q=wickr (police reader)',
+      get('/v1/indicators?limit=50&q=wickr', policeToken),
+      isIndicatorSelect,
+      ctxPolice,
+    )
+    const id = (
+      await c.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1`)
+    ).rows[0]?.id
     await request('get', 'GET /v1/indicators/{id} (police reader)', get(`/v1/indicators/${id}`, policeToken), isIndicatorSelect, ctxPolice)
 
     // Match: 1,000 values, ~10 % of them known, typed as a postal operator sends them.
-    const hits = (await c.query<{ type: string; nv: string }>(`select type, normalized_value nv from indicators where distribution in ('community','authorities') order by random() limit 100`)).rows
+    const hits = (
+      await c.query<{ type: string; nv: string }>(
+        `select type, normalized_value nv from indicators where distribution in ('community','authorities') order by random() limit 100`,
+      )
+    ).rows
     const values = [
       ...hits.map((h) => ({ type: h.type, value: h.nv })),
-      ...Array.from({ length: 900 }, (_, i) => ({ type: 'postal_item', value: `RR${String(10_000_000 + i).padStart(8, '0')}${s10CheckDigit(String(10_000_000 + i))}DE` })),
+      ...Array.from({ length: 900 }, (_, i) => ({
+        type: 'postal_item',
+        value: `RR${String(10_000_000 + i).padStart(8, '0')}${s10CheckDigit(String(10_000_000 + i))}DE`,
+      })),
     ]
     await request(
       'match',
@@ -211,7 +262,13 @@ async function main() {
     )
 
     // Audit export: the first page and one from the middle, pulled from the service's own generator.
-    const auditor: Actor = { accountId: '00000000-0000-4000-8000-000000000000', organisationId: police.id, clientId: 'bench_auditor', roles: effectiveRoles(['auditor']), sector: 'international' }
+    const auditor: Actor = {
+      accountId: '00000000-0000-4000-8000-000000000000',
+      organisationId: police.id,
+      clientId: 'bench_auditor',
+      roles: effectiveRoles(['auditor']),
+      sector: 'international',
+    }
     captured.length = 0
     const gen = auditService.export(db, auditor, {})
     let n = 0
@@ -225,13 +282,33 @@ async function main() {
         path.join(OUT, 'audit-export.txt'),
         [
           header(['audit-export — GET /v1/audit/export: one page of 2,000 (auditService.export, oldest first)', ...common]),
-          '', '## SQL', firstPage.sql,
-          '', '## parameters (first page)', paramsText(firstPage.params), '', '## EXPLAIN (ANALYZE, BUFFERS) — first page', planA,
-          '', '## parameters (a page from the middle)', paramsText(middle.params), '', '## EXPLAIN (ANALYZE, BUFFERS) — middle page', planB,
+          '',
+          '## SQL',
+          firstPage.sql,
+          '',
+          '## parameters (first page)',
+          paramsText(firstPage.params),
+          '',
+          '## EXPLAIN (ANALYZE, BUFFERS) — first page',
+          planA,
+          '',
+          '## parameters (a page from the middle)',
+          paramsText(middle.params),
+          '',
+          '## EXPLAIN (ANALYZE, BUFFERS) — middle page',
+          planB,
         ].join('\n') + '\n',
       )
-      for (const [nm, plan] of [['audit-export (first page)', planA], ['audit-export (middle page)', planB]] as const) {
-        results.push({ name: nm, planningMs: Number(/Planning Time: ([\d.]+)/.exec(plan)?.[1]), executionMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1]), top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim() })
+      for (const [nm, plan] of [
+        ['audit-export (first page)', planA],
+        ['audit-export (middle page)', planB],
+      ] as const) {
+        results.push({
+          name: nm,
+          planningMs: Number(/Planning Time: ([\d.]+)/.exec(plan)?.[1]),
+          executionMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1]),
+          top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim(),
+        })
       }
       log('  wrote bench/explain/audit-export.txt')
       if (whatIf) {
@@ -243,9 +320,25 @@ async function main() {
           const plan = await explain(c, bounded, null)
           writeFileSync(
             path.join(OUT, 'what-if-audit-export.txt'),
-            [header(['what-if — the audit export middle page with the page bound repeated on audit_chain', ...common]), '', '## SQL', bounded.sql, '', '## parameters', paramsText(bounded.params), '', '## EXPLAIN (ANALYZE, BUFFERS)', plan].join('\n') + '\n',
+            [
+              header(['what-if — the audit export middle page with the page bound repeated on audit_chain', ...common]),
+              '',
+              '## SQL',
+              bounded.sql,
+              '',
+              '## parameters',
+              paramsText(bounded.params),
+              '',
+              '## EXPLAIN (ANALYZE, BUFFERS)',
+              plan,
+            ].join('\n') + '\n',
           )
-          results.push({ name: 'what-if: audit-export middle page, bounded join', planningMs: Number(/Planning Time: ([\d.]+)/.exec(plan)?.[1]), executionMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1]), top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim() })
+          results.push({
+            name: 'what-if: audit-export middle page, bounded join',
+            planningMs: Number(/Planning Time: ([\d.]+)/.exec(plan)?.[1]),
+            executionMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1]),
+            top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim(),
+          })
           log('  wrote bench/explain/what-if-audit-export.txt')
         }
       }
@@ -264,12 +357,33 @@ async function main() {
       params: ['0', 0],
     }
     const chainPlan = await explain(c, chainQuery, null)
-    writeFileSync(path.join(OUT, 'audit-chainer.txt'), [header(['audit-chainer — the chainer batch read (copied from src/modules/audit/chain.ts)', ...common]), '', '## SQL', chainQuery.sql, '', '## parameters', paramsText(chainQuery.params), '', '## EXPLAIN (ANALYZE, BUFFERS)', chainPlan].join('\n') + '\n')
-    results.push({ name: 'audit-chainer', planningMs: Number(/Planning Time: ([\d.]+)/.exec(chainPlan)?.[1]), executionMs: Number(/Execution Time: ([\d.]+)/.exec(chainPlan)?.[1]), top: (chainPlan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim() })
+    writeFileSync(
+      path.join(OUT, 'audit-chainer.txt'),
+      [
+        header(['audit-chainer — the chainer batch read (copied from src/modules/audit/chain.ts)', ...common]),
+        '',
+        '## SQL',
+        chainQuery.sql,
+        '',
+        '## parameters',
+        paramsText(chainQuery.params),
+        '',
+        '## EXPLAIN (ANALYZE, BUFFERS)',
+        chainPlan,
+      ].join('\n') + '\n',
+    )
+    results.push({
+      name: 'audit-chainer',
+      planningMs: Number(/Planning Time: ([\d.]+)/.exec(chainPlan)?.[1]),
+      executionMs: Number(/Execution Time: ([\d.]+)/.exec(chainPlan)?.[1]),
+      top: (chainPlan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim(),
+    })
 
     if (whatIf) await whatIfs(c, app, policeToken, ctxPolice, captured, results)
 
-    process.stdout.write(`\nEXPLAIN (ANALYZE, BUFFERS) on ${dbName} (${Number(counts?.i).toLocaleString('en')} indicators, ${Number(counts?.a).toLocaleString('en')} audit events)\n\n`)
+    process.stdout.write(
+      `\nEXPLAIN (ANALYZE, BUFFERS) on ${dbName} (${Number(counts?.i).toLocaleString('en')} indicators, ${Number(counts?.a).toLocaleString('en')} audit events)\n\n`,
+    )
     process.stdout.write(`| query | planning ms | execution ms | top plan node |\n|---|---:|---:|---|\n`)
     for (const r of results) process.stdout.write(`| ${r.name} | ${r.planningMs.toFixed(2)} | ${r.executionMs.toFixed(2)} | ${r.top} |\n`)
     process.stdout.write(`\nfull plans in bench/explain/*.txt\n`)
@@ -297,12 +411,8 @@ async function whatIfs(c: pg.Client, app: FastifyInstance, token: string, ctx: {
   // GIN index on search cannot serve "search @@ query" for dcx_app; marking it leakproof (superuser) lets it.
   const LEAKPROOF = 'alter function ts_match_vq(tsvector, tsquery) leakproof'
   const cases: [string, string, [string, string[]][]][] = [
-    ['list', '/v1/indicators?limit=50', [
-      ['index on (created_at desc, id desc)', [INDEX]],
-    ]],
-    ['list-q', '/v1/indicators?limit=50&q=wickr', [
-      ['ts_match_vq (the @@ operator) leakproof', [LEAKPROOF]],
-    ]],
+    ['list', '/v1/indicators?limit=50', [['index on (created_at desc, id desc)', [INDEX]]]],
+    ['list-q', '/v1/indicators?limit=50&q=wickr', [['ts_match_vq (the @@ operator) leakproof', [LEAKPROOF]]]],
   ]
   for (const [name, url, variants] of cases) {
     const q = await capture(url)
@@ -319,7 +429,12 @@ async function whatIfs(c: pg.Client, app: FastifyInstance, token: string, ctx: {
         const r = await c.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${q.sql}`, q.params as unknown[])
         const plan = r.rows.map((x) => x['QUERY PLAN']).join('\n')
         parts.push(`## ${title}`, ...ddl.map((stmt) => `-- ${stmt.replace(/\s+/g, ' ')}`), plan, '')
-        results.push({ name: `what-if: ${name}, ${title}`, planningMs: Number(/Planning Time: ([\d.]+)/.exec(plan)?.[1]), executionMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1]), top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim() })
+        results.push({
+          name: `what-if: ${name}, ${title}`,
+          planningMs: Number(/Planning Time: ([\d.]+)/.exec(plan)?.[1]),
+          executionMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1]),
+          top: (plan.split('\n')[0] ?? '').replace(/\s+\(cost.*$/, '').trim(),
+        })
       } finally {
         await c.query('rollback')
       }
@@ -337,7 +452,7 @@ try {
   await main()
   process.exit(0)
 } catch (err) {
-  log(`bench:explain failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+  log(`bench:explain failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
   killAll()
   process.exit(1)
 }

@@ -109,7 +109,7 @@ if (process.send && process.argv.length <= 2) {
   process.on('message', (msg: { id: number; spec: LoadSpec }) => {
     runSpec(msg.spec).then(
       (result) => process.send?.({ id: msg.id, result }),
-      (err: unknown) => process.send?.({ id: msg.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
+      (err: unknown) => process.send?.({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     )
   })
   process.on('disconnect', () => process.exit(0))

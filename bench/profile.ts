@@ -49,7 +49,14 @@ function where(url: string): string {
   }
   if (url.startsWith('node:')) return url.split('/')[0] ?? url
   const src = url.indexOf('/src/')
-  if (src >= 0) return `src/${url.slice(src + 5).split('/').slice(0, -1).join('/') || '.'}`
+  if (src >= 0)
+    return `src/${
+      url
+        .slice(src + 5)
+        .split('/')
+        .slice(0, -1)
+        .join('/') || '.'
+    }`
   const bench = url.indexOf('/bench/')
   if (bench >= 0) return 'bench'
   return url
@@ -64,7 +71,14 @@ for (const n of prof.nodes) {
   const short = f.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')
   const key = `${f.functionName || '(anonymous)'}  ${short}${f.url ? `:${f.lineNumber + 1}` : ''}`
   byFn.set(key, (byFn.get(key) ?? 0) + us)
-  const pkg = f.functionName === '(garbage collector)' ? '(garbage collector)' : f.functionName === '(idle)' ? '(idle)' : f.functionName === '(program)' ? '(program)' : where(f.url)
+  const pkg =
+    f.functionName === '(garbage collector)'
+      ? '(garbage collector)'
+      : f.functionName === '(idle)'
+        ? '(idle)'
+        : f.functionName === '(program)'
+          ? '(program)'
+          : where(f.url)
   byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + us)
 }
 

@@ -56,7 +56,12 @@ async function startDcx(noAudit: boolean): Promise<Server> {
 }
 
 async function startBaseline(mode: 'baseline' | 'hello-node' | 'hello-fastify'): Promise<Server> {
-  const s = await startServer(mode, 'baseline.ts', ['--mode', mode], { DATABASE_URL: dbUrl(opts.pgUrl, dbName), PORT: '0', DCX_DB_POOL_SIZE: String(opts.pool), NODE_ENV: 'production' })
+  const s = await startServer(mode, 'baseline.ts', ['--mode', mode], {
+    DATABASE_URL: dbUrl(opts.pgUrl, dbName),
+    PORT: '0',
+    DCX_DB_POOL_SIZE: String(opts.pool),
+    NODE_ENV: 'production',
+  })
   servers.push(s)
   return s
 }
@@ -181,7 +186,9 @@ async function pair(
       bs.push(b)
       ratios.push(b.rps > 0 ? d.rps / b.rps : 0)
     }
-    log(`  dcx ${fmt(d.rps, 1)} req/s p50 ${fmt(d.p50Ms, 1)} ms p99 ${fmt(d.p99Ms, 1)} ms errors ${d.errors} rss ${fmt(d.rssMb)} MB cpu ${fmt(d.cpuPct)} % pg ${fmt(d.pgCpuPct)} %${b ? ` | baseline ${fmt(b.rps, 1)} req/s p50 ${fmt(b.p50Ms, 1)} ms errors ${b.errors} cpu ${fmt(b.cpuPct)} % pg ${fmt(b.pgCpuPct)} %` : ''}`)
+    log(
+      `  dcx ${fmt(d.rps, 1)} req/s p50 ${fmt(d.p50Ms, 1)} ms p99 ${fmt(d.p99Ms, 1)} ms errors ${d.errors} rss ${fmt(d.rssMb)} MB cpu ${fmt(d.cpuPct)} % pg ${fmt(d.pgCpuPct)} %${b ? ` | baseline ${fmt(b.rps, 1)} req/s p50 ${fmt(b.p50Ms, 1)} ms errors ${b.errors} cpu ${fmt(b.cpuPct)} % pg ${fmt(b.pgCpuPct)} %` : ''}`,
+    )
     if (d.errors > 0) log(`  dcx status codes: ${JSON.stringify(d.statusCodes)} socket errors ${d.socketErrors} timeouts ${d.timeouts}`)
   }
   const pick = (xs: Measured[]) => [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)] as Measured
@@ -224,7 +231,14 @@ async function pair(
 
 /** Match batches: a postal operator's screening mix, ~10 % hits on indicators others posted. */
 function matchBodies(hits: { type: IndicatorType; nv: string }[], size: number, count: number, salt: string): string[] {
-  const mix: [IndicatorType | 'untyped', number][] = [['postal_item', 40], ['postal_address', 15], ['email', 15], ['phone', 10], ['crypto_address', 10], ['untyped', 10]]
+  const mix: [IndicatorType | 'untyped', number][] = [
+    ['postal_item', 40],
+    ['postal_address', 15],
+    ['email', 15],
+    ['phone', 10],
+    ['crypto_address', 10],
+    ['untyped', 10],
+  ]
   const out: string[] = []
   let n = 0
   for (let b = 0; b < count; b++) {
@@ -238,7 +252,11 @@ function matchBodies(hits: { type: IndicatorType; nv: string }[], size: number, 
       }
       let x = r() * 100
       let kind: IndicatorType | 'untyped' = 'postal_item'
-      for (const [k, w] of mix) if ((x -= w) < 0) { kind = k; break }
+      for (const [k, w] of mix)
+        if ((x -= w) < 0) {
+          kind = k
+          break
+        }
       // Misses: values nobody posted, already in normalised form (the baseline does not normalise).
       const v = validValue(kind === 'untyped' ? 'vendor_alias' : kind, 500_000_000 + n++, `${salt}m`)
       values.push(kind === 'untyped' ? { value: v.normalizedValue } : { type: kind, value: v.normalizedValue })
@@ -286,7 +304,16 @@ async function streamExport(server: Server, token: string | undefined, expected:
   // RSS once a quarter of the events were out vs at the end: flat means constant memory.
   const at = (f: number) => progress.find((p) => p.lines >= f * lines)?.rss ?? peak
   return {
-    status, ms, bytes, lines, firstByteMs, rss0, peak, rssAtQuarter: at(0.25), rssAtEnd: at(1), rssByQuarter: [0.25, 0.5, 0.75, 1].map(at),
+    status,
+    ms,
+    bytes,
+    lines,
+    firstByteMs,
+    rss0,
+    peak,
+    rssAtQuarter: at(0.25),
+    rssAtEnd: at(1),
+    rssByQuarter: [0.25, 0.5, 0.75, 1].map(at),
     heapStartMb: heap0 === undefined ? null : heap0 / 1024 ** 2,
     heap: heap.sort((a, b) => a.at - b.at),
   }
@@ -304,8 +331,12 @@ async function main() {
     }
   })()
   const info = machine(pgVersion)
-  log(`DCX bench — ${info.cpus} × ${info.cpuModel}, ${info.memGb} GiB, node ${info.node}, PostgreSQL ${pgVersion}, load average ${info.loadAvgAtStart.join(' ')}`)
-  log(`database ${dbName}${ownDatabase ? ' (new)' : ' (existing)'}; ${opts.smoke ? 'SMOKE; ' : ''}${opts.duration} s per run, ${opts.warmup} s warm-up, ${opts.connections} connections, repeat ${opts.repeat}`)
+  log(
+    `DCX bench — ${info.cpus} × ${info.cpuModel}, ${info.memGb} GiB, node ${info.node}, PostgreSQL ${pgVersion}, load average ${info.loadAvgAtStart.join(' ')}`,
+  )
+  log(
+    `database ${dbName}${ownDatabase ? ' (new)' : ' (existing)'}; ${opts.smoke ? 'SMOKE; ' : ''}${opts.duration} s per run, ${opts.warmup} s warm-up, ${opts.connections} connections, repeat ${opts.repeat}`,
+  )
 
   if (ownDatabase) await createDatabase(opts.pgUrl, dbName)
   // Started together: on a loaded machine each takes seconds (tsx compiles the sources at start).
@@ -321,7 +352,9 @@ async function main() {
     log(`seeding ${opts.orgs} organisations, ${opts.indicators.toLocaleString('en')} indicators…`)
     const st = await seedContent(dcx.url, admin, world, tokens, opts.indicators, log)
     seedRow = { ...st }
-    log(`  seeded ${st.indicators.toLocaleString('en')} indicators by bulk in ${st.seconds.toFixed(1)} s = ${Math.round(st.perSecond).toLocaleString('en')} indicators/s (${st.invalid} invalid); ${st.notes} notes in ${st.notesSeconds.toFixed(1)} s; ${st.sightings.toLocaleString('en')} sightings`)
+    log(
+      `  seeded ${st.indicators.toLocaleString('en')} indicators by bulk in ${st.seconds.toFixed(1)} s = ${Math.round(st.perSecond).toLocaleString('en')} indicators/s (${st.invalid} invalid); ${st.notes} notes in ${st.notesSeconds.toFixed(1)} s; ${st.sightings.toLocaleString('en')} sightings`,
+    )
   } else {
     log(`using the seeded database ${dbName}: ${world.orgs.length} organisations`)
   }
@@ -334,7 +367,9 @@ async function main() {
     const ts = await tokens.many(readersOrgs.map((o) => o.adminClientId))
     return readersOrgs.map((o, i) => ({ token: ts[i] as string, org: { id: o.id, groupIds: o.groupIds } as OrgRef }))
   }
-  const ids = (await admin.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1000`)).rows.map((r) => r.id)
+  const ids = (
+    await admin.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1000`)
+  ).rows.map((r) => r.id)
   const hits = (
     await admin.query<{ type: IndicatorType; nv: string }>(
       `select type, normalized_value as nv from indicators where status = 'active' and distribution in ('community', 'authorities') order by random() limit 5000`,
@@ -343,7 +378,12 @@ async function main() {
   const firstReader = (await readerTokens())[0] as string
   const cursors: string[] = ['']
   for (let i = 0; i < 100; i++) {
-    const r = await api<{ nextCursor: string | null; hasMore: boolean }>(dcx.url, 'GET', `/v1/changes${cursors.at(-1) ? `?cursor=${cursors.at(-1)}` : ''}`, firstReader)
+    const r = await api<{ nextCursor: string | null; hasMore: boolean }>(
+      dcx.url,
+      'GET',
+      `/v1/changes${cursors.at(-1) ? `?cursor=${cursors.at(-1)}` : ''}`,
+      firstReader,
+    )
     if (r.status !== 200) throw new Error(`walking the change feed: ${r.status} ${r.text.slice(0, 300)}`)
     if (!r.json.hasMore || !r.json.nextCursor) break
     cursors.push(r.json.nextCursor)
@@ -356,38 +396,75 @@ async function main() {
   // 1. The framework ceiling, once: Fastify's hello world over node:http's.
   if (selected('ceiling')) {
     const [helloNode, helloFastify] = await Promise.all([startBaseline('hello-node'), startBaseline('hello-fastify')])
-    await pair('ceiling', 'ceiling: Fastify vs node:http hello', helloFastify, helloNode, () => ({ method: 'GET', paths: ['/'] }), (row) => {
-      row.note = `node:http ${fmt(row.baselineRps)} req/s, Fastify ${fmt(row.rps)} req/s: the most any Fastify route can do here`
-    })
+    await pair(
+      'ceiling',
+      'ceiling: Fastify vs node:http hello',
+      helloFastify,
+      helloNode,
+      () => ({ method: 'GET', paths: ['/'] }),
+      (row) => {
+        row.note = `node:http ${fmt(row.baselineRps)} req/s, Fastify ${fmt(row.rps)} req/s: the most any Fastify route can do here`
+      },
+    )
     await Promise.all([stop(helloNode), stop(helloFastify)])
   }
 
   // 2. Token issuance: scrypt-bound on both sides.
-  const tokenBodies = readersOrgs.map((o) => new URLSearchParams({ grant_type: 'client_credentials', client_id: o.readerClientId, client_secret: world.secret }).toString())
+  const tokenBodies = readersOrgs.map((o) =>
+    new URLSearchParams({ grant_type: 'client_credentials', client_id: o.readerClientId, client_secret: world.secret }).toString(),
+  )
   await pair('token', 'POST /v1/auth/token', dcx, base, () => ({
-    method: 'POST', paths: ['/v1/auth/token'], bodies: tokenBodies, headers: { 'content-type': 'application/x-www-form-urlencoded' }, slow: true,
+    method: 'POST',
+    paths: ['/v1/auth/token'],
+    bodies: tokenBodies,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    slow: true,
   }))
 
   // 3–5. Reads.
   const rt = await readerTokens()
   await pair('list', 'GET /v1/indicators?limit=50', dcx, base, () => ({ method: 'GET', paths: ['/v1/indicators?limit=50'], tokens: rt }))
   await pair('list-q', 'GET /v1/indicators?limit=50&q=…', dcx, base, () => ({
-    method: 'GET', paths: qWords.map((w) => `/v1/indicators?limit=50&q=${encodeURIComponent(w)}`), tokens: rt,
+    method: 'GET',
+    paths: qWords.map((w) => `/v1/indicators?limit=50&q=${encodeURIComponent(w)}`),
+    tokens: rt,
   }))
   await pair('get', 'GET /v1/indicators/{id}', dcx, base, () => ({ method: 'GET', paths: ids.map((id) => `/v1/indicators/${id}`), tokens: rt }))
 
   // 6–8. Match.
   const json = { 'content-type': 'application/json' }
-  await pair('match-1k', 'POST /v1/indicators/match (1,000 values)', dcx, base, () => ({ method: 'POST', paths: ['/v1/indicators/match'], bodies: bodies1k, headers: json, tokens: rt, slow: true }))
-  await pair('match-10k', 'POST /v1/indicators/match (10,000 values)', dcx, base, () => ({ method: 'POST', paths: ['/v1/indicators/match'], bodies: bodies10k, headers: json, tokens: rt, heavy: true }))
+  await pair('match-1k', 'POST /v1/indicators/match (1,000 values)', dcx, base, () => ({
+    method: 'POST',
+    paths: ['/v1/indicators/match'],
+    bodies: bodies1k,
+    headers: json,
+    tokens: rt,
+    slow: true,
+  }))
+  await pair('match-10k', 'POST /v1/indicators/match (10,000 values)', dcx, base, () => ({
+    method: 'POST',
+    paths: ['/v1/indicators/match'],
+    bodies: bodies10k,
+    headers: json,
+    tokens: rt,
+    heavy: true,
+  }))
   await pair('match-10k-c1', 'POST /v1/indicators/match (10,000 values, 1 conn)', dcx, base, () => ({
-    method: 'POST', paths: ['/v1/indicators/match'], bodies: bodies10k, headers: json, tokens: rt, connections: 1, slow: true,
+    method: 'POST',
+    paths: ['/v1/indicators/match'],
+    bodies: bodies10k,
+    headers: json,
+    tokens: rt,
+    connections: 1,
+    slow: true,
   }))
 
   // 9. Change feed paging: every page of the feed, as partner systems poll it. A change cursor is
   // sealed to the organisation it was issued to, so the pages are walked with the reader that got them.
   await pair('changes', `GET /v1/changes (paging, ${cursors.length} pages)`, dcx, base, () => ({
-    method: 'GET', paths: cursors.map((c) => (c ? `/v1/changes?cursor=${c}` : '/v1/changes')), tokens: [firstReader],
+    method: 'GET',
+    paths: cursors.map((c) => (c ? `/v1/changes?cursor=${c}` : '/v1/changes')),
+    tokens: [firstReader],
   }))
 
   // 10. Audit overhead: the same list, recording on vs off (off, on, on, off: drift cancels out). Also on
@@ -411,7 +488,9 @@ async function main() {
           const m = await load(s, v.spec)
           await settle()
           ;(s === dcx ? on : off).push(m)
-          log(`  ${s === dcx ? 'on ' : 'off'} ${fmt(m.rps, 1)} req/s p50 ${fmt(m.p50Ms, 1)} ms errors ${m.errors} cpu ${fmt(m.cpuPct)} % pg ${fmt(m.pgCpuPct)} %`)
+          log(
+            `  ${s === dcx ? 'on ' : 'off'} ${fmt(m.rps, 1)} req/s p50 ${fmt(m.p50Ms, 1)} ms errors ${m.errors} cpu ${fmt(m.cpuPct)} % pg ${fmt(m.pgCpuPct)} %`,
+          )
         }
       }
       const avg = (xs: Measured[], f: (m: Measured) => number) => xs.reduce((s, x) => s + f(x), 0) / xs.length
@@ -427,8 +506,18 @@ async function main() {
         rssMb: Math.max(...on.map((m) => m.rssMb), ...off.map((m) => m.rssMb)),
         baselineRps: offRps,
         ratio: onRps / offRps,
-        note: `recording costs ${((1 - onRps / offRps) * 100).toFixed(1)} % of ${v.what} throughput (off ${fmt(offRps)} req/s, p50 ${fmt(avg(off, (m) => m.p50Ms), 1)} ms)`,
-        extra: { onRuns: on.map((m) => m.rps), offRuns: off.map((m) => m.rps), onCpuPct: on.map((m) => m.cpuPct), offCpuPct: off.map((m) => m.cpuPct), onPgCpuPct: on.map((m) => m.pgCpuPct), offPgCpuPct: off.map((m) => m.pgCpuPct) },
+        note: `recording costs ${((1 - onRps / offRps) * 100).toFixed(1)} % of ${v.what} throughput (off ${fmt(offRps)} req/s, p50 ${fmt(
+          avg(off, (m) => m.p50Ms),
+          1,
+        )} ms)`,
+        extra: {
+          onRuns: on.map((m) => m.rps),
+          offRuns: off.map((m) => m.rps),
+          onCpuPct: on.map((m) => m.cpuPct),
+          offCpuPct: off.map((m) => m.cpuPct),
+          onPgCpuPct: on.map((m) => m.pgCpuPct),
+          offPgCpuPct: off.map((m) => m.pgCpuPct),
+        },
       })
     }
     await stop(noAudit)
@@ -436,13 +525,24 @@ async function main() {
 
   // 11. Bulk ingest: fresh values in every request, each writer posting to its own groups.
   const w = await writers()
-  await pair('bulk', 'POST /v1/indicators/bulk (1,000 items)', dcx, base, (forDcx) => ({
-    method: 'POST', paths: ['/v1/indicators/bulk'], headers: json, heavy: true, bulk: { writers: w, items: 1000, salt: `${world.salt}${forDcx ? 'd' : 'b'}${Date.now() % 100000}`, start: 0 },
-  }), (row, d) => {
-    const perSec = (d.requests - d.non2xx) / d.durationS * 1000
-    row.extra = { ...row.extra, indicatorsPerSec: perSec, baselineIndicatorsPerSec: (row.baselineRps ?? 0) * 1000 }
-    row.note = `${fmt(perSec)} indicators/s (baseline ${fmt((row.baselineRps ?? 0) * 1000)}/s)`
-  })
+  await pair(
+    'bulk',
+    'POST /v1/indicators/bulk (1,000 items)',
+    dcx,
+    base,
+    (forDcx) => ({
+      method: 'POST',
+      paths: ['/v1/indicators/bulk'],
+      headers: json,
+      heavy: true,
+      bulk: { writers: w, items: 1000, salt: `${world.salt}${forDcx ? 'd' : 'b'}${Date.now() % 100000}`, start: 0 },
+    }),
+    (row, d) => {
+      const perSec = ((d.requests - d.non2xx) / d.durationS) * 1000
+      row.extra = { ...row.extra, indicatorsPerSec: perSec, baselineIndicatorsPerSec: (row.baselineRps ?? 0) * 1000 }
+      row.note = `${fmt(perSec)} indicators/s (baseline ${fmt((row.baselineRps ?? 0) * 1000)}/s)`
+    },
+  )
 
   // 12. Audit export of 1M (smoke: 10k) synthetic events, after the chainer has linked them all.
   if (selected('export')) {
@@ -455,7 +555,9 @@ async function main() {
     await insertAuditEvents(admin, opts.auditEvents)
     log(`  inserted in ${((Date.now() - i0) / 1000).toFixed(1)} s; waiting for the chainer to link them (at most ${opts.waitChainS} s)…`)
     const chain = await waitForChain(admin, opts.waitChainS, 0, (left) => log(`  … ${left.toLocaleString('en')} left to chain`))
-    log(`  chainer: ${chain.chained.toLocaleString('en')} events in ${chain.seconds.toFixed(1)} s = ${Math.round(chain.perSecond).toLocaleString('en')} events/s${chain.left ? ` (${chain.left} still unchained)` : ''}`)
+    log(
+      `  chainer: ${chain.chained.toLocaleString('en')} events in ${chain.seconds.toFixed(1)} s = ${Math.round(chain.perSecond).toLocaleString('en')} events/s${chain.left ? ` (${chain.left} still unchained)` : ''}`,
+    )
     // Steady state: statistics that know the chain is as long as the log (autovacuum would get there
     // on its own, minutes later). The export's plan depends on them.
     await admin.query('ANALYZE audit_events')
@@ -467,7 +569,9 @@ async function main() {
     await settle()
     if (d.status !== 200 || b.status !== 200) badScenarios.push('audit export')
     const total = (await admin.query<{ n: string }>('select count(*) as n from audit_events')).rows[0]?.n
-    log(`  dcx ${fmt(d.ms / 1000, 1)} s for ${d.lines.toLocaleString('en')} events (${fmt(d.bytes / 1024 ** 2)} MB), RSS ${fmt(d.rss0)} → peak ${fmt(d.peak)} MB; baseline ${fmt(b.ms / 1000, 1)} s`)
+    log(
+      `  dcx ${fmt(d.ms / 1000, 1)} s for ${d.lines.toLocaleString('en')} events (${fmt(d.bytes / 1024 ** 2)} MB), RSS ${fmt(d.rss0)} → peak ${fmt(d.peak)} MB; baseline ${fmt(b.ms / 1000, 1)} s`,
+    )
     rows.push({
       key: 'export',
       name: `GET /v1/audit/export (${Number(total).toLocaleString('en')} events)`,
@@ -490,7 +594,12 @@ async function main() {
   process.stdout.write(`\n${out}\n\n${t}\n\n`)
   if (opts.smoke) process.stdout.write('SMOKE: this proves the harness works; the numbers (cold servers, 1 s runs, tiny seed) are not measurements.\n')
   process.stdout.write(`seed: ${JSON.stringify(seedRow)}\n`)
-  process.stdout.write(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; load average now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`)
+  process.stdout.write(
+    `total ${((Date.now() - t0) / 1000).toFixed(0)} s; load average now ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}\n`,
+  )
   if (opts.json) {
     writeFileSync(
       opts.json,
@@ -499,7 +608,19 @@ async function main() {
           machine: { ...info, loadAvgAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
           options: { ...opts, database: dbName },
           seed: seedRow,
-          scenarios: rows.map((r) => ({ name: r.name, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, rssMb: r.rssMb, baselineRps: r.baselineRps, ratio: r.ratio, key: r.key, note: r.note, ...r.extra })),
+          scenarios: rows.map((r) => ({
+            name: r.name,
+            rps: r.rps,
+            p50Ms: r.p50Ms,
+            p99Ms: r.p99Ms,
+            errors: r.errors,
+            rssMb: r.rssMb,
+            baselineRps: r.baselineRps,
+            ratio: r.ratio,
+            key: r.key,
+            note: r.note,
+            ...r.extra,
+          })),
           targets,
         },
         null,
@@ -508,7 +629,10 @@ async function main() {
     )
     process.stdout.write(`wrote ${opts.json}\n`)
   }
-  if (opts.cpuProf) process.stdout.write(`CPU profiles in bench/profiles/dcx/ (one per thread, written when the server stops; the largest is the main thread); summarise with: npx tsx bench/profile.ts <file>\n`)
+  if (opts.cpuProf)
+    process.stdout.write(
+      `CPU profiles in bench/profiles/dcx/ (one per thread, written when the server stops; the largest is the main thread); summarise with: npx tsx bench/profile.ts <file>\n`,
+    )
 }
 
 function evaluate(rs: Row[]): Target[] {
@@ -517,7 +641,13 @@ function evaluate(rs: Row[]): Target[] {
   const list = by('list')
   out.push(
     list?.ratio != null
-      ? { what: 'authenticated, audited list vs baseline', goal: '≥ 0.60×', measured: `${list.ratio.toFixed(2)}×`, met: list.ratio >= 0.6, margin: pct(list.ratio / 0.6 - 1) }
+      ? {
+          what: 'authenticated, audited list vs baseline',
+          goal: '≥ 0.60×',
+          measured: `${list.ratio.toFixed(2)}×`,
+          met: list.ratio >= 0.6,
+          margin: pct(list.ratio / 0.6 - 1),
+        }
       : { what: 'authenticated, audited list vs baseline', goal: '≥ 0.60×', measured: '—', met: null, margin: '' },
   )
   const m1 = by('match-10k-c1')
@@ -545,7 +675,14 @@ function evaluate(rs: Row[]): Target[] {
   out.push({
     what: `no errors under ${opts.connections} connections`,
     goal: '0 errors',
-    measured: `${errs} errors${errs ? ` (${loadRows.filter((r) => r.errors).map((r) => `${r.key}: ${r.errors}`).join(', ')})` : ''}`,
+    measured: `${errs} errors${
+      errs
+        ? ` (${loadRows
+            .filter((r) => r.errors)
+            .map((r) => `${r.key}: ${r.errors}`)
+            .join(', ')})`
+        : ''
+    }`,
     met: loadRows.length ? errs === 0 : null,
     margin: '',
   })
@@ -580,7 +717,13 @@ function evaluate(rs: Row[]): Target[] {
   const ao = by('audit-overhead')
   out.push(
     ao?.ratio != null
-      ? { what: 'audit recording overhead (list)', goal: '≤ 20 % of throughput', measured: `${((1 - ao.ratio) * 100).toFixed(1)} % (on/off ${ao.ratio.toFixed(2)}×)`, met: 1 - ao.ratio <= 0.2, margin: pct((0.2 - (1 - ao.ratio)) / 0.2) }
+      ? {
+          what: 'audit recording overhead (list)',
+          goal: '≤ 20 % of throughput',
+          measured: `${((1 - ao.ratio) * 100).toFixed(1)} % (on/off ${ao.ratio.toFixed(2)}×)`,
+          met: 1 - ao.ratio <= 0.2,
+          margin: pct((0.2 - (1 - ao.ratio)) / 0.2),
+        }
       : { what: 'audit recording overhead (list)', goal: '≤ 20 %', measured: '—', met: null, margin: '' },
   )
   return out
@@ -591,7 +734,8 @@ async function cleanup() {
   for (const s of [...servers].reverse()) await s.stop().catch(() => {})
   await admin?.end().catch(() => {})
   if (ownDatabase && !opts.keep) await dropDatabase(opts.pgUrl, dbName).catch((e) => log(`could not drop ${dbName}: ${e}`))
-  else log(`kept database ${dbName} (reuse it with --database ${dbName}; drop it with: psql -h 127.0.0.1 -U postgres -c 'DROP DATABASE ${dbName} WITH (FORCE)')`)
+  else
+    log(`kept database ${dbName} (reuse it with --database ${dbName}; drop it with: psql -h 127.0.0.1 -U postgres -c 'DROP DATABASE ${dbName} WITH (FORCE)')`)
 }
 
 let interrupted = false
@@ -612,7 +756,7 @@ try {
   }
   process.exit(0)
 } catch (err) {
-  log(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+  log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
   killAll()
   await cleanup().catch(() => {})
   process.exit(1)

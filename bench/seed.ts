@@ -25,9 +25,31 @@ export interface World {
 // Sectors in the proportions of the Pompidou Group's working group, interleaved so that even a
 // handful of organisations mixes authorities and non-authorities.
 const SECTOR_CYCLE = [
-  'police', 'postal', 'customs', 'courier', 'border', 'industry', 'police', 'customs', 'prosecution', 'postal',
-  'international', 'courier', 'police', 'academia', 'customs', 'judiciary', 'postal', 'border', 'industry', 'police',
-  'courier', 'customs', 'prosecution', 'postal', 'international',
+  'police',
+  'postal',
+  'customs',
+  'courier',
+  'border',
+  'industry',
+  'police',
+  'customs',
+  'prosecution',
+  'postal',
+  'international',
+  'courier',
+  'police',
+  'academia',
+  'customs',
+  'judiciary',
+  'postal',
+  'border',
+  'industry',
+  'police',
+  'courier',
+  'customs',
+  'prosecution',
+  'postal',
+  'international',
 ]
 
 /** The bench accounts' secret: derived from the database name, so a kept database can be reused. */
@@ -78,7 +100,9 @@ export class Tokens {
     const hit = this.cache.get(clientId)
     if (hit && Date.now() - hit.at < 300_000) return hit.token
     const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: this.secret }).toString()
-    const r = await api<{ access_token?: string }>(this.base(), 'POST', '/v1/auth/token', undefined, body, { 'content-type': 'application/x-www-form-urlencoded' })
+    const r = await api<{ access_token?: string }>(this.base(), 'POST', '/v1/auth/token', undefined, body, {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
     if (r.status !== 200 || !r.json?.access_token) throw new Error(`token for ${clientId}: ${r.status} ${r.text.slice(0, 300)}`)
     this.cache.set(clientId, { token: r.json.access_token, at: Date.now() })
     return r.json.access_token
@@ -104,7 +128,11 @@ export async function seedDirectory(c: pg.Client, dbName: string, orgCount: numb
   )
   const platformId = platform.rows[0]?.id as string
   const auditorClientId = 'bench_auditor'
-  await c.query(`insert into accounts (organisation_id, name, roles, client_id, secret_hash) values ($1, 'Bench auditor', '{auditor}', $2, $3)`, [platformId, auditorClientId, hash])
+  await c.query(`insert into accounts (organisation_id, name, roles, client_id, secret_hash) values ($1, 'Bench auditor', '{auditor}', $2, $3)`, [
+    platformId,
+    auditorClientId,
+    hash,
+  ])
   const orgs: BenchOrg[] = []
   for (let i = 0; i < orgCount; i++) {
     const sector = SECTOR_CYCLE[i % SECTOR_CYCLE.length] as string
@@ -129,7 +157,10 @@ export async function seedDirectory(c: pg.Client, dbName: string, orgCount: numb
   const groups = Math.max(1, Math.floor(orgCount / 5))
   for (let g = 0; g < groups; g++) {
     const owner = orgs[(g * 5) % orgs.length] as BenchOrg
-    const r = await c.query<{ id: string }>(`insert into sharing_groups (organisation_id, name) values ($1, $2) returning id`, [owner.id, `Bench group ${g + 1}`])
+    const r = await c.query<{ id: string }>(`insert into sharing_groups (organisation_id, name) values ($1, $2) returning id`, [
+      owner.id,
+      `Bench group ${g + 1}`,
+    ])
     const gid = r.rows[0]?.id as string
     const size = 3 + (g % 6)
     const members = new Set<BenchOrg>([owner])
@@ -178,14 +209,7 @@ export interface SeedStats {
 }
 
 /** Indicators by bulk over HTTP, notes over HTTP, sightings in SQL; then VACUUM ANALYZE. */
-export async function seedContent(
-  base: string,
-  c: pg.Client,
-  world: World,
-  tokens: Tokens,
-  indicators: number,
-  log: (s: string) => void,
-): Promise<SeedStats> {
+export async function seedContent(base: string, c: pg.Client, world: World, tokens: Tokens, indicators: number, log: (s: string) => void): Promise<SeedStats> {
   await tokens.many(world.orgs.map((o) => o.adminClientId)) // all tokens up front, four at a time
   const pool = sharedPool(Math.max(50, Math.floor(indicators / 200)), world.salt)
   const batches = Math.ceil(indicators / 1000)
@@ -194,34 +218,42 @@ export async function seedContent(
   const t0 = Date.now()
   let lastLog = t0
   // Two bulk calls in flight: on two cores, more only queues on the server.
-  await inParallel(Array.from({ length: batches }, (_, b) => b), 2, async (b) => {
-    const org = world.orgs[b % world.orgs.length] as BenchOrg
-    const count = Math.min(1000, indicators - b * 1000)
-    const items = indicatorBatch(org, b * 1000, count, world.salt, pool)
-    const token = await tokens.get(org.adminClientId)
-    const r = await api<{ results: { status: string; problem?: unknown }[] }>(base, 'POST', '/v1/indicators/bulk', token, { items })
-    if (r.status !== 200) throw new Error(`bulk seed: ${r.status} ${r.text.slice(0, 500)}`)
-    for (const x of r.json.results) {
-      if (x.status === 'created') created++
-      else {
-        invalid++
-        if (invalid <= 3) log(`  invalid seed item: ${JSON.stringify(x.problem).slice(0, 300)}`)
+  await inParallel(
+    Array.from({ length: batches }, (_, b) => b),
+    2,
+    async (b) => {
+      const org = world.orgs[b % world.orgs.length] as BenchOrg
+      const count = Math.min(1000, indicators - b * 1000)
+      const items = indicatorBatch(org, b * 1000, count, world.salt, pool)
+      const token = await tokens.get(org.adminClientId)
+      const r = await api<{ results: { status: string; problem?: unknown }[] }>(base, 'POST', '/v1/indicators/bulk', token, { items })
+      if (r.status !== 200) throw new Error(`bulk seed: ${r.status} ${r.text.slice(0, 500)}`)
+      for (const x of r.json.results) {
+        if (x.status === 'created') created++
+        else {
+          invalid++
+          if (invalid <= 3) log(`  invalid seed item: ${JSON.stringify(x.problem).slice(0, 300)}`)
+        }
       }
-    }
-    if (Date.now() - lastLog > 10_000) {
-      lastLog = Date.now()
-      log(`  … ${created.toLocaleString('en')} indicators (${Math.round(created / ((Date.now() - t0) / 1000)).toLocaleString('en')}/s)`)
-    }
-  })
+      if (Date.now() - lastLog > 10_000) {
+        lastLog = Date.now()
+        log(`  … ${created.toLocaleString('en')} indicators (${Math.round(created / ((Date.now() - t0) / 1000)).toLocaleString('en')}/s)`)
+      }
+    },
+  )
   const seconds = (Date.now() - t0) / 1000
 
   const noteCount = Math.max(20, Math.min(20_000, Math.floor(indicators / 100)))
   const n0 = Date.now()
-  await inParallel(Array.from({ length: noteCount }, (_, i) => i), 4, async (i) => {
-    const org = world.orgs[i % world.orgs.length] as BenchOrg
-    const r = await api(base, 'POST', '/v1/notes', await tokens.get(org.adminClientId), noteBody(org, i))
-    if (r.status !== 201) throw new Error(`note seed: ${r.status} ${r.text.slice(0, 300)}`)
-  })
+  await inParallel(
+    Array.from({ length: noteCount }, (_, i) => i),
+    4,
+    async (i) => {
+      const org = world.orgs[i % world.orgs.length] as BenchOrg
+      const r = await api(base, 'POST', '/v1/notes', await tokens.get(org.adminClientId), noteBody(org, i))
+      if (r.status !== 201) throw new Error(`note seed: ${r.status} ${r.text.slice(0, 300)}`)
+    },
+  )
   const notesSeconds = (Date.now() - n0) / 1000
 
   // Sightings: a tenth as many as indicators, on indicators every organisation may see, by random organisations.

@@ -40,7 +40,11 @@ export async function createDcxClient(baseUrl: string, clientId: string, clientS
     })
     if (!data) {
       const oauth = error && 'error' in error ? error : undefined
-      throw new DcxTokenError(response.status, oauth?.error ?? 'unexpected_response', oauth?.error_description ?? (error && 'detail' in error ? error.detail : response.statusText))
+      throw new DcxTokenError(
+        response.status,
+        oauth?.error ?? 'unexpected_response',
+        oauth?.error_description ?? (error && 'detail' in error ? error.detail : response.statusText),
+      )
     }
     token = data.access_token
     expiresAt = Date.now() + data.expires_in * 1000

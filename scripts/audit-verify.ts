@@ -11,7 +11,14 @@ import { chainHash, GENESIS_HASH } from '../src/audit/canonical.js'
 import { toCanonical } from '../src/audit/chain.js'
 import { verifyCheckpointJws } from '../src/modules/audit/audit.service.js'
 
-interface Checkpoint { sequence: number; hash: string; time: string; kid: string; jws: string; publicJwk?: Record<string, string> }
+interface Checkpoint {
+  sequence: number
+  hash: string
+  time: string
+  kid: string
+  jws: string
+  publicJwk?: Record<string, string>
+}
 
 export async function verifyExport(exportFile: string, cp: Checkpoint, jwks?: { keys: Record<string, string>[] }) {
   const problems: string[] = []

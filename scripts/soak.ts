@@ -172,7 +172,11 @@ const auditor = await account(customs, ['auditor'])
 const tokens = { writer: writer.token, screener: screener.token, auditor: auditor.token }
 // Tokens live 10 minutes: refresh every 5.
 const refresh = setInterval(() => {
-  void Promise.all([token(writer.clientId, writer.clientSecret), token(screener.clientId, screener.clientSecret), token(auditor.clientId, auditor.clientSecret)]).then(([w, s, a]) => {
+  void Promise.all([
+    token(writer.clientId, writer.clientSecret),
+    token(screener.clientId, screener.clientSecret),
+    token(auditor.clientId, auditor.clientSecret),
+  ]).then(([w, s, a]) => {
     tokens.writer = w
     tokens.screener = s
     tokens.auditor = a
@@ -191,45 +195,106 @@ type Op = () => Promise<{ status: number; text: string; json: () => Record<strin
 const ops: [weight: number, name: string, op: Op][] = [
   [20, 'list indicators', () => call('GET', `/v1/indicators?limit=20&organisationId=${customs}`, tokens.screener)],
   [10, 'search indicators', () => call('GET', `/v1/indicators?q=${word().slice(0, 6)}`, tokens.screener)],
-  [15, 'create indicator', async () => {
-    const r = await call('POST', '/v1/indicators', tokens.writer, { type: 'vendor_alias', value: word(), distribution: 'community', tlp: 'green', tags: ['soak'] }, { 'idempotency-key': word() })
-    if (r.status === 201) indicatorIds.push(r.json().id as string)
-    if (indicatorIds.length > 5000) indicatorIds.splice(0, 1000)
-    return r
-  }],
-  [8, 'update indicator', () => {
-    const id = indicatorIds[Math.floor(Math.random() * indicatorIds.length)]
-    return id ? call('PATCH', `/v1/indicators/${id}`, tokens.writer, { confidence: Math.floor(Math.random() * 100) }) : call('GET', '/v1/me', tokens.writer)
-  }],
-  [8, 'get indicator', () => {
-    const id = indicatorIds[Math.floor(Math.random() * indicatorIds.length)]
-    return call('GET', id ? `/v1/indicators/${id}` : '/v1/me', tokens.screener)
-  }],
-  [10, 'match 100 values', () => call('POST', '/v1/indicators/match', tokens.screener, { values: Array.from({ length: 100 }, (_, i) => ({ value: i % 10 === 0 && indicatorIds.length ? `x${i}` : word() })) })],
-  [3, 'bulk 50', () => call('POST', '/v1/indicators/bulk', tokens.writer, { items: Array.from({ length: 50 }, () => ({ type: 'vendor_alias', value: word(), distribution: 'authorities' })) })],
-  [5, 'report sighting', () => {
-    const id = indicatorIds[Math.floor(Math.random() * indicatorIds.length)]
-    return id ? call('POST', `/v1/indicators/${id}/sightings`, tokens.screener, { seenAt: new Date().toISOString(), outcome: 'nothing_found' }) : call('GET', '/v1/me', tokens.screener)
-  }],
-  [4, 'notes', async () => {
-    if (Math.random() < 0.4 || noteIds.length === 0) {
-      const r = await call('POST', '/v1/notes', tokens.writer, { title: word(), summary: 'soak', body: `# ${word()}\n\n${'text '.repeat(50)}`, topics: ['training'], distribution: 'community', tlp: 'clear' })
-      if (r.status === 201) noteIds.push(r.json().id as string)
+  [
+    15,
+    'create indicator',
+    async () => {
+      const r = await call(
+        'POST',
+        '/v1/indicators',
+        tokens.writer,
+        { type: 'vendor_alias', value: word(), distribution: 'community', tlp: 'green', tags: ['soak'] },
+        { 'idempotency-key': word() },
+      )
+      if (r.status === 201) indicatorIds.push(r.json().id as string)
+      if (indicatorIds.length > 5000) indicatorIds.splice(0, 1000)
       return r
-    }
-    return call('GET', `/v1/notes?limit=20`, tokens.screener)
-  }],
-  [6, 'change feed', async () => {
-    const r = await call('GET', `/v1/changes?limit=200${changesCursor ? `&cursor=${changesCursor}` : ''}`, tokens.screener)
-    if (r.status === 200) changesCursor = (r.json().nextCursor as string | null) ?? changesCursor
-    return r
-  }],
+    },
+  ],
+  [
+    8,
+    'update indicator',
+    () => {
+      const id = indicatorIds[Math.floor(Math.random() * indicatorIds.length)]
+      return id ? call('PATCH', `/v1/indicators/${id}`, tokens.writer, { confidence: Math.floor(Math.random() * 100) }) : call('GET', '/v1/me', tokens.writer)
+    },
+  ],
+  [
+    8,
+    'get indicator',
+    () => {
+      const id = indicatorIds[Math.floor(Math.random() * indicatorIds.length)]
+      return call('GET', id ? `/v1/indicators/${id}` : '/v1/me', tokens.screener)
+    },
+  ],
+  [
+    10,
+    'match 100 values',
+    () =>
+      call('POST', '/v1/indicators/match', tokens.screener, {
+        values: Array.from({ length: 100 }, (_, i) => ({ value: i % 10 === 0 && indicatorIds.length ? `x${i}` : word() })),
+      }),
+  ],
+  [
+    3,
+    'bulk 50',
+    () =>
+      call('POST', '/v1/indicators/bulk', tokens.writer, {
+        items: Array.from({ length: 50 }, () => ({ type: 'vendor_alias', value: word(), distribution: 'authorities' })),
+      }),
+  ],
+  [
+    5,
+    'report sighting',
+    () => {
+      const id = indicatorIds[Math.floor(Math.random() * indicatorIds.length)]
+      return id
+        ? call('POST', `/v1/indicators/${id}/sightings`, tokens.screener, { seenAt: new Date().toISOString(), outcome: 'nothing_found' })
+        : call('GET', '/v1/me', tokens.screener)
+    },
+  ],
+  [
+    4,
+    'notes',
+    async () => {
+      if (Math.random() < 0.4 || noteIds.length === 0) {
+        const r = await call('POST', '/v1/notes', tokens.writer, {
+          title: word(),
+          summary: 'soak',
+          body: `# ${word()}\n\n${'text '.repeat(50)}`,
+          topics: ['training'],
+          distribution: 'community',
+          tlp: 'clear',
+        })
+        if (r.status === 201) noteIds.push(r.json().id as string)
+        return r
+      }
+      return call('GET', `/v1/notes?limit=20`, tokens.screener)
+    },
+  ],
+  [
+    6,
+    'change feed',
+    async () => {
+      const r = await call('GET', `/v1/changes?limit=200${changesCursor ? `&cursor=${changesCursor}` : ''}`, tokens.screener)
+      if (r.status === 200) changesCursor = (r.json().nextCursor as string | null) ?? changesCursor
+      return r
+    },
+  ],
   [2, 'stats', () => call('GET', `/v1/stats?from=${new Date(Date.now() - 3_600_000).toISOString()}`, tokens.screener)],
   [3, 'audit events', () => call('GET', '/v1/audit/events?limit=50', tokens.auditor)],
-  [1, 'token', async () => {
-    const r = await call('POST', '/v1/auth/token', undefined, { grant_type: 'client_credentials', client_id: screener.clientId, client_secret: screener.clientSecret })
-    return r
-  }],
+  [
+    1,
+    'token',
+    async () => {
+      const r = await call('POST', '/v1/auth/token', undefined, {
+        grant_type: 'client_credentials',
+        client_id: screener.clientId,
+        client_secret: screener.clientSecret,
+      })
+      return r
+    },
+  ],
   [5, 'directory', () => call('GET', '/v1/organisations?limit=50', tokens.screener)],
 ]
 const totalWeight = ops.reduce((s, [w]) => s + w, 0)
@@ -297,12 +362,18 @@ const growth = startSample && endSample ? (endSample.rss - startSample.rss) / st
 const elapsed = (Date.now() - started) / 1000
 log(`${stats.requests} requests in ${elapsed.toFixed(0)} s (${(stats.requests / elapsed).toFixed(1)}/s)`)
 for (const [k, n] of [...stats.byStatus.entries()].sort()) log(`  ${k}: ${n}`)
-log(`RSS at start (after ${Math.round((startSample?.at ?? 0) / 1000)} s of warm-up): ${mb(startSample?.rss ?? NaN)}; at end: ${mb(endSample?.rss ?? NaN)}; growth ${(growth * 100).toFixed(1)} % (limit ${(maxGrowth * 100).toFixed(0)} %)`)
+log(
+  `RSS at start (after ${Math.round((startSample?.at ?? 0) / 1000)} s of warm-up): ${mb(startSample?.rss ?? NaN)}; at end: ${mb(endSample?.rss ?? NaN)}; growth ${(growth * 100).toFixed(1)} % (limit ${(maxGrowth * 100).toFixed(0)} %)`,
+)
 log(`heap used at start: ${mb(startSample?.heap ?? NaN)}; at end: ${mb(endSample?.heap ?? NaN)}`)
 const ok = errors.length === 0 && growth <= maxGrowth && child.exitCode === null
 if (errors.length) for (const f of stats.failures) log(`  failure: ${f}`)
 await cleanup()
 const code = await exited
 log(`server exited with ${code} after SIGTERM`)
-log(ok ? 'PASS: no error, memory flat' : `FAIL: ${errors.length ? `${errors.reduce((s, [, n]) => s + n, 0)} failed requests` : ''}${growth > maxGrowth ? ` RSS grew ${(growth * 100).toFixed(1)} %` : ''}`)
+log(
+  ok
+    ? 'PASS: no error, memory flat'
+    : `FAIL: ${errors.length ? `${errors.reduce((s, [, n]) => s + n, 0)} failed requests` : ''}${growth > maxGrowth ? ` RSS grew ${(growth * 100).toFixed(1)} %` : ''}`,
+)
 process.exit(ok ? 0 : 1)

@@ -2,9 +2,7 @@
 // a bad environment prints every problem and exits non-zero (see server.ts).
 import { z } from 'zod'
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
@@ -23,7 +21,10 @@ const envSchema = z.object({
   // 32+ bytes of entropy; any string is stretched with HKDF. Unset on the embedded default:
   // generated once into DCX_DATA_DIR/master.key.
   DCX_MASTER_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   DCX_BOOTSTRAP_CLIENT_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]{3,64}$/, '3–64 characters of A–Z a–z 0–9 . _ -')

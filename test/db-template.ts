@@ -37,7 +37,10 @@ function key(): string {
   const h = createHash('sha256')
   h.update(`pglite ${packageVersion('@electric-sql/pglite')}\ndrizzle-orm ${packageVersion('drizzle-orm')}\n`)
   const files = (readdirSync(MIGRATIONS_FOLDER, { recursive: true }) as string[]).filter((f) => statSync(path.join(MIGRATIONS_FOLDER, f)).isFile()).sort()
-  for (const f of files) h.update(`${f}\n`).update(readFileSync(path.join(MIGRATIONS_FOLDER, f))).update('\n')
+  for (const f of files)
+    h.update(`${f}\n`)
+      .update(readFileSync(path.join(MIGRATIONS_FOLDER, f)))
+      .update('\n')
   return h.digest('hex').slice(0, 20)
 }
 

@@ -14,7 +14,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
 const PROBLEM_REF = '#/components/schemas/Problem'
 
-interface Media { schema?: { $ref?: string } }
+interface Media {
+  schema?: { $ref?: string }
+}
 interface Operation {
   operationId?: string
   summary?: string
@@ -78,7 +80,10 @@ t.test('the document follows the API conventions', async (t) => {
     for (const tag of op.tags ?? []) check(declaredTags.has(tag), `${name}: tag "${tag}" is not declared in src/plugins/openapi.ts`)
 
     const responses = op.responses ?? {}
-    check(Object.keys(responses).some((s) => /^2\d\d$/.test(s)), `${name}: no 2xx response`)
+    check(
+      Object.keys(responses).some((s) => /^2\d\d$/.test(s)),
+      `${name}: no 2xx response`,
+    )
     check(responses['429'], `${name}: no 429 (rate limits apply everywhere)`)
     for (const [status, response] of Object.entries(responses)) check(response.description, `${name} ${status}: no description`)
 
@@ -95,7 +100,10 @@ t.test('the document follows the API conventions', async (t) => {
     for (const [status, response] of Object.entries(responses)) {
       if (Number(status) < 400) continue
       const media = Object.keys(response.content ?? {})
-      check(media.length === 1 && media[0] === 'application/problem+json', `${name} ${status}: ${media.join(', ') || 'no content'}, not application/problem+json`)
+      check(
+        media.length === 1 && media[0] === 'application/problem+json',
+        `${name} ${status}: ${media.join(', ') || 'no content'}, not application/problem+json`,
+      )
       check(response.content?.['application/problem+json']?.schema?.$ref === PROBLEM_REF, `${name} ${status}: not the Problem schema`)
     }
   }

@@ -105,12 +105,7 @@ export class KeyStore {
     const rotated = await this.db.transaction(async (tx) => {
       // One node at a time decides; the others see its key on their next load.
       await rows(tx, sql`SELECT pg_advisory_xact_lock(${KEY_LOCK_ID})`)
-      const [current] = await tx
-        .select()
-        .from(signingKeys)
-        .where(isNull(signingKeys.retiredAt))
-        .orderBy(desc(signingKeys.createdAt))
-        .limit(1)
+      const [current] = await tx.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(desc(signingKeys.createdAt)).limit(1)
       const dueAt = current ? current.createdAt.getTime() + this.opts.rotationDays * 86_400_000 : 0
       if (current && !force && Date.now() < dueAt) return false
       const { privateKey, publicKey } = generateKeyPairSync('ed25519')

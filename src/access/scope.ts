@@ -83,7 +83,15 @@ export interface ScopeDeps {
   recording: boolean
 }
 
-export async function writeEvent(deps: ScopeDeps, q: Queryable, facts: RequestFacts, actor: Actor | null, st: AuditState, outcome: Outcome, status: number | null) {
+export async function writeEvent(
+  deps: ScopeDeps,
+  q: Queryable,
+  facts: RequestFacts,
+  actor: Actor | null,
+  st: AuditState,
+  outcome: Outcome,
+  status: number | null,
+) {
   if (!deps.recording) return
   await q.insert(auditEvents).values(eventValues(facts, actor, st, outcome, status))
 }

@@ -54,5 +54,7 @@ export function eventContent(e: CanonicalEvent): string {
 
 /** hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ sequence ‖ "\n" ‖ canonical event), hex. */
 export function chainHash(previousHash: string, sequence: number, e: CanonicalEvent): string {
-  return createHash('sha256').update(`${previousHash}\n${sequence}\n${eventContent(e)}`).digest('hex')
+  return createHash('sha256')
+    .update(`${previousHash}\n${sequence}\n${eventContent(e)}`)
+    .digest('hex')
 }

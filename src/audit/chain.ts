@@ -65,10 +65,12 @@ export class AuditChainer {
     // not cover them: wait for it, then run again (one queued run serves all who wait).
     if (this.next) return this.next
     if (this.running) {
-      this.next = this.running.catch(() => 0).then(() => {
-        this.next = undefined
-        return this.run()
-      })
+      this.next = this.running
+        .catch(() => 0)
+        .then(() => {
+          this.next = undefined
+          return this.run()
+        })
       return this.next
     }
     return this.run()
@@ -135,19 +137,13 @@ export class AuditChainer {
   }
 
   private async maybeCheckpoint(tx: Parameters<Parameters<Db['transaction']>[0]>[0], head: ChainHead) {
-    const [last] = await rows<{ sequence: string; time: Date | string }>(
-      tx,
-      sql`select sequence, time from audit_checkpoints order by sequence desc limit 1`,
-    )
+    const [last] = await rows<{ sequence: string; time: Date | string }>(tx, sql`select sequence, time from audit_checkpoints order by sequence desc limit 1`)
     const lastSeq = last ? Number(last.sequence) : 0
     const lastTime = last ? new Date(last.time).getTime() : 0
     if (head.sequence - lastSeq < CHECKPOINT_EVERY_EVENTS && Date.now() - lastTime < CHECKPOINT_EVERY_MS) return
     const time = new Date().toISOString()
     const { kid, jws } = signCheckpoint(this.keys, { sequence: head.sequence, hash: head.hash, time })
-    await rows(
-      tx,
-      sql`insert into audit_checkpoints (sequence, hash, time, kid, signature) values (${head.sequence}, ${head.hash}, ${time}, ${kid}, ${jws})`,
-    )
+    await rows(tx, sql`insert into audit_checkpoints (sequence, hash, time, kid, signature) values (${head.sequence}, ${head.hash}, ${time}, ${kid}, ${jws})`)
   }
 }
 

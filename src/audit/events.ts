@@ -88,7 +88,11 @@ export const AUDIT_EVENTS = {
   listAuditCheckpoints: { type: 'audit.checkpoint.list', resource: 'audit', details: [] },
 
   exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid'] },
-  importStix: { type: 'stix.import', resource: 'stix', details: ['bundle', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'distribution', 'tlp'] },
+  importStix: {
+    type: 'stix.import',
+    resource: 'stix',
+    details: ['bundle', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'distribution', 'tlp'],
+  },
 
   taxiiDiscovery: { type: 'taxii.discovery.read', resource: 'taxii', details: [] },
   taxiiApiRoot: { type: 'taxii.api_root.read', resource: 'taxii', details: [] },

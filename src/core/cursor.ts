@@ -32,9 +32,7 @@ export function decodeCursor<T extends (string | number)[]>(cursor: string, shap
 }
 
 const notOurCursor = () =>
-  new AppError('validation', 'query.cursor: not a cursor this endpoint issued', [
-    { name: 'query.cursor', reason: 'not a cursor this endpoint issued' },
-  ])
+  new AppError('validation', 'query.cursor: not a cursor this endpoint issued', [{ name: 'query.cursor', reason: 'not a cursor this endpoint issued' }])
 
 const SEAL_VERSION = 1
 const IV_BYTES = 12

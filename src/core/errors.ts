@@ -58,7 +58,6 @@ export function titleFor(code: ErrorCode): string {
   return codes[code].title
 }
 
-export const notFound = (what = 'resource') =>
-  new AppError('not_found', `No ${what} with that id exists or you may not see it.`)
+export const notFound = (what = 'resource') => new AppError('not_found', `No ${what} with that id exists or you may not see it.`)
 export const forbidden = (detail = 'Your roles do not allow this action.') => new AppError('forbidden', detail)
 export const conflict = (detail: string) => new AppError('conflict', detail)

@@ -2,18 +2,7 @@
 export const ROLES = ['reader', 'contributor', 'org_admin', 'auditor', 'platform_admin'] as const
 export type Role = (typeof ROLES)[number]
 
-export const SECTORS = [
-  'police',
-  'customs',
-  'border',
-  'prosecution',
-  'judiciary',
-  'postal',
-  'courier',
-  'industry',
-  'academia',
-  'international',
-] as const
+export const SECTORS = ['police', 'customs', 'border', 'prosecution', 'judiciary', 'postal', 'courier', 'industry', 'academia', 'international'] as const
 export type Sector = (typeof SECTORS)[number]
 
 // Which sectors are authorities (who the `authorities` distribution reaches) is data, not code:

@@ -23,8 +23,7 @@ export const countryCode = z
   })
   .describe('ISO 3166-1 alpha-2 code, upper case and assigned (GB, not UK; GR, not EL)')
 
-export const page = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable() })
+export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() })
 
 export const fieldProblem = z.object({ name: z.string(), reason: z.string() })
 export const problem = z

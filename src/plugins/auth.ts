@@ -13,7 +13,6 @@ import { effectiveRoles } from '../access/policy.js'
 import { JWT_ALG, KeyStore } from '../access/keys.js'
 import type { Actor } from '../core/actor.js'
 
-
 declare module 'fastify' {
   interface FastifyInstance {
     keys: KeyStore
@@ -68,7 +67,10 @@ export default fp<{ masterKey: string }>(
     app.decorate('keys', keys)
     // Check hourly whether the signing key is due for rotation; pick up other nodes' keys.
     const timer = setInterval(() => {
-      keys.rotateIfDue(false).then(() => keys.load(), (err) => app.log.error({ err }, 'key rotation check failed'))
+      keys.rotateIfDue(false).then(
+        () => keys.load(),
+        (err) => app.log.error({ err }, 'key rotation check failed'),
+      )
     }, 3_600_000)
     timer.unref()
     app.addHook('onClose', async () => clearInterval(timer))

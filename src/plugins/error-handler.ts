@@ -15,13 +15,7 @@ export interface ProblemBody {
   errors?: FieldProblem[]
 }
 
-export function sendProblem(
-  reply: FastifyReply,
-  code: ErrorCode,
-  status: number,
-  detail: string,
-  fields?: FieldProblem[],
-): FastifyReply {
+export function sendProblem(reply: FastifyReply, code: ErrorCode, status: number, detail: string, fields?: FieldProblem[]): FastifyReply {
   const body: ProblemBody = {
     type: PROBLEM_TYPE_BASE + code.replaceAll('_', '-'),
     title: titleFor(code),
@@ -68,7 +62,11 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
     // Bounded: a body with 40,000 unknown keys must not buy a response many times its size.
     const shown = fields.slice(0, MAX_FIELD_PROBLEMS)
     if (fields.length > shown.length) shown.push({ name: where, reason: `and ${fields.length - shown.length} more problems` })
-    const detail = shown.slice(0, 20).map((f) => `${f.name}: ${f.reason}`).join('; ') + (shown.length > 20 ? `; … (${fields.length} problems)` : '')
+    const detail =
+      shown
+        .slice(0, 20)
+        .map((f) => `${f.name}: ${f.reason}`)
+        .join('; ') + (shown.length > 20 ? `; … (${fields.length} problems)` : '')
     return { code: 'validation', status: 400, detail, fields: shown }
   }
   if (isResponseSerializationError(err)) return { code: 'internal', status: 500, detail: 'An internal error occurred.' }
@@ -86,7 +84,8 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
   }
   // A unique-key race the service did not pre-check: a conflict, not a crash. Drizzle wraps the
   // driver's error (DrizzleQueryError), so the SQLSTATE may sit on its cause.
-  if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') return { code: 'conflict', status: 409, detail: 'A resource with these unique values already exists.' }
+  if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505')
+    return { code: 'conflict', status: 409, detail: 'A resource with these unique values already exists.' }
   const db = databaseFailure(err)
   if (db) return db
   const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500
@@ -99,7 +98,8 @@ function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: 
 // 53300 (too many connections); the driver's socket errors; node-postgres' own messages.
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Cannot use a pool after calling end|database did not answer within|Query read timeout/i
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Cannot use a pool after calling end|database did not answer within|Query read timeout/i
 export const DB_RETRY_AFTER_SECONDS = 5
 
 /** A database-side failure caused by the request's data or by the database being away; undefined for anything else. */
@@ -120,7 +120,11 @@ function databaseFailure(err: unknown): { code: ErrorCode; status: number; detai
       return { code: 'validation', status: 400, detail: 'A value in the request is too large to be stored and indexed; shorten it.' }
     }
     if (/^22[0-9A-Z]{3}$/.test(code)) {
-      return { code: 'validation', status: 400, detail: 'A value in the request cannot be stored or compared (for example a NUL character, or a date outside the years 1–9999).' }
+      return {
+        code: 'validation',
+        status: 400,
+        detail: 'A value in the request cannot be stored or compared (for example a NUL character, or a date outside the years 1–9999).',
+      }
     }
   }
   return undefined

@@ -33,42 +33,54 @@ export default fp(
 
     const r = app.withTypeProvider<ZodTypeProvider>()
     const health = z.object({ status: z.string() })
-    r.get('/healthz', {
-      config: { public: true },
-      schema: { tags: ['operations'], operationId: 'healthz', summary: 'The process is up', response: { 200: health } },
-    }, async () => ({ status: 'ok' }))
-
-    r.get('/readyz', {
-      config: { public: true },
-      schema: {
-        tags: ['operations'],
-        operationId: 'readyz',
-        summary: 'The database is reachable',
-        response: { 200: health, ...problems(503) },
+    r.get(
+      '/healthz',
+      {
+        config: { public: true },
+        schema: { tags: ['operations'], operationId: 'healthz', summary: 'The process is up', response: { 200: health } },
       },
-    }, async (_req, reply) => {
-      try {
-        await app.database.ping(2_000)
-        return { status: 'ready' }
-      } catch {
-        reply.header('retry-after', '5')
-        return sendProblem(reply, 'unavailable', 503, 'The database is not reachable.')
-      }
-    })
+      async () => ({ status: 'ok' }),
+    )
 
-    r.get('/metrics', {
-      config: { public: true },
-      schema: {
-        tags: ['operations'],
-        operationId: 'metrics',
-        summary: 'Prometheus metrics (text exposition format)',
-        produces: ['text/plain'],
-        response: { 200: z.string() },
+    r.get(
+      '/readyz',
+      {
+        config: { public: true },
+        schema: {
+          tags: ['operations'],
+          operationId: 'readyz',
+          summary: 'The database is reachable',
+          response: { 200: health, ...problems(503) },
+        },
       },
-    }, async (_req, reply) => {
-      reply.type(registry.contentType)
-      return registry.metrics()
-    })
+      async (_req, reply) => {
+        try {
+          await app.database.ping(2_000)
+          return { status: 'ready' }
+        } catch {
+          reply.header('retry-after', '5')
+          return sendProblem(reply, 'unavailable', 503, 'The database is not reachable.')
+        }
+      },
+    )
+
+    r.get(
+      '/metrics',
+      {
+        config: { public: true },
+        schema: {
+          tags: ['operations'],
+          operationId: 'metrics',
+          summary: 'Prometheus metrics (text exposition format)',
+          produces: ['text/plain'],
+          response: { 200: z.string() },
+        },
+      },
+      async (_req, reply) => {
+        reply.type(registry.contentType)
+        return registry.metrics()
+      },
+    )
   },
   { name: 'dcx-ops', dependencies: ['dcx-db'] },
 )

@@ -16,7 +16,8 @@ export function routeOperation(route: Pick<RouteOptions, 'url' | 'method' | 'sch
   const id = (route.schema as { operationId?: unknown } | undefined)?.operationId
   const where = `${String(route.method)} ${route.url}`
   if (!governed(route.url)) return isOperation(id) ? id : undefined
-  if (typeof id !== 'string') throw new Error(`Route ${where} has no operationId: every /v1 and /taxii2 route needs one, with an entry in src/access/policy.ts and src/audit/events.ts.`)
+  if (typeof id !== 'string')
+    throw new Error(`Route ${where} has no operationId: every /v1 and /taxii2 route needs one, with an entry in src/access/policy.ts and src/audit/events.ts.`)
   if (!isOperation(id)) throw new Error(`Route ${where} (operation ${id}) has no entry in the access policy (src/access/policy.ts POLICY).`)
   if (!eventSpec(id)) throw new Error(`Route ${where} (operation ${id}) has no audit event type (src/audit/events.ts AUDIT_EVENTS).`)
   return id

@@ -35,8 +35,7 @@ export default fp(
         await redis?.quit()
       })
     }
-    const counter = (prefix: string): Counter =>
-      redis ? new RedisCounter(redis, MINUTE, prefix) : new MemoryCounter(MINUTE)
+    const counter = (prefix: string): Counter => (redis ? new RedisCounter(redis, MINUTE, prefix) : new MemoryCounter(MINUTE))
 
     // Tier 1, every request including 404s and bad tokens, before authentication: per client
     // address. Generous — many partner systems may sit behind one NAT address — but it bounds floods.

@@ -22,19 +22,61 @@ const MANAGERS = ['org_admin', 'platform_admin']
 const AUDIT = ['org_admin', 'auditor', 'platform_admin']
 const AUDITORS = ['auditor', 'platform_admin']
 const EXPECTED: Record<string, string[] | 'public' | 'account'> = {
-  healthz: 'public', readyz: 'public', metrics: 'public', getJwks: 'public', issueToken: 'public',
-  getMe: 'account', listOrganisations: 'account', getOrganisation: 'account',
-  createOrganisation: ['platform_admin'], updateOrganisation: ['platform_admin'],
-  listAccounts: MANAGERS, createAccount: MANAGERS, getAccount: MANAGERS, updateAccount: MANAGERS, rotateAccountSecret: MANAGERS,
-  listSharingGroups: R, getSharingGroup: R,
-  createSharingGroup: ['org_admin'], updateSharingGroup: ['org_admin'], deleteSharingGroup: ['org_admin'],
-  listIndicators: R, getIndicator: R, matchIndicators: R, listRelatedIndicators: R, listSightings: R,
-  createIndicator: C, bulkCreateIndicators: C, updateIndicator: C, revokeIndicator: C, reportSighting: C,
-  listNotes: R, getNote: R, listNoteRevisions: R, createNote: C, updateNote: C, revokeNote: C,
-  listChanges: R, getStats: R, exportStix: R, importStix: C,
-  listAuditEvents: AUDIT, exportAuditEvents: AUDIT, verifyAuditLog: AUDITORS, listAuditCheckpoints: AUDITORS,
-  taxiiDiscovery: 'account', taxiiApiRoot: 'account', taxiiListCollections: 'account', taxiiGetCollection: 'account', taxiiGetStatus: 'account',
-  taxiiGetManifest: R, taxiiGetObjects: R, taxiiGetObject: R, taxiiGetVersions: R, taxiiAddObjects: C, taxiiDeleteObject: C,
+  healthz: 'public',
+  readyz: 'public',
+  metrics: 'public',
+  getJwks: 'public',
+  issueToken: 'public',
+  getMe: 'account',
+  listOrganisations: 'account',
+  getOrganisation: 'account',
+  createOrganisation: ['platform_admin'],
+  updateOrganisation: ['platform_admin'],
+  listAccounts: MANAGERS,
+  createAccount: MANAGERS,
+  getAccount: MANAGERS,
+  updateAccount: MANAGERS,
+  rotateAccountSecret: MANAGERS,
+  listSharingGroups: R,
+  getSharingGroup: R,
+  createSharingGroup: ['org_admin'],
+  updateSharingGroup: ['org_admin'],
+  deleteSharingGroup: ['org_admin'],
+  listIndicators: R,
+  getIndicator: R,
+  matchIndicators: R,
+  listRelatedIndicators: R,
+  listSightings: R,
+  createIndicator: C,
+  bulkCreateIndicators: C,
+  updateIndicator: C,
+  revokeIndicator: C,
+  reportSighting: C,
+  listNotes: R,
+  getNote: R,
+  listNoteRevisions: R,
+  createNote: C,
+  updateNote: C,
+  revokeNote: C,
+  listChanges: R,
+  getStats: R,
+  exportStix: R,
+  importStix: C,
+  listAuditEvents: AUDIT,
+  exportAuditEvents: AUDIT,
+  verifyAuditLog: AUDITORS,
+  listAuditCheckpoints: AUDITORS,
+  taxiiDiscovery: 'account',
+  taxiiApiRoot: 'account',
+  taxiiListCollections: 'account',
+  taxiiGetCollection: 'account',
+  taxiiGetStatus: 'account',
+  taxiiGetManifest: R,
+  taxiiGetObjects: R,
+  taxiiGetObject: R,
+  taxiiGetVersions: R,
+  taxiiAddObjects: C,
+  taxiiDeleteObject: C,
 }
 
 t.test('the policy table is the literal table, and openapi.yaml publishes it as x-dcx-roles', async (t) => {
@@ -65,7 +107,10 @@ t.test('every /v1 and /taxii2 route has a policy entry and an audit event type',
 
 t.test('a route without a policy or an audit entry fails the boot, naming it', async (t) => {
   t.throws(() => routeOperation({ method: 'GET', url: '/v1/secret-door', schema: {} }), /GET \/v1\/secret-door has no operationId/)
-  t.throws(() => routeOperation({ method: 'POST', url: '/v1/things', schema: { operationId: 'createThing' } }), /POST \/v1\/things \(operation createThing\) has no entry in the access policy/)
+  t.throws(
+    () => routeOperation({ method: 'POST', url: '/v1/things', schema: { operationId: 'createThing' } }),
+    /POST \/v1\/things \(operation createThing\) has no entry in the access policy/,
+  )
   t.throws(() => routeOperation({ method: 'GET', url: '/taxii2/x/', schema: { operationId: 'healthz' } }), /has no audit event type/)
   t.equal(routeOperation({ method: 'GET', url: '/healthz', schema: { operationId: 'healthz' } }), 'healthz', 'outside /v1 and /taxii2 an entry is optional')
   // The same through the app: registering such a route makes the boot fail.
@@ -74,9 +119,12 @@ t.test('a route without a policy or an audit entry fails the boot, naming it', a
   t.teardown(() => fresh.close())
   await t.rejects(
     (async () => {
-      await fresh.register(async (v1) => {
-        v1.get('/unlisted', { schema: { operationId: 'unlistedThing' } }, async () => ({}))
-      }, { prefix: '/v1' })
+      await fresh.register(
+        async (v1) => {
+          v1.get('/unlisted', { schema: { operationId: 'unlistedThing' } }, async () => ({}))
+        },
+        { prefix: '/v1' },
+      )
       await fresh.ready()
     })(),
     /GET \/v1\/unlisted \(operation unlistedThing\) has no entry in the access policy/,
@@ -103,7 +151,11 @@ t.test('account rank: nobody acts on an account holding a role they could not gr
     t.equal((await oa.get(`/v1/accounts/${target.id}`)).statusCode, 200, `it may still see it (${label}): it is in its organisation`)
   }
   // The old secret still works: nothing was rotated.
-  const tok = await app.inject({ method: 'POST', url: '/v1/auth/token', payload: { grant_type: 'client_credentials', client_id: auditor.clientId, client_secret: auditor.clientSecret } })
+  const tok = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/token',
+    payload: { grant_type: 'client_credentials', client_id: auditor.clientId, client_secret: auditor.clientSecret },
+  })
   t.equal(tok.statusCode, 200, "the auditor's secret was not changed")
   const [state] = await rows<{ disabled: boolean }>(app.db, sql`select disabled from accounts where id = ${auditor.id}`)
   t.equal(state?.disabled, false, 'the auditor was not disabled')
@@ -119,7 +171,15 @@ t.test('account rank: nobody acts on an account holding a role they could not gr
 
 /** The events of one response. */
 async function eventsOf(res: { headers: Record<string, unknown> }) {
-  return rows<{ action: string; account_id: string | null; organisation_id: string | null; client_id: string | null; resource_id: string | null; outcome: string; status: number }>(
+  return rows<{
+    action: string
+    account_id: string | null
+    organisation_id: string | null
+    client_id: string | null
+    resource_id: string | null
+    outcome: string
+    status: number
+  }>(
     app.db,
     sql`select action, account_id, organisation_id, client_id, resource_id, outcome, status from audit_events where request_id = ${String(res.headers['x-request-id'])}`,
   )
@@ -132,25 +192,50 @@ t.test('a refusal is recorded with whoever was behind the credential', async (t)
   app.forgetActor()
   const read = await as(app, disabled.token).get('/v1/indicators')
   t.equal(read.statusCode, 401)
-  t.match(await eventsOf(read), [{ action: 'indicator.list', outcome: 'denied', status: 401, account_id: disabled.id, organisation_id: A.org.id, client_id: disabled.clientId }], 'bearer of a disabled account')
-  const token = await app.inject({ method: 'POST', url: '/v1/auth/token', payload: { grant_type: 'client_credentials', client_id: disabled.clientId, client_secret: disabled.clientSecret } })
+  t.match(
+    await eventsOf(read),
+    [{ action: 'indicator.list', outcome: 'denied', status: 401, account_id: disabled.id, organisation_id: A.org.id, client_id: disabled.clientId }],
+    'bearer of a disabled account',
+  )
+  const token = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/token',
+    payload: { grant_type: 'client_credentials', client_id: disabled.clientId, client_secret: disabled.clientSecret },
+  })
   t.equal(token.statusCode, 401)
-  t.match(await eventsOf(token), [{ action: 'auth.token.issue', status: 401, account_id: disabled.id, organisation_id: A.org.id, client_id: disabled.clientId }], 'token request of a disabled account')
+  t.match(
+    await eventsOf(token),
+    [{ action: 'auth.token.issue', status: 401, account_id: disabled.id, organisation_id: A.org.id, client_id: disabled.clientId }],
+    'token request of a disabled account',
+  )
   const basic = await app.inject({
-    method: 'GET', url: '/taxii2/',
-    headers: { accept: 'application/taxii+json;version=2.1', authorization: `Basic ${Buffer.from(`${disabled.clientId}:${disabled.clientSecret}`).toString('base64')}` },
+    method: 'GET',
+    url: '/taxii2/',
+    headers: {
+      accept: 'application/taxii+json;version=2.1',
+      authorization: `Basic ${Buffer.from(`${disabled.clientId}:${disabled.clientSecret}`).toString('base64')}`,
+    },
   })
   t.equal(basic.statusCode, 401)
-  t.match(await eventsOf(basic), [{ action: 'taxii.discovery.read', status: 401, account_id: disabled.id, organisation_id: A.org.id }], 'TAXII Basic of a disabled account')
+  t.match(
+    await eventsOf(basic),
+    [{ action: 'taxii.discovery.read', status: 401, account_id: disabled.id, organisation_id: A.org.id }],
+    'TAXII Basic of a disabled account',
+  )
 })
 
 t.test('no refusal is lost to NUL or other odd input', async (t) => {
   const A = await orgWith(app, ['reader'])
-  const nulId = await app.inject({ method: 'POST', url: '/v1/auth/token', payload: { grant_type: 'client_credentials', client_id: 'dcx_\u0000evil', client_secret: 'x' } })
+  const nulId = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/token',
+    payload: { grant_type: 'client_credentials', client_id: 'dcx_\u0000evil', client_secret: 'x' },
+  })
   t.ok(nulId.statusCode === 400 || nulId.statusCode === 401, `refused (${nulId.statusCode})`)
   t.match(await eventsOf(nulId), [{ action: 'auth.token.issue', outcome: 'denied', client_id: 'dcx_\ufffdevil' }], 'client_id with NUL')
   const basic = await app.inject({
-    method: 'GET', url: '/taxii2/',
+    method: 'GET',
+    url: '/taxii2/',
     headers: { accept: 'application/taxii+json;version=2.1', authorization: `Basic ${Buffer.from('id\u0000x:secret').toString('base64')}` },
   })
   t.ok(basic.statusCode === 400 || basic.statusCode === 401, `refused (${basic.statusCode})`)

@@ -21,8 +21,11 @@ t.test('UPDATE, DELETE and TRUNCATE on the audit tables are refused', async (t) 
   await chainAll(app)
 
   const counts = async () => {
-    const [r] = await owner(app, `select (select count(*) from audit_events)::int as events, (select count(*) from audit_chain)::int as chain,
-      (select count(*) from audit_checkpoints)::int as checkpoints, (select string_agg(hash, ',' order by sequence) from audit_chain) as hashes`)
+    const [r] = await owner(
+      app,
+      `select (select count(*) from audit_events)::int as events, (select count(*) from audit_chain)::int as chain,
+      (select count(*) from audit_checkpoints)::int as checkpoints, (select string_agg(hash, ',' order by sequence) from audit_chain) as hashes`,
+    )
     return r as { events: number; chain: number; checkpoints: number; hashes: string }
   }
   const before = await counts()
@@ -46,15 +49,23 @@ t.test('UPDATE, DELETE and TRUNCATE on the audit tables are refused', async (t) 
   }
 
   // In a transaction too, and through a writable CTE.
-  t.match(await refusal(owner(app, "WITH d AS (DELETE FROM audit_events RETURNING id) SELECT count(*) FROM d")), /append-only/, 'writable CTE refused')
+  t.match(await refusal(owner(app, 'WITH d AS (DELETE FROM audit_events RETURNING id) SELECT count(*) FROM d')), /append-only/, 'writable CTE refused')
   t.match(
-    await refusal(app.db.transaction(async (tx) => { await tx.execute(sql`update audit_events set outcome = 'ok' where outcome = 'denied'`) })),
+    await refusal(
+      app.db.transaction(async (tx) => {
+        await tx.execute(sql`update audit_events set outcome = 'ok' where outcome = 'denied'`)
+      }),
+    ),
     /permission denied|append-only/,
     'service role inside a transaction refused',
   )
 
   // The service role cannot switch the protection off.
-  t.match(await refusal(app.db.execute(sql`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`)), /owner|permission denied/, 'service role cannot disable the trigger')
+  t.match(
+    await refusal(app.db.execute(sql`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`)),
+    /owner|permission denied/,
+    'service role cannot disable the trigger',
+  )
   t.match(await refusal(app.db.execute(sql`DROP TABLE audit_chain`)), /owner|permission denied/, 'nor drop a table')
   // On PostgreSQL the service logs in as its own non-owner role (src/db/client.ts), so even a
   // statement that asks cannot become the owner. PGlite is single-user: there the session user

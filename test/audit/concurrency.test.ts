@@ -37,7 +37,12 @@ t.test(`${N} concurrent requests: one event each, all chained, the chain verifie
     (i: number) => C.patch(`/v1/indicators/${seeded[Math.floor(i / 8)]}`, { confidence: i % 101 }),
     () => R.get(`/v1/indicators/${randomUUID()}`),
     () => as(app, undefined).get('/v1/me'),
-    () => as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: viewer.reader.clientId, client_secret: viewer.reader.clientSecret }),
+    () =>
+      as(app, undefined).post('/v1/auth/token', {
+        grant_type: 'client_credentials',
+        client_id: viewer.reader.clientId,
+        client_secret: viewer.reader.clientSecret,
+      }),
   ]
   const responses: LightMyRequestResponse[] = await Promise.all(
     Array.from({ length: N }, (_, i) => (kinds[i % kinds.length] as (i: number) => Promise<LightMyRequestResponse>)(i)),
@@ -55,7 +60,10 @@ t.test(`${N} concurrent requests: one event each, all chained, the chain verifie
     rows<{ request_id: string; outcome: string; sequence: string | null }>(
       app.db,
       sql`select e.request_id, e.outcome, c.sequence from audit_events e left join audit_chain c on c.event_id = e.id
-          where e.request_id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`,
+          where e.request_id in (${sql.join(
+            ids.map((id) => sql`${id}`),
+            sql`, `,
+          )})`,
     )
   let events = await ours()
   for (let i = 0; i < 300 && events.some((e) => e.sequence === null); i++) {
@@ -65,7 +73,10 @@ t.test(`${N} concurrent requests: one event each, all chained, the chain verifie
   }
   t.equal(events.length, N, 'exactly one event per request')
   t.same(new Set(events.map((e) => e.request_id)), new Set(ids), 'every request has its event')
-  t.ok(events.every((e) => e.sequence !== null), 'every event has a sequence')
+  t.ok(
+    events.every((e) => e.sequence !== null),
+    'every event has a sequence',
+  )
   const seqs = events.map((e) => Number(e.sequence)).sort((a, b) => a - b)
   t.equal(new Set(seqs).size, N, 'no two events share a sequence')
   const lo = seqs[0] as number
@@ -80,7 +91,11 @@ t.test(`${N} concurrent requests: one event each, all chained, the chain verifie
     const expected = r.statusCode < 400 ? 'ok' : r.statusCode < 500 ? 'denied' : 'error'
     return outcomeById.get(r.headers['x-request-id'] as string) !== expected
   })
-  t.same(wrong.map((r) => `${r.statusCode} ${r.headers['x-request-id']}`), [], 'each outcome matches its status (ok / denied / error)')
+  t.same(
+    wrong.map((r) => `${r.statusCode} ${r.headers['x-request-id']}`),
+    [],
+    'each outcome matches its status (ok / denied / error)',
+  )
 
   const A = as(app, auditor.token)
   const ranged = await A.get(`/v1/audit/verify?from=${lo}&to=${hi}`)
@@ -104,7 +119,10 @@ t.test('chainNow covers events committed while an earlier run was in flight', as
     // Transaction ids are cluster-wide: a transaction open in another database on a shared
     // server holds the horizon back. Only an event below it must be chained.
     for (let j = 0; j < 200; j++) {
-      const [h] = await rows<{ below: boolean }>(app.db, sql`select xid < pg_snapshot_xmin(pg_current_snapshot()) as below from audit_events where request_id = ${rid}`)
+      const [h] = await rows<{ below: boolean }>(
+        app.db,
+        sql`select xid < pg_snapshot_xmin(pg_current_snapshot()) as below from audit_events where request_id = ${rid}`,
+      )
       if (h?.below) break
       await new Promise((r) => setTimeout(r, 20))
     }
@@ -127,7 +145,12 @@ t.test('the chainer timer, on by default, links events by itself', async (t) => 
   const { reader } = await orgWith(app, ['reader'])
   const rid = (await as(app, reader.token).get('/v1/me')).headers['x-request-id'] as string
   const sequence = async () =>
-    (await rows<{ sequence: string | null }>(app.db, sql`select c.sequence from audit_events e left join audit_chain c on c.event_id = e.id where e.request_id = ${rid}`))[0]?.sequence ?? null
+    (
+      await rows<{ sequence: string | null }>(
+        app.db,
+        sql`select c.sequence from audit_events e left join audit_chain c on c.event_id = e.id where e.request_id = ${rid}`,
+      )
+    )[0]?.sequence ?? null
   // A bound on the wait, not an assertion on its length (older transactions elsewhere on a shared
   // server can hold the chainer's horizon back).
   let seq = await sequence()

@@ -42,9 +42,16 @@ t.test('token requests: issued and refused, with the client id tried', async (t)
   t.equal(ok.statusCode, 200)
   const e = await eventOf(t, app, ok)
   t.match(e, {
-    action: 'auth.token.issue', resourceType: 'token', outcome: 'ok', status: 200,
-    clientId: reader.clientId, accountId: reader.id, organisationId: org.id,
-    requestId: ok.headers['x-request-id'], userAgent: UA, clientAddress: '127.0.0.1',
+    action: 'auth.token.issue',
+    resourceType: 'token',
+    outcome: 'ok',
+    status: 200,
+    clientId: reader.clientId,
+    accountId: reader.id,
+    organisationId: org.id,
+    requestId: ok.headers['x-request-id'],
+    userAgent: UA,
+    clientAddress: '127.0.0.1',
   })
   t.ok(Math.abs(Date.parse(e.time) - Date.now()) < 10 * 60_000, 'time is now-ish')
 
@@ -55,7 +62,14 @@ t.test('token requests: issued and refused, with the client id tried', async (t)
   const nobody = `nobody-${randomUUID()}`
   const unknown = await form(`grant_type=client_credentials&client_id=${nobody}&client_secret=x`)
   t.equal(unknown.statusCode, 401)
-  t.match(await eventOf(t, app, unknown), { action: 'auth.token.issue', outcome: 'denied', status: 401, clientId: nobody, accountId: null, organisationId: null })
+  t.match(await eventOf(t, app, unknown), {
+    action: 'auth.token.issue',
+    outcome: 'denied',
+    status: 401,
+    clientId: nobody,
+    accountId: null,
+    organisationId: null,
+  })
 
   const malformed = await form('grant_type=password')
   t.equal(malformed.statusCode, 400)
@@ -82,13 +96,23 @@ t.test('reads of protected data: get, list, search, match — with the query and
   const get = await R.get(`/v1/indicators/${id}`, ua)
   t.equal(get.statusCode, 200)
   t.match(await eventOf(t, app, get), {
-    action: 'indicator.read', resourceType: 'indicator', resourceId: id, outcome: 'ok',
-    accountId: viewer.reader.id, organisationId: viewer.org.id, clientId: viewer.reader.clientId, userAgent: UA,
+    action: 'indicator.read',
+    resourceType: 'indicator',
+    resourceId: id,
+    outcome: 'ok',
+    accountId: viewer.reader.id,
+    organisationId: viewer.org.id,
+    clientId: viewer.reader.clientId,
+    userAgent: UA,
   })
 
   const list = await R.get(`/v1/indicators?type=domain&value=${domain}&limit=7`)
   t.equal(json<{ items: unknown[] }>(list).items.length, 1)
-  t.match(await eventOf(t, app, list), { action: 'indicator.list', outcome: 'ok', details: { filters: { type: 'domain', value: domain }, limit: 7, returned: 1 } })
+  t.match(await eventOf(t, app, list), {
+    action: 'indicator.list',
+    outcome: 'ok',
+    details: { filters: { type: 'domain', value: domain }, limit: 7, returned: 1 },
+  })
 
   const search = await R.get(`/v1/indicators?q=${word}`)
   t.equal(search.statusCode, 200)
@@ -101,7 +125,11 @@ t.test('reads of protected data: get, list, search, match — with the query and
   t.equal(match.statusCode, 200, match.body)
   const m = await eventOf(t, app, match)
   t.match(m, { action: 'indicator.match', resourceType: 'indicator', outcome: 'ok', details: { count: 2, matches: 1, matchedValues: 1 } })
-  t.same((m.details.values as { value: string }[]).map((v) => v.value), [domain, `${word}@example.org`], 'the values screened are kept')
+  t.same(
+    (m.details.values as { value: string }[]).map((v) => v.value),
+    [domain, `${word}@example.org`],
+    'the values screened are kept',
+  )
 })
 
 t.test('writes record what changed', async (t) => {
@@ -110,7 +138,11 @@ t.test('writes record what changed', async (t) => {
   const created = await C.post('/v1/indicators', { type: 'domain', value: `${unique('w')}.example`, distribution: 'community', tlp: 'green' })
   const id = json<{ id: string }>(created).id
   t.match(await eventOf(t, app, created), {
-    action: 'indicator.create', resourceType: 'indicator', resourceId: id, outcome: 'ok', accountId: contributor.id,
+    action: 'indicator.create',
+    resourceType: 'indicator',
+    resourceId: id,
+    outcome: 'ok',
+    accountId: contributor.id,
     details: { type: 'domain', tlp: 'green', distribution: 'community' },
   })
   const patched = await C.patch(`/v1/indicators/${id}`, { confidence: 80, tags: ['audit'] })
@@ -129,7 +161,9 @@ t.test('writes record what changed', async (t) => {
 t.test('refusals: 401, 403, 404 on a hidden item, 429 — outcome denied with the status', async (t) => {
   const owner = await orgWith(app, ['contributor'])
   const other = await orgWith(app, ['reader'])
-  const hidden = json<{ id: string }>(await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: `${unique('h')}.example`, distribution: 'organisation' }))
+  const hidden = json<{ id: string }>(
+    await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: `${unique('h')}.example`, distribution: 'organisation' }),
+  )
 
   const noToken = await as(app, undefined).get(`/v1/indicators/${hidden.id}`, ua)
   t.equal(noToken.statusCode, 401)
@@ -141,11 +175,24 @@ t.test('refusals: 401, 403, 404 on a hidden item, 429 — outcome denied with th
 
   const forbidden = await as(app, other.reader.token).post('/v1/indicators', { type: 'domain', value: `${unique('f')}.example` })
   t.equal(forbidden.statusCode, 403)
-  t.match(await eventOf(t, app, forbidden), { action: 'indicator.create', outcome: 'denied', status: 403, accountId: other.reader.id, organisationId: other.org.id })
+  t.match(await eventOf(t, app, forbidden), {
+    action: 'indicator.create',
+    outcome: 'denied',
+    status: 403,
+    accountId: other.reader.id,
+    organisationId: other.org.id,
+  })
 
   const notVisible = await as(app, other.reader.token).get(`/v1/indicators/${hidden.id}`)
   t.equal(notVisible.statusCode, 404)
-  t.match(await eventOf(t, app, notVisible), { action: 'indicator.read', resourceType: 'indicator', resourceId: hidden.id, outcome: 'denied', status: 404, accountId: other.reader.id })
+  t.match(await eventOf(t, app, notVisible), {
+    action: 'indicator.read',
+    resourceType: 'indicator',
+    resourceId: hidden.id,
+    outcome: 'denied',
+    status: 404,
+    accountId: other.reader.id,
+  })
 
   const badInput = await as(app, owner.contributor.token).get('/v1/indicators?limit=0')
   t.equal(badInput.statusCode, 400)
@@ -189,7 +236,12 @@ t.test('admin actions: organisation create and suspend, account create, patch, s
   t.equal(suspend.statusCode, 200, suspend.body)
   t.match(await eventOf(t, app, suspend), { ...mine, action: 'organisation.update', resourceType: 'organisation', resourceId: orgId })
 
-  const refused = await as(app, (await orgWith(app, ['org_admin'])).org_admin.token).post('/v1/organisations', { name: unique('Nope'), sector: 'police', country: 'NL', contact: { email: 'x@example.org' } })
+  const refused = await as(app, (await orgWith(app, ['org_admin'])).org_admin.token).post('/v1/organisations', {
+    name: unique('Nope'),
+    sector: 'police',
+    country: 'NL',
+    contact: { email: 'x@example.org' },
+  })
   t.equal(refused.statusCode, 403)
   t.match(await eventOf(t, app, refused), { action: 'organisation.create', outcome: 'denied', status: 403 })
 

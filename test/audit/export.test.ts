@@ -30,8 +30,10 @@ t.test(`exporting ${SYNTHETIC} events streams in bounded memory`, async (t) => {
   const auditor = await createAccount(app, org.id, ['auditor'])
   app.chainer.stop() // chaining 200k events at the same time would measure the chainer, not the export
   await app.database.asOwner((q) =>
-    q(sql.raw(`INSERT INTO audit_events (action, outcome, details)
-               SELECT 'synthetic', 'ok', jsonb_build_object('i', g, 'pad', repeat('x', ${PAD})) FROM generate_series(1, ${SYNTHETIC}) g`)),
+    q(
+      sql.raw(`INSERT INTO audit_events (action, outcome, details)
+               SELECT 'synthetic', 'ok', jsonb_build_object('i', g, 'pad', repeat('x', ${PAD})) FROM generate_series(1, ${SYNTHETIC}) g`),
+    ),
   )
   const [count] = await owner(app, 'select count(*)::int as n from audit_events')
   const before = Number(count?.n)
@@ -140,18 +142,60 @@ t.test('CSV export: header, one row per event, formulas neutralised', async (t) 
   t.match(res.headers['content-disposition'], /\.csv"/)
   t.equal(res.headers['cache-control'], 'no-store')
   const [header, ...rows] = parseCsv(res.body)
-  t.same(header, ['id', 'sequence', 'time', 'accountId', 'organisationId', 'clientId', 'action', 'resourceType', 'resourceId',
-    'outcome', 'status', 'requestId', 'clientAddress', 'userAgent', 'details', 'hash', 'previousHash'], 'header row')
+  t.same(
+    header,
+    [
+      'id',
+      'sequence',
+      'time',
+      'accountId',
+      'organisationId',
+      'clientId',
+      'action',
+      'resourceType',
+      'resourceId',
+      'outcome',
+      'status',
+      'requestId',
+      'clientAddress',
+      'userAgent',
+      'details',
+      'hash',
+      'previousHash',
+    ],
+    'header row',
+  )
   t.equal(rows.length, hostile.length, 'one row per event')
-  t.ok(rows.every((r) => r.length === (header as string[]).length), 'every row has every column')
+  t.ok(
+    rows.every((r) => r.length === (header as string[]).length),
+    'every row has every column',
+  )
   const uaCol = (header as string[]).indexOf('userAgent')
-  t.same(rows.map((r) => r[uaCol]), hostile.map((ua) => (/^[=+\-@\t]/.test(ua) ? `'${ua}` : ua)), 'formula-looking cells are prefixed with a quote')
-  t.same(rows.flat().filter((cell) => /^[=+\-@\t\r]/.test(cell)), [], 'no cell starts as a formula')
-  t.ok(rows.every((r) => r[(header as string[]).indexOf('accountId')] === reader.id), 'the filter applies to CSV')
+  t.same(
+    rows.map((r) => r[uaCol]),
+    hostile.map((ua) => (/^[=+\-@\t]/.test(ua) ? `'${ua}` : ua)),
+    'formula-looking cells are prefixed with a quote',
+  )
+  t.same(
+    rows.flat().filter((cell) => /^[=+\-@\t\r]/.test(cell)),
+    [],
+    'no cell starts as a formula',
+  )
+  t.ok(
+    rows.every((r) => r[(header as string[]).indexOf('accountId')] === reader.id),
+    'the filter applies to CSV',
+  )
   const details = JSON.parse(rows[0]?.[(header as string[]).indexOf('details')] ?? 'null')
   t.type(details, 'object', 'details is JSON inside its cell')
 
   const nd = await as(app, auditor.token).get(`/v1/audit/export?accountId=${reader.id}`)
-  t.same(nd.body.trim().split('\n').map((l) => JSON.parse(l).userAgent), hostile, 'NDJSON keeps the values as they were')
+  t.same(
+    nd.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).userAgent),
+    hostile,
+    'NDJSON keeps the values as they were',
+  )
   t.equal((await as(app, auditor.token).get('/v1/audit/export?format=xlsx')).statusCode, 400)
 })

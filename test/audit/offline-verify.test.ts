@@ -20,7 +20,14 @@ import { chainAll, owner, privateApp } from './private-db.js'
 t.setTimeout(300_000)
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-interface Checkpoint { sequence: number; hash: string; time: string; kid: string; jws: string; publicJwk: Record<string, string> }
+interface Checkpoint {
+  sequence: number
+  hash: string
+  time: string
+  kid: string
+  jws: string
+  publicJwk: Record<string, string>
+}
 type Line = Record<string, unknown> & { sequence: number | null; action: string; hash: string | null; previousHash: string | null }
 
 /** The real command line; resolves to its exit code. */
@@ -72,12 +79,21 @@ t.test('export + signed checkpoint verify offline; any alteration is caught', as
   const ok = await cli(['--export', exportFile, '--checkpoint', cpFile])
   t.equal(ok.code, 0, ok.stdout)
   t.match(JSON.parse(ok.stdout), { ok: true, checkpoint: { sequence: cp.sequence, hash: cp.hash } })
-  t.equal((await cli(['--export', exportFile, '--checkpoint', file('page.json', JSON.stringify(cps)), '--jwks', jwksFile])).code, 0, 'a saved checkpoint page and a JWKS work too')
+  t.equal(
+    (await cli(['--export', exportFile, '--checkpoint', file('page.json', JSON.stringify(cps)), '--jwks', jwksFile])).code,
+    0,
+    'a saved checkpoint page and a JWKS work too',
+  )
 
   // One line altered: an action changed.
   const parsed = lines.map((l) => JSON.parse(l) as Line)
   const victim = parsed.find((e) => e.sequence === Math.ceil(cp.sequence / 2)) as Line
-  const altered = lines.map((l, i) => (parsed[i] === victim ? JSON.stringify({ ...victim, action: 'account.me.read' === victim.action ? 'indicator.list' : 'account.me.read' }) : l)).join('\n') + '\n'
+  const altered =
+    lines
+      .map((l, i) =>
+        parsed[i] === victim ? JSON.stringify({ ...victim, action: 'account.me.read' === victim.action ? 'indicator.list' : 'account.me.read' }) : l,
+      )
+      .join('\n') + '\n'
   const alteredFile = file('altered.ndjson', altered)
   t.match(await verifyExport(alteredFile, cp), { ok: false, firstInvalid: victim.sequence })
   const bad = await cli(['--export', alteredFile, '--checkpoint', cpFile])
@@ -134,7 +150,10 @@ t.test('export + signed checkpoint verify offline; any alteration is caught', as
   // Back on the server: the newest events and their links removed by a superuser, then the
   // service carries on and re-chains over the gap. The chain is consistent again, but the
   // checkpoint taken earlier no longer matches.
-  const tail = (await owner(app, `select event_id::int as id, sequence::int as s from audit_chain where sequence > ${cp.sequence - 3} and sequence <= ${cp.sequence}`)) as { id: number; s: number }[]
+  const tail = (await owner(
+    app,
+    `select event_id::int as id, sequence::int as s from audit_chain where sequence > ${cp.sequence - 3} and sequence <= ${cp.sequence}`,
+  )) as { id: number; s: number }[]
   await app.database.asOwner(async (q) => {
     for (const statement of [
       'ALTER TABLE audit_chain DISABLE TRIGGER audit_chain_append_only',
@@ -143,7 +162,8 @@ t.test('export + signed checkpoint verify offline; any alteration is caught', as
       `DELETE FROM audit_events WHERE id IN (${tail.map((r) => r.id).join(',')})`,
       'ALTER TABLE audit_chain ENABLE TRIGGER audit_chain_append_only',
       'ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only',
-    ]) await q(sql.raw(statement))
+    ])
+      await q(sql.raw(statement))
   })
   for (let i = 0; i < 5; i++) await C.get('/v1/me')
   await chainAll(app)

@@ -5,7 +5,10 @@ import { randomUUID } from 'node:crypto'
 import type { AuditEvent } from '../../src/modules/audit/audit.service.js'
 import { as, buildTestApp, createAccount, createOrg, isProblem, json, orgWith, unique } from '../helper.js'
 
-interface Page { items: AuditEvent[]; nextCursor: string | null }
+interface Page {
+  items: AuditEvent[]
+  nextCursor: string | null
+}
 
 t.test('audit reading: scope by role, filters, paging', async (t) => {
   const app = await buildTestApp(t)
@@ -17,7 +20,9 @@ t.test('audit reading: scope by role, filters, paging', async (t) => {
 
   // Some history in both organisations.
   const indicatorOf = async (token: string) =>
-    json<{ id: string }>(await as(app, token).post('/v1/indicators', { type: 'domain', value: `${unique('sc')}.example`, distribution: 'community', tlp: 'green' })).id
+    json<{ id: string }>(
+      await as(app, token).post('/v1/indicators', { type: 'domain', value: `${unique('sc')}.example`, distribution: 'community', tlp: 'green' }),
+    ).id
   const aInd = await indicatorOf(a.contributor.token)
   const bInds: string[] = []
   for (let i = 0; i < 6; i++) bInds.push(await indicatorOf(b.contributor.token))
@@ -33,21 +38,33 @@ t.test('audit reading: scope by role, filters, paging', async (t) => {
 
   // org_admin: own organisation only, whatever the filter says.
   const own = await get(a.org_admin.token, 'limit=1000')
-  t.ok(own.items.length >= 2, 'org_admin sees its organisation\'s events')
-  t.ok(own.items.every((e) => e.organisationId === a.org.id), 'and only those')
+  t.ok(own.items.length >= 2, "org_admin sees its organisation's events")
+  t.ok(
+    own.items.every((e) => e.organisationId === a.org.id),
+    'and only those',
+  )
   t.ok(own.items.some((e) => e.accountId === a.contributor.id && e.action === 'indicator.create'))
   const sneaky = await get(a.org_admin.token, `organisationId=${b.org.id}`)
-  t.ok(sneaky.items.every((e) => e.organisationId === a.org.id), 'a filter for another organisation yields nothing of it')
+  t.ok(
+    sneaky.items.every((e) => e.organisationId === a.org.id),
+    'a filter for another organisation yields nothing of it',
+  )
   t.equal(sneaky.items.length, 0)
   t.same((await get(a.org_admin.token, `accountId=${b.contributor.id}`)).items, [], "nor another organisation's account")
   const ownExport = await as(app, a.org_admin.token).get(`/v1/audit/export?organisationId=${b.org.id}`)
   t.equal(ownExport.statusCode, 200)
   t.equal(ownExport.body.trim(), '', 'the export is scoped the same way')
-  const ownAll = (await as(app, a.org_admin.token).get('/v1/audit/export')).body.trim().split('\n').map((l) => JSON.parse(l) as AuditEvent)
+  const ownAll = (await as(app, a.org_admin.token).get('/v1/audit/export')).body
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as AuditEvent)
   t.ok(ownAll.length > 0 && ownAll.every((e) => e.organisationId === a.org.id), 'export: own organisation only')
 
   // Readers and contributors: refused, nothing streamed.
-  for (const [who, token] of [['reader', a.reader.token], ['contributor', a.contributor.token]] as const) {
+  for (const [who, token] of [
+    ['reader', a.reader.token],
+    ['contributor', a.contributor.token],
+  ] as const) {
     isProblem(t, await as(app, token).get('/v1/audit/events'), 403)
     isProblem(t, await as(app, token).get('/v1/audit/export'), 403)
     isProblem(t, await as(app, token).get('/v1/audit/verify'), 403)
@@ -107,8 +124,16 @@ t.test('audit reading: scope by role, filters, paging', async (t) => {
     pages++
   } while (cursor && pages < 50)
   t.equal(new Set(seen).size, seen.length, 'no duplicates across pages')
-  t.same(seen, [...seen].sort((x, y) => y - x), 'newest first')
-  t.same(seen, byAccount.items.map((e) => e.id), 'the pages together are the whole list')
+  t.same(
+    seen,
+    [...seen].sort((x, y) => y - x),
+    'newest first',
+  )
+  t.same(
+    seen,
+    byAccount.items.map((e) => e.id),
+    'the pages together are the whole list',
+  )
   t.equal(pages, Math.ceil(seen.length / 5))
   isProblem(t, await as(app, auditor.token).get('/v1/audit/events?cursor=bogus'), 400)
 
@@ -117,9 +142,20 @@ t.test('audit reading: scope by role, filters, paging', async (t) => {
   const rid = read.headers['x-request-id'] as string
   const trail = await A(`accountId=${auditor.id}&action=audit.event.list&limit=1000`)
   const mine = trail.items.find((e) => e.requestId === rid)
-  t.match(mine, { action: 'audit.event.list', resourceType: 'audit', outcome: 'ok', organisationId: home.id, details: { filters: { accountId: b.contributor.id, outcome: 'denied' } } })
+  t.match(mine, {
+    action: 'audit.event.list',
+    resourceType: 'audit',
+    outcome: 'ok',
+    organisationId: home.id,
+    details: { filters: { accountId: b.contributor.id, outcome: 'denied' } },
+  })
   const exportTrail = await A(`accountId=${a.org_admin.id}&action=audit.export`)
   t.equal(exportTrail.items.length, 2, 'exports are audited too')
   const refusedTrail = await A(`accountId=${a.reader.id}&outcome=denied`)
-  t.ok(['audit.event.list', 'audit.export', 'audit.verify', 'audit.checkpoint.list'].every((x) => refusedTrail.items.some((e) => e.action === x && e.status === 403)), 'refused audit reads are audited')
+  t.ok(
+    ['audit.event.list', 'audit.export', 'audit.verify', 'audit.checkpoint.list'].every((x) =>
+      refusedTrail.items.some((e) => e.action === x && e.status === 403),
+    ),
+    'refused audit reads are audited',
+  )
 })

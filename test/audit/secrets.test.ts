@@ -23,10 +23,23 @@ t.test('no secret, token or Basic credential ever reaches the audit log', async 
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: `grant_type=client_credentials&client_id=${reader.clientId}&client_secret=${encodeURIComponent(reader.clientSecret)}`,
   })
-  const viaJson = await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: reader.clientSecret })
+  const viaJson = await as(app, undefined).post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: reader.clientId,
+    client_secret: reader.clientSecret,
+  })
   const basicValue = Buffer.from(`${reader.clientId}:${reader.clientSecret}`).toString('base64')
-  const basic = await app.inject({ method: 'POST', url: '/v1/auth/token', headers: { authorization: `Basic ${basicValue}` }, payload: { grant_type: 'client_credentials' } })
-  for (const [how, res] of [['form', form], ['json', viaJson], ['basic', basic]] as const) {
+  const basic = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/token',
+    headers: { authorization: `Basic ${basicValue}` },
+    payload: { grant_type: 'client_credentials' },
+  })
+  for (const [how, res] of [
+    ['form', form],
+    ['json', viaJson],
+    ['basic', basic],
+  ] as const) {
     t.equal(res.statusCode, 200, `${how}: ${res.body}`)
     forbidden.push({ what: `access token (${how})`, value: json<{ access_token: string }>(res).access_token })
   }
@@ -38,7 +51,12 @@ t.test('no secret, token or Basic credential ever reaches the audit log', async 
   t.equal(wrong.statusCode, 401)
   forbidden.push({ what: 'a wrong secret tried', value: typo })
   const wrongBasicValue = Buffer.from(`${reader.clientId}:${typo}`).toString('base64')
-  const wrongBasic = await app.inject({ method: 'POST', url: '/v1/auth/token', headers: { authorization: `Basic ${wrongBasicValue}` }, payload: { grant_type: 'client_credentials' } })
+  const wrongBasic = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/token',
+    headers: { authorization: `Basic ${wrongBasicValue}` },
+    payload: { grant_type: 'client_credentials' },
+  })
   t.equal(wrongBasic.statusCode, 401)
   forbidden.push({ what: 'a wrong Basic header', value: wrongBasicValue })
 

@@ -13,7 +13,13 @@ import { chainAll, onPg, owner, privateApp } from './private-db.js'
 // default two minutes. A limit on the run, not an assertion on timing.
 t.setTimeout(300_000)
 
-interface Verification { ok: boolean; checked: number; firstInvalid: number | null; chainedThrough: number; pending: number }
+interface Verification {
+  ok: boolean
+  checked: number
+  firstInvalid: number | null
+  chainedThrough: number
+  pending: number
+}
 
 /** A private app with a dozen chained events; returns the auditor and the chain, by sequence. */
 async function chained(t: Test, n = 12) {
@@ -22,11 +28,15 @@ async function chained(t: Test, n = 12) {
   const auditor = await createAccount(app, org.id, ['auditor'])
   const contributor = await createAccount(app, org.id, ['contributor'])
   for (let i = 0; i < n; i++) {
-    if (i % 3 === 0) await as(app, contributor.token).post('/v1/indicators', { type: 'domain', value: `${unique('t')}.example`, distribution: 'community', tlp: 'green' })
+    if (i % 3 === 0)
+      await as(app, contributor.token).post('/v1/indicators', { type: 'domain', value: `${unique('t')}.example`, distribution: 'community', tlp: 'green' })
     else await as(app, i % 2 ? auditor.token : contributor.token).get(`/v1/me?i=${i}`)
   }
   await chainAll(app)
-  const chain = (await owner(app, 'select c.sequence::int as sequence, c.event_id::int as id from audit_chain c order by c.sequence')) as { sequence: number; id: number }[]
+  const chain = (await owner(app, 'select c.sequence::int as sequence, c.event_id::int as id from audit_chain c order by c.sequence')) as {
+    sequence: number
+    id: number
+  }[]
   t.ok(chain.length >= n, `chained ${chain.length}`)
   const verify = async () => {
     const res = await as(app, auditor.token).get('/v1/audit/verify')
@@ -58,7 +68,12 @@ t.test('(a) one event altered: verify names its sequence', async (t) => {
   t.match(await verify(), { ok: false, firstInvalid: victim.sequence }, 'and again after more events')
 
   // Other columns are covered too: time, account, outcome, request id, user agent.
-  for (const [column, value] of [['outcome', "'denied'"], ['time', "time + interval '1 millisecond'"], ['user_agent', "'forged'"], ['request_id', "'x'"]] as const) {
+  for (const [column, value] of [
+    ['outcome', "'denied'"],
+    ['time', "time + interval '1 millisecond'"],
+    ['user_agent', "'forged'"],
+    ['request_id', "'x'"],
+  ] as const) {
     const other = chain[2] as { sequence: number; id: number }
     const [before] = await owner(app, `select ${column}::text as v from audit_events where id = ${other.id}`)
     await tamper(app, 'audit_events', 'audit_events_append_only', `UPDATE audit_events SET ${column} = ${value} WHERE id = ${other.id}`)
@@ -81,7 +96,9 @@ t.test('(c) two events swapped: detected at the first of them', async (t) => {
   const a = chain[3] as { sequence: number; id: number }
   const b = chain[7] as { sequence: number; id: number }
   await tamper(
-    app, 'audit_events', 'audit_events_append_only',
+    app,
+    'audit_events',
+    'audit_events_append_only',
     `UPDATE audit_events x SET action = y.action, details = y.details, resource_type = y.resource_type, resource_id = y.resource_id
      FROM audit_events y WHERE (x.id, y.id) IN ((${a.id}, ${b.id}), (${b.id}, ${a.id}))`,
   )
@@ -103,7 +120,10 @@ t.test('(e) the newest link deleted: the event is not silently dropped', async (
   const { app } = await chained(t)
   app.chainer.stop() // keep the chainer from re-linking the event before verify looks
   await chainAll(app)
-  const [last] = (await owner(app, 'select sequence::int as sequence, event_id::int as id from audit_chain order by sequence desc limit 1')) as { sequence: number; id: number }[]
+  const [last] = (await owner(app, 'select sequence::int as sequence, event_id::int as id from audit_chain order by sequence desc limit 1')) as {
+    sequence: number
+    id: number
+  }[]
   if (!last) throw new Error('no chain')
   await tamper(app, 'audit_chain', 'audit_chain_append_only', `DELETE FROM audit_chain WHERE sequence = ${last.sequence}`)
   const v = json<Verification>(await as(app, (await createAccount(app, (await createOrg(app)).id, ['auditor'])).token).get('/v1/audit/verify'))

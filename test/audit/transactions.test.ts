@@ -37,7 +37,10 @@ t.test('a failed write leaves no row and no ok event', async (t) => {
   // Red may only go to the organisation or a group: refused inside the service, after validation.
   const red = await C.post('/v1/indicators', { type: 'domain', value, distribution: 'community', tlp: 'red' })
   t.ok(red.statusCode === 400 || red.statusCode === 422, `refused: ${red.statusCode}`)
-  t.notOk((await eventsOf(app, red)).some((e) => e.outcome === 'ok'), 'no ok event')
+  t.notOk(
+    (await eventsOf(app, red)).some((e) => e.outcome === 'ok'),
+    'no ok event',
+  )
   t.equal(await countWhere(app, 'indicators', 'value', value), 0, 'no indicator row')
 
   const missing = randomUUID()
@@ -61,7 +64,11 @@ t.test('when the event cannot be written: reads fail closed, writes roll back', 
   const admin = await createAccount(app, home.id, ['platform_admin'])
   const secretWord = `zq${randomUUID().slice(0, 8)}`
   const created = await as(app, ownerOrg.contributor.token).post('/v1/indicators', {
-    type: 'domain', value: `${secretWord}.example`, description: `confidential ${secretWord}`, distribution: 'community', tlp: 'green',
+    type: 'domain',
+    value: `${secretWord}.example`,
+    description: `confidential ${secretWord}`,
+    distribution: 'community',
+    tlp: 'green',
   })
   t.equal(created.statusCode, 201, created.body)
   const id = json<{ id: string }>(created).id
@@ -90,7 +97,11 @@ t.test('when the event cannot be written: reads fail closed, writes roll back', 
   noData(await R.get(`/v1/organisations/${ownerOrg.org.id}`), 'directory read (onSend path)')
   noData(await R.get('/v1/me'), 'me (onSend path)')
 
-  const token = await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: viewer.reader.clientId, client_secret: viewer.reader.clientSecret })
+  const token = await as(app, undefined).post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: viewer.reader.clientId,
+    client_secret: viewer.reader.clientSecret,
+  })
   t.equal(token.statusCode, 500, 'no token is handed out unaudited')
   t.notOk(token.body.includes('access_token'), 'no access token in the body')
 
@@ -120,6 +131,9 @@ t.test('when the event cannot be written: reads fail closed, writes roll back', 
   await restore()
   const again = await R.get(`/v1/indicators/${id}`)
   t.equal(again.statusCode, 200, 'reads work again once the grant is back')
-  t.same((await eventsOf(app, again)).map((e) => e.outcome), ['ok'])
+  t.same(
+    (await eventsOf(app, again)).map((e) => e.outcome),
+    ['ok'],
+  )
   t.equal((await eventsOf(app, get)).length, 0, 'the refused read left nothing behind either')
 })

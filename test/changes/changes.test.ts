@@ -3,8 +3,17 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
 
-interface Change { kind: string; id: string; action: string; version: number }
-interface ChangePage { items: Change[]; nextCursor: string | null; hasMore: boolean }
+interface Change {
+  kind: string
+  id: string
+  action: string
+  version: number
+}
+interface ChangePage {
+  items: Change[]
+  nextCursor: string | null
+  hasMore: boolean
+}
 
 // One app for the file: each case starts from the feed's current head and makes its own items.
 const app = await buildTestApp(t)
@@ -40,9 +49,15 @@ t.test('feed: created, updated, revoked in order; cursor only moves forward', as
     ['note:created', 'indicator:revoked'],
     'the feed shows each visible item once, at its latest change; the hidden item never',
   )
-  t.notOk(page.items.some((c) => c.id === hidden.id), 'organisation-only item absent')
+  t.notOk(
+    page.items.some((c) => c.id === hidden.id),
+    'organisation-only item absent',
+  )
   const again = json<ChangePage>(await V.get(`/v1/changes?cursor=${page.nextCursor}`))
-  t.notOk(again.items.some((c) => c.id === shared.id), 'nothing repeats after the cursor')
+  t.notOk(
+    again.items.some((c) => c.id === shared.id),
+    'nothing repeats after the cursor',
+  )
   t.equal(again.nextCursor, page.nextCursor, 'an empty poll keeps the cursor')
 
   isProblem(t, await V.get('/v1/changes?cursor=bogus'), 400)
@@ -69,7 +84,10 @@ t.test('cursors are opaque and unforgeable; bound to the caller; hidden writes l
       await new Promise((r) => setTimeout(r, 100))
       page = json<ChangePage>(await V.get(`/v1/changes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`))
     }
-    t.ok(page.items.some((c) => c.id === id), 'the visible change arrives')
+    t.ok(
+      page.items.some((c) => c.id === id),
+      'the visible change arrives',
+    )
     return page
   }
   const first = await pollUntil(head.nextCursor, await post('community'))
@@ -130,9 +148,14 @@ t.test('a transaction that commits late is never skipped', { skip: !process.env.
   )
   const lateId = rows[0].id as string
 
-  const fast = json<{ id: string }>(await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: 'early.example', distribution: 'community', tlp: 'green' }))
+  const fast = json<{ id: string }>(
+    await as(app, owner.contributor.token).post('/v1/indicators', { type: 'domain', value: 'early.example', distribution: 'community', tlp: 'green' }),
+  )
   const before = json<ChangePage>(await V.get(`/v1/changes?cursor=${head.nextCursor}&limit=1000`))
-  t.notOk(before.items.some((c) => c.id === fast.id), 'the later commit is held back while an older transaction is open')
+  t.notOk(
+    before.items.some((c) => c.id === fast.id),
+    'the later commit is held back while an older transaction is open',
+  )
 
   await slow.query('COMMIT')
   // Other test files' transactions may hold the horizon back a moment longer: poll, as a partner would.

@@ -41,19 +41,31 @@ t.test('1,000 items, every 10th invalid: 900 created, 100 named problems, in ord
   t.equal(res.statusCode, 200, res.statusCode === 200 ? 'ok' : res.body.slice(0, 300))
   const { results } = res.json() as { results: Result[] }
   t.equal(results.length, 1000)
-  t.ok(results.every((r, i) => r.index === i), 'results are in item order')
+  t.ok(
+    results.every((r, i) => r.index === i),
+    'results are in item order',
+  )
   const created = results.filter((r) => r.status === 'created')
   const invalid = results.filter((r) => r.status === 'invalid')
   t.equal(created.length, 900)
   t.equal(invalid.length, 100)
-  t.ok(created.every((r) => typeof r.id === 'string' && !r.problem), 'created ones carry an id, no problem')
+  t.ok(
+    created.every((r) => typeof r.id === 'string' && !r.problem),
+    'created ones carry an id, no problem',
+  )
   t.equal(new Set(created.map((r) => r.id)).size, 900, 'distinct ids')
   for (const r of invalid) {
     const field = invalidKinds[((r.index - 9) / 10) % invalidKinds.length]?.[1]
     t.equal(r.index % 10, 9)
     t.notOk(r.id)
-    t.ok(r.problem?.errors.some((e) => e.name === `items.${r.index}.${field}`), `item ${r.index}: names items.${r.index}.${field}`)
-    t.ok(r.problem?.errors.every((e) => e.name.startsWith(`items.${r.index}.`) && e.reason.length > 0), `item ${r.index}: every error is about this item`)
+    t.ok(
+      r.problem?.errors.some((e) => e.name === `items.${r.index}.${field}`),
+      `item ${r.index}: names items.${r.index}.${field}`,
+    )
+    t.ok(
+      r.problem?.errors.every((e) => e.name.startsWith(`items.${r.index}.`) && e.reason.length > 0),
+      `item ${r.index}: every error is about this item`,
+    )
     t.match(r.problem?.detail, new RegExp(`^items\\.${r.index}\\.`))
   }
 
@@ -61,7 +73,10 @@ t.test('1,000 items, every 10th invalid: 900 created, 100 named problems, in ord
   // Each id holds the item at its index (ids come back from multi-row inserts).
   const stored = await rowsAs<{ id: string; value: string }>(app, org, sql`select id, value from indicators where organisation_id = ${org.id}`)
   const byId = new Map(stored.map((r) => [r.id, r.value]))
-  t.ok(created.every((r) => byId.get(r.id as string) === `${run} item ${r.index}`), 'every id holds the value of its own item')
+  t.ok(
+    created.every((r) => byId.get(r.id as string) === `${run} item ${r.index}`),
+    'every id holds the value of its own item',
+  )
   const listed = await as(app, contributor.token).get(`/v1/indicators?tag=${run}&limit=500`)
   t.equal(listed.json().items.length, 500)
   t.equal(listed.json().nextCursor === null, false, 'more than one page')
@@ -75,7 +90,10 @@ t.test('limits and shape', async (t) => {
   t.match(tooMany.errors, [{ name: 'body.items' }])
   for (const body of [{ items: 'not an array' }, { items: { 0: item() } }, { items: [] }, {}, { items: [item()], extra: 1 }, []]) {
     const p = isProblem(t, await c.post('/v1/indicators/bulk', body), 400)
-    t.ok(p.errors?.some((e) => e.name.startsWith('body')), `${JSON.stringify(body).slice(0, 40)}: names the body`)
+    t.ok(
+      p.errors?.some((e) => e.name.startsWith('body')),
+      `${JSON.stringify(body).slice(0, 40)}: names the body`,
+    )
   }
   t.equal(await countAs(app, org, sql`select count(*) as n from indicators where organisation_id = ${org.id}`), 0, 'nothing stored')
 
@@ -83,7 +101,10 @@ t.test('limits and shape', async (t) => {
   const odd = await c.post('/v1/indicators/bulk', { items: [null, 'text', 7, [], item()] })
   t.equal(odd.statusCode, 200)
   const r = (odd.json() as { results: Result[] }).results
-  t.strictSame(r.map((x) => x.status), ['invalid', 'invalid', 'invalid', 'invalid', 'created'])
+  t.strictSame(
+    r.map((x) => x.status),
+    ['invalid', 'invalid', 'invalid', 'invalid', 'created'],
+  )
   t.ok(r.slice(0, 4).every((x, i) => x.problem?.errors[0]?.name.startsWith(`items.${i}`)))
 
   // Exactly 1,000 is allowed; all invalid is a 200 with 1,000 problems and no rows.

@@ -60,7 +60,11 @@ t.test('without If-Match concurrent writes are serialised: no version lost', asy
   const ind = await postIndicator(app, O.contributor.token, vendorAlias({ tags: [] }))
   const all = await Promise.all(Array.from({ length: 10 }, (_, i) => c.patch(`/v1/indicators/${ind.id}`, { confidence: 10 + i })))
   t.strictSame([...new Set(all.map((r) => r.statusCode))], [200])
-  t.strictSame(all.map((r) => r.json().version).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'each write its own version')
+  t.strictSame(
+    all.map((r) => r.json().version).sort((a, b) => a - b),
+    [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+    'each write its own version',
+  )
   t.equal((await c.get(`/v1/indicators/${ind.id}`)).json().version, 11)
 })
 

@@ -69,7 +69,12 @@ export async function postIndicator(app: FastifyInstance, token: string, body: I
   return res.json() as Indicator
 }
 
-export async function createGroup(app: FastifyInstance, adminToken: string, name: string, organisationIds: string[]): Promise<{ id: string; version: number; organisationIds: string[] }> {
+export async function createGroup(
+  app: FastifyInstance,
+  adminToken: string,
+  name: string,
+  organisationIds: string[],
+): Promise<{ id: string; version: number; organisationIds: string[] }> {
   const res = await as(app, adminToken).post('/v1/sharing-groups', { name, organisationIds })
   if (res.statusCode !== 201) throw new Error(`POST /v1/sharing-groups ${res.statusCode}: ${res.body}`)
   return res.json() as { id: string; version: number; organisationIds: string[] }

@@ -102,7 +102,10 @@ t.test('match: found, whom to contact, no value', async (t) => {
   cases.forEach((c, i) => {
     // Untyped values are tried as every type but the free-text ones (normalize.ts UNTYPED_CANDIDATES).
     const untypedFinds = c.type === 'email'
-    for (const [r, expected] of [[results[2 * i], true], [results[2 * i + 1], untypedFinds]] as const) {
+    for (const [r, expected] of [
+      [results[2 * i], true],
+      [results[2 * i + 1], untypedFinds],
+    ] as const) {
       const hit = r?.matches.find((m) => m.id === secret[i]?.id)
       t.equal(Boolean(hit), expected, `${c.type}: ${expected ? 'matched' : 'not matched untyped'}`)
       if (hit) t.match(hit, { organisationId: O.org.id, valueVisibility: 'match_only', organisation: { name: O.org.name, contact: { email: String } } })

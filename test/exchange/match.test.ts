@@ -42,7 +42,8 @@ for (let i = 0; i < 20; i++) {
 }
 for (let i = 0; i < 20; i++) add('A', 'vendor_alias', `${run} secret ${i}`, `${run} SECRET ${i}`, { distribution: 'organisation' }, false)
 for (let i = 0; i < 40; i++) add('B', 'vendor_alias', `${run} customs ${i}`, `${run} CUSTOMS ${i}`, { distribution: 'authorities' }, false)
-for (let i = 0; i < 20; i++) add('B', 'email', `${run}.mo${i}@example.net`, `${run.toUpperCase()}.MO${i}@EXAMPLE.NET`, { ...community, tlp: 'amber', valueVisibility: 'match_only' }, true)
+for (let i = 0; i < 20; i++)
+  add('B', 'email', `${run}.mo${i}@example.net`, `${run.toUpperCase()}.MO${i}@EXAMPLE.NET`, { ...community, tlp: 'amber', valueVisibility: 'match_only' }, true)
 // The same value held by both organisations: one probe, two hits.
 for (let i = 0; i < 10; i++) add('B', 'vendor_alias', `${run} Vendor ${i}`, `${run} vendor ${i}`, community, true)
 
@@ -82,7 +83,11 @@ t.test('10,000 values: each result lines up with its value', async (t) => {
         probes.push(
           i % 12 === 2
             ? { value: { type: 'email', value: `${run} at example ${i}` }, expect: [], problem: /spaces|@/ }
-            : { value: { type: 'postal_item', value: `RR${String(i).padStart(8, '0')}${(s10(String(i).padStart(8, '0')) + 1) % 10}DE` }, expect: [], problem: /check digit/ },
+            : {
+                value: { type: 'postal_item', value: `RR${String(i).padStart(8, '0')}${(s10(String(i).padStart(8, '0')) + 1) % 10}DE` },
+                expect: [],
+                problem: /check digit/,
+              },
         )
         break
       case 3: {
@@ -134,7 +139,8 @@ t.test('10,000 values: each result lines up with its value', async (t) => {
         JSON.stringify(m.organisation.contact) !== JSON.stringify(dir.contact) ||
         m.type !== seed.body.type ||
         'value' in m
-      ) wrongContact++
+      )
+        wrongContact++
     }
   })
   t.equal(misaligned, 0, 'every result echoes its own value and type, in order')
@@ -142,17 +148,33 @@ t.test('10,000 values: each result lines up with its value', async (t) => {
   t.equal(wrongProblem, 0, 'invalid typed values carry a problem and no matches; others no problem')
   t.equal(wrongContact, 0, 'every match names its owner organisation with the directory contact, and carries no value')
   t.ok(hits > 3000, `${hits} matches in all`)
-  t.ok(results.some((r) => r.matches.length === 2), 'a value held by two organisations matches twice')
-  t.ok(results.some((r) => r.matches.some((m) => m.valueVisibility === 'match_only')), 'match_only holdings are matched')
+  t.ok(
+    results.some((r) => r.matches.length === 2),
+    'a value held by two organisations matches twice',
+  )
+  t.ok(
+    results.some((r) => r.matches.some((m) => m.valueVisibility === 'match_only')),
+    'match_only holdings are matched',
+  )
 })
 
 t.test('limits', async (t) => {
   const m = as(app, V.reader.token)
   const big = isProblem(t, await m.post('/v1/indicators/match', { values: Array.from({ length: 10_001 }, (_, i) => ({ value: `v${i}` })) }), 400)
   t.match(big.errors, [{ name: 'body.values' }])
-  for (const body of [{ values: [] }, { values: [{ value: '' }] }, { values: [{ value: 'x'.repeat(4001) }] }, { values: [{ value: 'x', note: 1 }] }, { values: [{ type: 'nope', value: 'x' }] }, { values: 'x' }]) {
+  for (const body of [
+    { values: [] },
+    { values: [{ value: '' }] },
+    { values: [{ value: 'x'.repeat(4001) }] },
+    { values: [{ value: 'x', note: 1 }] },
+    { values: [{ type: 'nope', value: 'x' }] },
+    { values: 'x' },
+  ]) {
     const p = isProblem(t, await m.post('/v1/indicators/match', body), 400)
-    t.ok(p.errors?.every((e) => e.name.startsWith('body.values')), JSON.stringify(body).slice(0, 50))
+    t.ok(
+      p.errors?.every((e) => e.name.startsWith('body.values')),
+      JSON.stringify(body).slice(0, 50),
+    )
   }
   const exactly = await m.post('/v1/indicators/match', { values: Array.from({ length: 10_000 }, () => ({ type: 'vendor_alias', value: `${run} nobody` })) })
   t.equal(exactly.statusCode, 200, '10,000 is allowed')

@@ -74,7 +74,10 @@ t.test('pages with filters and a revocation in between stay consistent', async (
   const p2 = (await r.get(`/v1/indicators?organisationId=${org.id}&tag=paged&limit=2&cursor=${p1.nextCursor}`)).json() as Page
   const p3 = (await r.get(`/v1/indicators?organisationId=${org.id}&tag=paged&limit=2&cursor=${p2.nextCursor}`)).json() as Page
   t.equal(p3.nextCursor, null)
-  t.strictSame([...p1.items, ...p2.items, ...p3.items].map((i) => i.id), items.map((i) => i.id).reverse())
+  t.strictSame(
+    [...p1.items, ...p2.items, ...p3.items].map((i) => i.id),
+    items.map((i) => i.id).reverse(),
+  )
 })
 
 t.test('bad cursors and limits are 400 naming the parameter', async (t) => {

@@ -64,14 +64,22 @@ t.test('sightings follow their indicator', async (t) => {
     const got = await rowsAs<{ indicator_id: string }>(
       app,
       viewers[v].org,
-      sql`select indicator_id from sightings where indicator_id in (${sql.join(all.map((id) => sql`${id}::uuid`), sql`, `)})`,
+      sql`select indicator_id from sightings where indicator_id in (${sql.join(
+        all.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )})`,
     )
     t.strictSame(got.map((r) => r.indicator_id).sort(), idsOf(keys), `${v}: sightings of visible indicators only`)
   }
 })
 
 t.test('sharing groups: owner and members only', async (t) => {
-  for (const [v, can] of [['O', true], ['G', true], ['P', false], ['N', false]] as const) {
+  for (const [v, can] of [
+    ['O', true],
+    ['G', true],
+    ['P', false],
+    ['N', false],
+  ] as const) {
     const got = await rowsAs(app, viewers[v].org, sql`select id from sharing_groups where id = ${group.id}`)
     t.equal(got.length, can ? 1 : 0, `${v}: ${can ? 'sees' : 'does not see'} the group`)
   }
@@ -99,7 +107,14 @@ t.test('notes: same rule', async (t) => {
 // not only that the parent note is visible today (a red draft stays red after the note goes public).
 t.test('note revisions: each version by its own distribution', async (t) => {
   const A = as(app, O.contributor.token)
-  const created = await A.post('/v1/notes', { title: 'rls revisions', summary: 's', body: 'red draft', topics: ['detection'], tlp: 'red', distribution: 'organisation' })
+  const created = await A.post('/v1/notes', {
+    title: 'rls revisions',
+    summary: 's',
+    body: 'red draft',
+    topics: ['detection'],
+    tlp: 'red',
+    distribution: 'organisation',
+  })
   if (created.statusCode !== 201) throw new Error(created.body)
   const id = (created.json() as { id: string }).id
   for (const body of [
@@ -113,7 +128,11 @@ t.test('note revisions: each version by its own distribution', async (t) => {
   const want = { O: [1, 2, 3, 4], G: [2, 4], P: [3, 4], N: [4] }
   for (const v of ['O', 'G', 'P', 'N'] as const) {
     const got = await rowsAs<{ version: number }>(app, viewers[v].org, sql`select version from note_revisions where note_id = ${id} order by version`)
-    t.strictSame(got.map((r) => r.version), want[v], `${v} (${viewers[v].org.sector}): revisions ${want[v].join(', ')}`)
+    t.strictSame(
+      got.map((r) => r.version),
+      want[v],
+      `${v} (${viewers[v].org.sector}): revisions ${want[v].join(', ')}`,
+    )
   }
   const none = await rows(app.db, sql`select version from note_revisions where note_id = ${id}`)
   t.strictSame(none, [], 'without a caller: none')
@@ -142,7 +161,8 @@ t.test('dcx_can_see() inlines into the query and the policies', async (t) => {
 t.test('distributions are data', { skip: process.env.DATABASE_URL ? 'changes a table every test file on the server shares' : false }, async (t) => {
   const seen = async () => (await rowsAs(app, G.org, sql`select id from indicators where id = ${inds.authorities.id}`)).length
   t.equal(await seen(), 0, 'authorities does not reach a postal operator')
-  const set = (sectors: string) => app.database.asOwner((q) => q(sql`update dcx_distributions set sectors = ${sectors}::text[] where distribution = 'authorities'`))
+  const set = (sectors: string) =>
+    app.database.asOwner((q) => q(sql`update dcx_distributions set sectors = ${sectors}::text[] where distribution = 'authorities'`))
   const [before] = await app.database.asOwner((q) => q(sql`select sectors::text as s from dcx_distributions where distribution = 'authorities'`))
   await set(`${String(before?.s).slice(0, -1)},postal}`)
   try {
@@ -205,12 +225,24 @@ t.test('writes are checked too: WITH CHECK and USING', async (t) => {
 
   // A sighting in another organisation's name, or on an invisible indicator, is refused.
   t.match(
-    await dbError(rowsAs(app, N.org, sql`insert into sightings (indicator_id, organisation_id, account_id, seen_at) values (${inds.community.id}, ${O.org.id}, ${O.contributor.id}, now())`)),
+    await dbError(
+      rowsAs(
+        app,
+        N.org,
+        sql`insert into sightings (indicator_id, organisation_id, account_id, seen_at) values (${inds.community.id}, ${O.org.id}, ${O.contributor.id}, now())`,
+      ),
+    ),
     /row-level security/,
     "a sighting in another organisation's name",
   )
   t.match(
-    await dbError(rowsAs(app, N.org, sql`insert into sightings (indicator_id, organisation_id, account_id, seen_at) values (${inds.organisation.id}, ${N.org.id}, ${N.contributor.id}, now())`)),
+    await dbError(
+      rowsAs(
+        app,
+        N.org,
+        sql`insert into sightings (indicator_id, organisation_id, account_id, seen_at) values (${inds.organisation.id}, ${N.org.id}, ${N.contributor.id}, now())`,
+      ),
+    ),
     /row-level security/,
     'a sighting on an indicator it may not see',
   )

@@ -21,7 +21,13 @@ t.test('create, read, list: members only', async (t) => {
   t.match(g, { name, organisationId: O.org.id, version: 1 })
   t.strictSame(g.organisationIds, [O.org.id, M1.org.id, M2.org.id].sort(), 'the owner is a member too')
 
-  for (const [who, tok, can] of [['owner reader', O.reader.token, true], ['member', M1.reader.token, true], ['member', M2.reader.token, true], ['non-member', N.reader.token, false], ['non-member admin', N.org_admin.token, false]] as const) {
+  for (const [who, tok, can] of [
+    ['owner reader', O.reader.token, true],
+    ['member', M1.reader.token, true],
+    ['member', M2.reader.token, true],
+    ['non-member', N.reader.token, false],
+    ['non-member admin', N.org_admin.token, false],
+  ] as const) {
     const get = await as(app, tok).get(`/v1/sharing-groups/${g.id}`)
     t.equal(get.statusCode, can ? 200 : 404, `${who}: GET`)
     if (can) t.strictSame(get.json().organisationIds, g.organisationIds)
@@ -29,11 +35,18 @@ t.test('create, read, list: members only', async (t) => {
     t.equal(ids(list).includes(g.id), can, `${who}: list`)
   }
 
-  for (const [who, tok] of [['contributor', O.contributor.token], ['reader', O.reader.token]] as const) {
+  for (const [who, tok] of [
+    ['contributor', O.contributor.token],
+    ['reader', O.reader.token],
+  ] as const) {
     isProblem(t, await as(app, tok).post('/v1/sharing-groups', { name: 'x', organisationIds: [] }), 403)
     t.pass(`${who} may not create`)
   }
-  const unknown = isProblem(t, await as(app, O.org_admin.token).post('/v1/sharing-groups', { name: 'x', organisationIds: ['00000000-0000-4000-8000-00000000abcd'] }), 400)
+  const unknown = isProblem(
+    t,
+    await as(app, O.org_admin.token).post('/v1/sharing-groups', { name: 'x', organisationIds: ['00000000-0000-4000-8000-00000000abcd'] }),
+    400,
+  )
   t.match(unknown.errors, [{ name: 'body.organisationIds' }])
   isProblem(t, await as(app, O.org_admin.token).post('/v1/sharing-groups', { name: 'x', organisationIds: [M1.org.id, M1.org.id] }), 400)
   isProblem(t, await as(app, O.org_admin.token).post('/v1/sharing-groups', { name: ' ', organisationIds: [] }), 400)
@@ -85,7 +98,14 @@ t.test('DELETE is refused while an item is distributed to the group', async (t) 
   const moved = await as(app, M1.contributor.token).patch(`/v1/indicators/${mine.id}`, { distribution: 'organisation' })
   t.equal(moved.statusCode, 200, moved.body)
   if (app.hasRoute({ method: 'POST', url: '/v1/notes' })) {
-    const note = await as(app, O.contributor.token).post('/v1/notes', { title: 't', summary: 's', body: 'b', topics: ['detection'], distribution: 'sharing_group', sharingGroupId: g.id })
+    const note = await as(app, O.contributor.token).post('/v1/notes', {
+      title: 't',
+      summary: 's',
+      body: 'b',
+      topics: ['detection'],
+      distribution: 'sharing_group',
+      sharingGroupId: g.id,
+    })
     t.equal(note.statusCode, 201, note.body)
     isProblem(t, await as(app, O.org_admin.token).delete(url), 409)
     t.equal((await as(app, O.contributor.token).patch(`/v1/notes/${note.json().id}`, { distribution: 'organisation' })).statusCode, 200)

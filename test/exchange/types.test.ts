@@ -27,7 +27,13 @@ interface Vector {
 
 const vectors: Vector[] = [
   { type: 'onion_url', valid: `HTTPS://${TOR.toUpperCase()}`, normalized: TOR, invalid: 'expyuzz4wqqyqhjn.onion', reason: /v2 onion addresses .* obsolete/ },
-  { type: 'url', valid: 'HTTP://Example.COM:80/a/../b?q=1#frag', normalized: 'http://example.com/b?q=1', invalid: 'example.com', reason: /not a valid absolute URL/ },
+  {
+    type: 'url',
+    valid: 'HTTP://Example.COM:80/a/../b?q=1#frag',
+    normalized: 'http://example.com/b?q=1',
+    invalid: 'example.com',
+    reason: /not a valid absolute URL/,
+  },
   { type: 'domain', valid: 'BÜCHER.example', normalized: 'xn--bcher-kva.example', invalid: 'localhost', reason: /at least two labels/ },
   {
     type: 'crypto_address',
@@ -39,9 +45,21 @@ const vectors: Vector[] = [
   },
   { type: 'email', valid: ' Foo.Bar@Example.COM ', normalized: 'foo.bar@example.com', invalid: 'foo.example.com', reason: /missing the @/ },
   { type: 'phone', valid: '+44 20 7946 0958', normalized: '+442079460958', invalid: '030 901820', reason: /international format/ },
-  { type: 'pgp_fingerprint', valid: 'EF6E 286D DA85 EA2A 4BA7  DE68 4E2C 6E87 9329 8290', normalized: FPR, invalid: '4E2C6E8793298290', reason: /key ID, not a fingerprint/ },
+  {
+    type: 'pgp_fingerprint',
+    valid: 'EF6E 286D DA85 EA2A 4BA7  DE68 4E2C 6E87 9329 8290',
+    normalized: FPR,
+    invalid: '4E2C6E8793298290',
+    reason: /key ID, not a fingerprint/,
+  },
   { type: 'vendor_alias', valid: '  ＤｒｕｇＫｉｎｇ  ', normalized: 'drugking', invalid: 'drug\nking', reason: /control character \(U\+000A\)/ },
-  { type: 'postal_item', valid: 'rr 123 456 785 de', normalized: 'RR123456785DE', invalid: 'RR123456784DE', reason: /check digit does not match \(expected 5\)/ },
+  {
+    type: 'postal_item',
+    valid: 'rr 123 456 785 de',
+    normalized: 'RR123456785DE',
+    invalid: 'RR123456784DE',
+    reason: /check digit does not match \(expected 5\)/,
+  },
   {
     type: 'postal_address',
     valid: 'Hauptstraße 1\r\n10115 Berlin\r\nGERMANY',
@@ -51,7 +69,13 @@ const vectors: Vector[] = [
   },
   { type: 'person_name', valid: '  Ｍüller,   Hans ', normalized: 'müller, hans', invalid: 'John\u0007Smith', reason: /control character \(U\+0007\)/ },
   { type: 'file_hash', valid: MD5.toUpperCase(), normalized: MD5, network: 'md5', invalid: MD5.slice(1), reason: /got 31/ },
-  { type: 'shipping_pattern', valid: '  Vacuum-sealed,\n\tinside a DVD case  \n', normalized: 'Vacuum-sealed,\n\tinside a DVD case', invalid: 'line 1\rline 2', reason: /control character \(U\+000D\)/ },
+  {
+    type: 'shipping_pattern',
+    valid: '  Vacuum-sealed,\n\tinside a DVD case  \n',
+    normalized: 'Vacuum-sealed,\n\tinside a DVD case',
+    invalid: 'line 1\rline 2',
+    reason: /control character \(U\+000D\)/,
+  },
 ]
 
 const countOwn = () => countAs(app, O.org, sql`select count(*) as n from indicators where organisation_id = ${O.org.id}`)
@@ -100,7 +124,8 @@ t.test('bulk: the same vectors, the same verdicts, per item', async (t) => {
   ])
   const res = await c.post('/v1/indicators/bulk', { items })
   t.equal(res.statusCode, 200)
-  const results = (res.json() as { results: { index: number; status: string; id?: string; problem?: { errors: { name: string; reason: string }[] } }[] }).results
+  const results = (res.json() as { results: { index: number; status: string; id?: string; problem?: { errors: { name: string; reason: string }[] } }[] })
+    .results
   vectors.forEach((v, i) => {
     t.match(results[2 * i], { index: 2 * i, status: 'created', id: String }, `${v.type}: valid created`)
     const bad = results[2 * i + 1]
@@ -112,13 +137,21 @@ t.test('bulk: the same vectors, the same verdicts, per item', async (t) => {
 })
 
 t.test('match: typed valid spellings hit, invalid ones carry the reason', async (t) => {
-  const res = await c.post('/v1/indicators/match', { values: vectors.flatMap((v) => [{ type: v.type, value: v.valid }, { type: v.type, value: v.invalid }]) })
+  const res = await c.post('/v1/indicators/match', {
+    values: vectors.flatMap((v) => [
+      { type: v.type, value: v.valid },
+      { type: v.type, value: v.invalid },
+    ]),
+  })
   t.equal(res.statusCode, 200)
   const results = (res.json() as { results: { problem?: string; matches: { organisationId: string; type: string }[] }[] }).results
   vectors.forEach((v, i) => {
     const hit = results[2 * i]
     t.notOk(hit?.problem)
-    t.ok(hit?.matches.some((m) => m.organisationId === O.org.id && m.type === v.type), `${v.type}: matched`)
+    t.ok(
+      hit?.matches.some((m) => m.organisationId === O.org.id && m.type === v.type),
+      `${v.type}: matched`,
+    )
     t.match(results[2 * i + 1], { problem: v.reason, matches: [] }, `${v.type}: invalid → problem, no matches`)
   })
 })
@@ -135,16 +168,38 @@ t.test('type and value are required and bounded', async (t) => {
   ]
   for (const [body, name] of cases) {
     const p = isProblem(t, await c.post('/v1/indicators', body), 400)
-    t.ok(p.errors?.some((e) => e.name === name), `${JSON.stringify(body).slice(0, 60)} names ${name}`)
+    t.ok(
+      p.errors?.some((e) => e.name === name),
+      `${JSON.stringify(body).slice(0, 60)} names ${name}`,
+    )
   }
 })
 
 // Invisible characters (zero-width, joiners, soft hyphen, BOM, bidi controls, variation selectors)
 // must not split a value: `Mare\u200Bk` is `Marek` for creation, correlation and matching.
 const INVISIBLES = [
-  '\u200B', '\u200C', '\u200D', '\u2060', '\u00AD', '\uFEFF', '\u034F',
-  '\u200E', '\u200F', '\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069',
-  '\uFE00', '\uFE0F', '\u{E0100}', '\u{E01EF}',
+  '\u200B',
+  '\u200C',
+  '\u200D',
+  '\u2060',
+  '\u00AD',
+  '\uFEFF',
+  '\u034F',
+  '\u200E',
+  '\u200F',
+  '\u202A',
+  '\u202B',
+  '\u202C',
+  '\u202D',
+  '\u202E',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\uFE00',
+  '\uFE0F',
+  '\u{E0100}',
+  '\u{E01EF}',
 ]
 
 t.test('invisible characters do not split a value', async (t) => {
@@ -179,7 +234,10 @@ t.test('invisible characters do not split a value', async (t) => {
     t.ok((await matchIds(type, hidden)).includes(b.id), `${type}: and the other way round`)
     t.ok((await matchIds(type, plain)).includes(b.id) && (await matchIds(type, hidden)).includes(a.id), `${type}: each matches itself`)
     const related = await c.get(`/v1/indicators/${a.id}/related`)
-    t.ok((related.json() as { items: { id: string }[] }).items.some((i) => i.id === b.id), `${type}: they correlate`)
+    t.ok(
+      (related.json() as { items: { id: string }[] }).items.some((i) => i.id === b.id),
+      `${type}: they correlate`,
+    )
   }
   t.ok((await matchIds('vendor_alias', `${w} Mare\u200Bk`, true)).length > 0, 'untyped match folds too')
 

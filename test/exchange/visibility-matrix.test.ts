@@ -138,7 +138,10 @@ for (const v of ALL) {
       t.equal(sightings.statusCode, can ? 200 : 404, `${label}: sightings`)
       if (can) {
         const s = sightings.json() as { items: { organisationId: string; outcome: string; count: number }[] }
-        t.ok(s.items.some((x) => x.organisationId === O.org.id && x.outcome === 'seized' && x.count === 1), `${label}: sighting counts travel with it`)
+        t.ok(
+          s.items.some((x) => x.organisationId === O.org.id && x.outcome === 'seized' && x.count === 1),
+          `${label}: sighting counts travel with it`,
+        )
       }
     }
   })

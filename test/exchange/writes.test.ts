@@ -116,7 +116,11 @@ t.test('sharing_group distribution needs a group the organisation is in', async 
   t.strictSame(fieldNames(nulled), ['body.sharingGroupId'])
   const foreign = isProblem(t, await w.post('/v1/indicators', vendorAlias({ distribution: 'sharing_group', sharingGroupId: notMine.id })), 400)
   t.strictSame(fieldNames(foreign), ['body.sharingGroupId'])
-  const unknown = isProblem(t, await w.post('/v1/indicators', vendorAlias({ distribution: 'sharing_group', sharingGroupId: '00000000-0000-4000-8000-0000000000ff' })), 400)
+  const unknown = isProblem(
+    t,
+    await w.post('/v1/indicators', vendorAlias({ distribution: 'sharing_group', sharingGroupId: '00000000-0000-4000-8000-0000000000ff' })),
+    400,
+  )
   t.strictSame(fieldNames(unknown), ['body.sharingGroupId'])
   t.equal(foreign.detail, unknown.detail, 'a group one is not in reads exactly like one that does not exist')
   const stray = isProblem(t, await w.post('/v1/indicators', vendorAlias({ distribution: 'community', sharingGroupId: mine.id })), 400)

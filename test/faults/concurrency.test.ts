@@ -40,9 +40,24 @@ interface Target {
   client: ReturnType<typeof as>
 }
 const targets: Target[] = [
-  { name: 'indicator', path: `/v1/indicators/${await created(c.post('/v1/indicators', { type: 'vendor_alias', value: unique('race'), distribution: 'community' }))}`, patch: (i) => ({ confidence: i }), client: c },
-  { name: 'note', path: `/v1/notes/${await created(c.post('/v1/notes', { title: unique('race'), summary: 's', body: 'b', topics: ['training'] }))}`, patch: (i) => ({ summary: `summary ${i}` }), client: c },
-  { name: 'sharing group', path: `/v1/sharing-groups/${await created(a.post('/v1/sharing-groups', { name: unique('race'), organisationIds: [] }))}`, patch: (i) => ({ name: `group ${i} ${unique('g')}` }), client: a },
+  {
+    name: 'indicator',
+    path: `/v1/indicators/${await created(c.post('/v1/indicators', { type: 'vendor_alias', value: unique('race'), distribution: 'community' }))}`,
+    patch: (i) => ({ confidence: i }),
+    client: c,
+  },
+  {
+    name: 'note',
+    path: `/v1/notes/${await created(c.post('/v1/notes', { title: unique('race'), summary: 's', body: 'b', topics: ['training'] }))}`,
+    patch: (i) => ({ summary: `summary ${i}` }),
+    client: c,
+  },
+  {
+    name: 'sharing group',
+    path: `/v1/sharing-groups/${await created(a.post('/v1/sharing-groups', { name: unique('race'), organisationIds: [] }))}`,
+    patch: (i) => ({ name: `group ${i} ${unique('g')}` }),
+    client: a,
+  },
   { name: 'organisation', path: `/v1/organisations/${org.id}`, patch: (i) => ({ contact: { hours: `shift ${i}` } }), client: p },
   { name: 'account', path: `/v1/accounts/${spare.id}`, patch: (i) => ({ name: `account ${i}` }), client: a },
 ]
@@ -51,7 +66,8 @@ const targets: Target[] = [
 // PostgreSQL, concurrent updates that sent no If-Match lose the race and get a 412 for a
 // precondition they never set. Indicators and notes lock the row (SELECT … FOR UPDATE) and are fine.
 const UNLOCKED = new Set<string>()
-const UNLOCKED_TODO = 'a PATCH without If-Match answers 412 under concurrency (no row lock in sharing-groups / organisations / accounts services) — reported to the lead'
+const UNLOCKED_TODO =
+  'a PATCH without If-Match answers 412 under concurrency (no row lock in sharing-groups / organisations / accounts services) — reported to the lead'
 
 const version = (res: LightMyRequestResponse) => Number(String(res.headers.etag ?? '').replaceAll('"', ''))
 
@@ -67,7 +83,10 @@ for (const target of targets) {
       t.equal(losers.length, N - 1, `round ${round + 1}: the other ${N - 1} get 412`)
       const next = version(winners[0] as LightMyRequestResponse)
       t.equal(next, current + 1, `round ${round + 1}: the winner made version ${current + 1}`)
-      t.ok(losers.every((r) => version(r) >= next), 'each 412 carries a current ETag')
+      t.ok(
+        losers.every((r) => version(r) >= next),
+        'each 412 carries a current ETag',
+      )
       const now = await target.client.get(target.path)
       t.equal(version(now), next, 'the stored version is the winner’s')
       current = next
@@ -76,9 +95,18 @@ for (const target of targets) {
     // Without If-Match nobody is refused, and no update is lost: versions current+1 … current+N, each once.
     const all = await Promise.all(Array.from({ length: N }, (_, i) => target.client.patch(target.path, target.patch(50 + i))))
     const done = all.filter((r) => r.statusCode === 200)
-    t.same([...new Set(all.map((r) => r.statusCode))], [200], `all ${N} unconditional updates succeed (${[...new Set(all.map((r) => r.statusCode))].join(', ')})`, UNLOCKED.has(target.name) ? { todo: UNLOCKED_TODO } : {})
+    t.same(
+      [...new Set(all.map((r) => r.statusCode))],
+      [200],
+      `all ${N} unconditional updates succeed (${[...new Set(all.map((r) => r.statusCode))].join(', ')})`,
+      UNLOCKED.has(target.name) ? { todo: UNLOCKED_TODO } : {},
+    )
     const versions = done.map(version).sort((x, y) => x - y)
-    t.same(versions, Array.from({ length: done.length }, (_, i) => current + 1 + i), 'no update lost: every version handed out exactly once')
+    t.same(
+      versions,
+      Array.from({ length: done.length }, (_, i) => current + 1 + i),
+      'no update lost: every version handed out exactly once',
+    )
     t.equal(version(await target.client.get(target.path)), current + done.length, `final version ${current + done.length}`)
   })
 }
@@ -146,13 +174,26 @@ t.test('after all that concurrency the audit hash chain is unbroken', async (t) 
     const v = (await auditorClient.get('/v1/audit/verify')).json() as { ok: boolean; pending: number }
     return v.pending === 0 ? v : undefined
   }, 30)
-  const v = (await auditorClient.get('/v1/audit/verify')).json() as { ok: boolean; checked: number; firstInvalid: number | null; chainedThrough: number; pending: number }
+  const v = (await auditorClient.get('/v1/audit/verify')).json() as {
+    ok: boolean
+    checked: number
+    firstInvalid: number | null
+    chainedThrough: number
+    pending: number
+  }
   t.ok(settled, 'the chainer caught up')
   t.equal(v.ok, true, `verify ok (checked ${v.checked}, chained through ${v.chainedThrough})`)
   t.equal(v.firstInvalid, null)
   t.equal(v.checked, v.chainedThrough, 'every chained event checked')
   t.ok(v.checked > targets.length * N * 3, `the chain covers the concurrent writes (${v.checked} events)`)
   const page = (await auditorClient.get('/v1/audit/events?limit=1000')).json() as { items: { sequence: number | null }[] }
-  const seqs = page.items.map((e) => e.sequence).filter((s): s is number => s !== null).sort((x, y) => x - y)
-  t.same(seqs, Array.from({ length: seqs.length }, (_, i) => (seqs[0] as number) + i), 'sequences are gap-free')
+  const seqs = page.items
+    .map((e) => e.sequence)
+    .filter((s): s is number => s !== null)
+    .sort((x, y) => x - y)
+  t.same(
+    seqs,
+    Array.from({ length: seqs.length }, (_, i) => (seqs[0] as number) + i),
+    'sequences are gap-free',
+  )
 })

@@ -114,7 +114,8 @@ async function created(token: string, url: string, body: unknown): Promise<strin
   return (res.json() as { id: string }).id
 }
 const newIndicator = () => created(owner.token, '/v1/indicators', { type: 'vendor_alias', value: unique('Vendor'), distribution: 'community', tlp: 'green' })
-const newNote = () => created(owner.token, '/v1/notes', { title: unique('Note'), summary: 's', body: 'b', topics: ['training'], distribution: 'community', tlp: 'green' })
+const newNote = () =>
+  created(owner.token, '/v1/notes', { title: unique('Note'), summary: 's', body: 'b', topics: ['training'], distribution: 'community', tlp: 'green' })
 const newGroup = () => created(admin.token, '/v1/sharing-groups', { name: unique('group'), organisationIds: [other.id] })
 
 const indicatorId = await newIndicator()
@@ -129,7 +130,9 @@ t.test('the table covers the contract, and the contract covers the route table',
   const stale = Object.keys(EXPECT).filter((id) => !ids.includes(id))
   t.same(stale, [], 'every row in EXPECT is an operation in openapi.yaml')
   const documented = new Set(operations.map((o) => `${o.method.toUpperCase()} ${o.route}`))
-  const undocumented = routeTable(app).filter((r) => !documented.has(r) && !NOT_OPERATIONS.has(r) && !OWN_SPECIFICATION.some((p) => (r.split(' ')[1] ?? '').startsWith(p)))
+  const undocumented = routeTable(app).filter(
+    (r) => !documented.has(r) && !NOT_OPERATIONS.has(r) && !OWN_SPECIFICATION.some((p) => (r.split(' ')[1] ?? '').startsWith(p)),
+  )
   t.same(undocumented, [], 'every registered route is an operation of openapi.yaml')
 })
 
@@ -149,11 +152,18 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   issueToken: (c) => ({
     method: 'POST',
     url: '/v1/auth/token',
-    body: c === 'none' ? { grant_type: 'client_credentials' } : { grant_type: 'client_credentials', client_id: acct[c].clientId, client_secret: acct[c].clientSecret },
+    body:
+      c === 'none'
+        ? { grant_type: 'client_credentials' }
+        : { grant_type: 'client_credentials', client_id: acct[c].clientId, client_secret: acct[c].clientSecret },
   }),
   getMe: () => ({ method: 'GET', url: '/v1/me' }),
   listOrganisations: () => ({ method: 'GET', url: '/v1/organisations?limit=5' }),
-  createOrganisation: () => ({ method: 'POST', url: '/v1/organisations', body: { name: unique('Fn org'), sector: 'postal', country: 'FR', contact: { email: 'desk@example.org' } } }),
+  createOrganisation: () => ({
+    method: 'POST',
+    url: '/v1/organisations',
+    body: { name: unique('Fn org'), sector: 'postal', country: 'FR', contact: { email: 'desk@example.org' } },
+  }),
   getOrganisation: () => ({ method: 'GET', url: `/v1/organisations/${org.id}` }),
   // Another organisation: a platform admin may not suspend its own, and contact edits are harmless.
   updateOrganisation: () => ({ method: 'PATCH', url: `/v1/organisations/${other.id}`, body: { contact: { hours: `24/7 ${randomUUID().slice(0, 4)}` } } }),
@@ -176,7 +186,11 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   revokeIndicator: async () => ({ method: 'DELETE', url: `/v1/indicators/${await newIndicator()}` }),
   listRelatedIndicators: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}/related` }),
   listSightings: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}/sightings` }),
-  reportSighting: () => ({ method: 'POST', url: `/v1/indicators/${indicatorId}/sightings`, body: { seenAt: new Date().toISOString(), outcome: 'nothing_found' } }),
+  reportSighting: () => ({
+    method: 'POST',
+    url: `/v1/indicators/${indicatorId}/sightings`,
+    body: { seenAt: new Date().toISOString(), outcome: 'nothing_found' },
+  }),
   listNotes: () => ({ method: 'GET', url: `/v1/notes?organisationId=${org.id}&limit=5` }),
   createNote: () => ({ method: 'POST', url: '/v1/notes', body: { title: unique('fn note'), summary: 's', body: 'b', topics: ['prevention'] } }),
   getNote: () => ({ method: 'GET', url: `/v1/notes/${noteId}` }),
@@ -194,7 +208,10 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
 }
 
 t.test('every operation has a request builder', async (t) => {
-  t.same(operations.map((o) => o.operationId).filter((id) => !REQUESTS[id]), [])
+  t.same(
+    operations.map((o) => o.operationId).filter((id) => !REQUESTS[id]),
+    [],
+  )
 })
 
 for (const op of operations) {
@@ -208,7 +225,12 @@ for (const op of operations) {
       const token = caller === 'none' || op.operationId === 'issueToken' ? undefined : acct[caller].token
       const res = await call(token, req.method, req.url, req.body, req.headers)
       const deviation = DEVIATIONS[`${op.operationId}:${caller}`]
-      t.equal(res.statusCode, want, `${caller}: ${want}${res.statusCode !== want ? ` (got ${res.statusCode}: ${res.body.slice(0, 160)})` : ''}`, deviation ? { todo: deviation } : {})
+      t.equal(
+        res.statusCode,
+        want,
+        `${caller}: ${want}${res.statusCode !== want ? ` (got ${res.statusCode}: ${res.body.slice(0, 160)})` : ''}`,
+        deviation ? { todo: deviation } : {},
+      )
       holds(t, res, op as Operation, caller)
       if (want === 401) t.match(res.headers['www-authenticate'], /^Bearer/, `${caller}: www-authenticate`)
       if (want === 403 && !deviation) t.match((res.json() as { detail: string }).detail, /role/i, `${caller}: the 403 names the role needed`)

@@ -24,7 +24,7 @@ export const PAYLOADS: Record<string, string> = {
   tautology: "' OR '1'='1",
   comment: "' OR 1=1 --",
   stacked: "x'; DROP TABLE indicators; --",
-  sleep: "1; SELECT pg_sleep(5)--",
+  sleep: '1; SELECT pg_sleep(5)--',
   union: "' UNION SELECT secret_hash, client_id FROM accounts --",
   concat: "' || (SELECT secret_hash FROM accounts LIMIT 1) || '",
   dollar: '$$; DROP TABLE notes; $$',
@@ -70,14 +70,24 @@ const decodeURIComponentSafe = (s: string) => {
 const ids = (res: LightMyRequestResponse) => (res.json() as { items: { id: string }[] }).items.map((i) => i.id)
 const enc = encodeURIComponent
 
-interface Stored { id: string; key: string; payload: string }
+interface Stored {
+  id: string
+  key: string
+  payload: string
+}
 const storedIndicators: Stored[] = []
 
 t.test('free-text fields store every payload verbatim (or refuse it with a 400), never a 5xx', async (t) => {
   for (const [key, payload] of Object.entries(PAYLOADS)) {
     // Indicator: description, a tag, and the value of the free-text types.
     const tag = payload.slice(0, 64)
-    const res = await c.post('/v1/indicators', { type: 'shipping_pattern', value: `${payload} ${unique('route')}`, description: payload, tags: [tag], distribution: 'organisation' })
+    const res = await c.post('/v1/indicators', {
+      type: 'shipping_pattern',
+      value: `${payload} ${unique('route')}`,
+      description: payload,
+      tags: [tag],
+      distribution: 'organisation',
+    })
     holds(t, res, operationFor('POST', '/v1/indicators'), `indicator ${key}`)
     if (/[\r\n\u2028\u2029\u0085]/.test(tag) || tag.trim() !== tag || tag.trim() === '') {
       t.ok(res.statusCode === 201 || res.statusCode === 400, `indicator ${key}: ${res.statusCode}`)
@@ -116,7 +126,12 @@ t.test('free-text fields store every payload verbatim (or refuse it with a 400),
     holds(t, acct, operationFor('POST', '/v1/organisations/:id/accounts'), `account ${key}`)
     t.ok(acct.statusCode === 201 || acct.statusCode === 400, `account ${key}: ${acct.statusCode}`)
 
-    const org = await as(app, PA.token).post('/v1/organisations', { name: `${payload.slice(0, 150)} ${unique('o')}`, sector: 'postal', country: 'PT', contact: { email: 'desk@example.org', hours: payload.slice(0, 200) } })
+    const org = await as(app, PA.token).post('/v1/organisations', {
+      name: `${payload.slice(0, 150)} ${unique('o')}`,
+      sector: 'postal',
+      country: 'PT',
+      contact: { email: 'desk@example.org', hours: payload.slice(0, 200) },
+    })
     holds(t, org, operationFor('POST', '/v1/organisations'), `organisation ${key}`)
     t.ok(org.statusCode === 201 || org.statusCode === 400, `organisation ${key}: ${org.statusCode}`)
   }
@@ -130,7 +145,7 @@ t.test('free-text fields store every payload verbatim (or refuse it with a 400),
       const res = await c.post(url, body)
       holds(t, res, operationFor('POST', url), `${url} ${key}`)
       // NUL cannot be stored: 400. A lone surrogate is refused in indicator values; elsewhere it may be stored (as U+FFFD).
-      if (key === 'nul' || 'value' in body && body.value === payload) t.equal(res.statusCode, 400, `${url} ${key}: 400`)
+      if (key === 'nul' || ('value' in body && body.value === payload)) t.equal(res.statusCode, 400, `${url} ${key}: 400`)
       else t.ok(res.statusCode === 400 || res.statusCode === 201, `${url} ${key}: ${res.statusCode}`)
     }
     const sight = await c.post(`/v1/indicators/${storedIndicators[0]?.id}/sightings`, { seenAt: '2026-01-01T00:00:00Z', note: payload })
@@ -167,7 +182,10 @@ t.test('filters and full-text queries: every payload answers 200 or 400, and nev
       t.ok(res.statusCode === 200 || res.statusCode === 400, `${name} ${key}: ${res.statusCode}`)
       if (res.statusCode === 200 && name.startsWith('indicators')) {
         const got = ids(res)
-        t.ok(got.every((id) => all.includes(id)), `${name} ${key}: only the organisation's own items`)
+        t.ok(
+          got.every((id) => all.includes(id)),
+          `${name} ${key}: only the organisation's own items`,
+        )
         t.ok(got.length < all.length, `${name} ${key}: does not return everything (${got.length}/${all.length})`)
       }
     }
@@ -216,7 +234,11 @@ t.test('match values, Idempotency-Key and User-Agent carry payloads safely', asy
   isProblem(t, await c.post('/v1/indicators', { type: 'vendor_alias', value: 'x' }, { 'idempotency-key': 'é\u0000' }), 400)
 
   const ua = "sqlmap'); DROP TABLE audit_events; -- \u202e👮"
-  const me = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${O.reader.token}`, 'user-agent': ua, 'x-request-id': 'inject-ua-000001' } })
+  const me = await app.inject({
+    method: 'GET',
+    url: '/v1/me',
+    headers: { authorization: `Bearer ${O.reader.token}`, 'user-agent': ua, 'x-request-id': 'inject-ua-000001' },
+  })
   t.equal(me.statusCode, 200)
   const events = await as(app, O.auditor.token).get('/v1/audit/events?limit=50&action=account.me.read')
   const ev = (events.json() as { items: { requestId: string; userAgent: string }[] }).items.find((e) => e.requestId === 'inject-ua-000001')
@@ -249,34 +271,63 @@ function run(cmd: string, args: string[]): Promise<{ status: number | null; outp
 
 // sqlmap against the search and filter parameters of a real listening server.
 const sqlmapBin = ['/usr/bin/sqlmap', '/usr/local/bin/sqlmap'].find((p) => existsSync(p))
-t.test('sqlmap finds nothing injectable', { skip: !FAULTS ? 'slow: runs under npm run test:faults (DCX_FAULTS=1)' : !sqlmapBin ? 'sqlmap is not installed (apt-get install -y sqlmap)' : false }, async (t) => {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
-  const base = `http://127.0.0.1:${port}`
-  const out = mkdtempSync(path.join(tmpdir(), 'dcx-sqlmap-'))
-  t.teardown(() => rmSync(out, { recursive: true, force: true }))
-  const targets: { name: string; token: string; args: string[] }[] = [
-    { name: 'GET /v1/indicators (q, tag, value, country)', token: O.reader.token, args: ['-u', `${base}/v1/indicators?q=route&tag=x&value=abc&country=NL`, '-p', 'q,tag,value,country'] },
-    { name: 'GET /v1/notes (q, language)', token: O.reader.token, args: ['-u', `${base}/v1/notes?q=parcel&language=en`, '-p', 'q,language'] },
-    { name: 'GET /v1/audit/events (action, resourceType, resourceId)', token: O.auditor.token, args: ['-u', `${base}/v1/audit/events?action=account.me.read&resourceType=account&resourceId=x`, '-p', 'action,resourceType,resourceId'] },
-    { name: 'POST /v1/indicators/match (JSON values)', token: O.reader.token, args: ['-u', `${base}/v1/indicators/match`, '--data', '{"values":[{"value":"abc*"}]}', '--headers', 'Content-Type: application/json'] },
-  ]
-  for (const target of targets) {
-    const started = Date.now()
-    // Asynchronously: the server under test runs in this very process and must keep answering.
-    const r = await run(sqlmapBin as string, [
-      ...target.args,
-      '-H', `Authorization: Bearer ${target.token}`,
-      '--batch', '--level=3', '--risk=2', '--dbms=PostgreSQL', '--technique=BEUST', '--time-sec=2',
-      '--flush-session', '--disable-coloring', '--output-dir', out,
-    ])
-    const log = r.output
-    t.comment(`${target.name}: sqlmap ran ${Math.round((Date.now() - started) / 1000)} s, exit ${r.status}`)
-    t.notMatch(log, /identified the following injection point|is vulnerable|appears to be injectable|might be injectable/i, `${target.name}: no injection point`)
-    t.match(log, /do not appear to be injectable|does not seem to be injectable/i, `${target.name}: sqlmap tested and found nothing`)
-    const dir = path.join(out, '127.0.0.1', 'log')
-    if (existsSync(dir)) t.equal(readFileSync(dir, 'utf8').trim(), '', `${target.name}: sqlmap's injection log is empty`)
-  }
-  const v = await as(app, O.auditor.token).get('/v1/audit/verify')
-  t.equal((v.json() as { ok: boolean }).ok, true, 'audit chain verifies after sqlmap')
-})
+t.test(
+  'sqlmap finds nothing injectable',
+  { skip: !FAULTS ? 'slow: runs under npm run test:faults (DCX_FAULTS=1)' : !sqlmapBin ? 'sqlmap is not installed (apt-get install -y sqlmap)' : false },
+  async (t) => {
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = app.server.address() as AddressInfo
+    const base = `http://127.0.0.1:${port}`
+    const out = mkdtempSync(path.join(tmpdir(), 'dcx-sqlmap-'))
+    t.teardown(() => rmSync(out, { recursive: true, force: true }))
+    const targets: { name: string; token: string; args: string[] }[] = [
+      {
+        name: 'GET /v1/indicators (q, tag, value, country)',
+        token: O.reader.token,
+        args: ['-u', `${base}/v1/indicators?q=route&tag=x&value=abc&country=NL`, '-p', 'q,tag,value,country'],
+      },
+      { name: 'GET /v1/notes (q, language)', token: O.reader.token, args: ['-u', `${base}/v1/notes?q=parcel&language=en`, '-p', 'q,language'] },
+      {
+        name: 'GET /v1/audit/events (action, resourceType, resourceId)',
+        token: O.auditor.token,
+        args: ['-u', `${base}/v1/audit/events?action=account.me.read&resourceType=account&resourceId=x`, '-p', 'action,resourceType,resourceId'],
+      },
+      {
+        name: 'POST /v1/indicators/match (JSON values)',
+        token: O.reader.token,
+        args: ['-u', `${base}/v1/indicators/match`, '--data', '{"values":[{"value":"abc*"}]}', '--headers', 'Content-Type: application/json'],
+      },
+    ]
+    for (const target of targets) {
+      const started = Date.now()
+      // Asynchronously: the server under test runs in this very process and must keep answering.
+      const r = await run(sqlmapBin as string, [
+        ...target.args,
+        '-H',
+        `Authorization: Bearer ${target.token}`,
+        '--batch',
+        '--level=3',
+        '--risk=2',
+        '--dbms=PostgreSQL',
+        '--technique=BEUST',
+        '--time-sec=2',
+        '--flush-session',
+        '--disable-coloring',
+        '--output-dir',
+        out,
+      ])
+      const log = r.output
+      t.comment(`${target.name}: sqlmap ran ${Math.round((Date.now() - started) / 1000)} s, exit ${r.status}`)
+      t.notMatch(
+        log,
+        /identified the following injection point|is vulnerable|appears to be injectable|might be injectable/i,
+        `${target.name}: no injection point`,
+      )
+      t.match(log, /do not appear to be injectable|does not seem to be injectable/i, `${target.name}: sqlmap tested and found nothing`)
+      const dir = path.join(out, '127.0.0.1', 'log')
+      if (existsSync(dir)) t.equal(readFileSync(dir, 'utf8').trim(), '', `${target.name}: sqlmap's injection log is empty`)
+    }
+    const v = await as(app, O.auditor.token).get('/v1/audit/verify')
+    t.equal((v.json() as { ok: boolean }).ok, true, 'audit chain verifies after sqlmap')
+  },
+)

@@ -168,7 +168,10 @@ for (const c of cases) {
     const before = await c.state()
     for (const key of c.refuse) {
       const p = isProblem(t, await send({ ...c.valid(), [key]: FORGED[key] }), 400)
-      t.ok((p.errors ?? []).some((e) => e.name === `body.${key}`), `${key}: refused, naming body.${key} (${(p.errors ?? []).map((e) => e.name).join(', ')})`)
+      t.ok(
+        (p.errors ?? []).some((e) => e.name === `body.${key}`),
+        `${key}: refused, naming body.${key} (${(p.errors ?? []).map((e) => e.name).join(', ')})`,
+      )
     }
     // Prototype pollution: a raw JSON body with __proto__ / constructor.prototype keys.
     for (const raw of [
@@ -190,17 +193,31 @@ for (const c of cases) {
 t.test('the token request refuses claims and privileges in its body', async (t) => {
   const anon = as(app, undefined)
   for (const extra of [{ roles: ['platform_admin'] }, { sub: PA.platform_admin.id }, { org: B.org.id }, { aud: 'other' }, { expires_in: 999999 }]) {
-    const res = await anon.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: A.reader.clientId, client_secret: A.reader.clientSecret, ...extra })
+    const res = await anon.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: A.reader.clientId,
+      client_secret: A.reader.clientSecret,
+      ...extra,
+    })
     t.equal(res.statusCode, 400, `${Object.keys(extra)[0]}: 400`)
     t.equal((res.json() as { error: string }).error, 'invalid_request')
   }
   // A scope parameter is accepted by the schema but grants nothing: the token carries the account's roles only.
-  const res = await anon.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: A.reader.clientId, client_secret: A.reader.clientSecret, scope: 'platform_admin org_admin' })
+  const res = await anon.post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: A.reader.clientId,
+    client_secret: A.reader.clientSecret,
+    scope: 'platform_admin org_admin',
+  })
   if (res.statusCode === 200) {
     const token = (res.json() as { access_token: string }).access_token
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { roles: string[] }
     t.same(claims.roles, ['reader'], 'scope does not add roles')
-    isProblem(t, await as(app, token).post('/v1/organisations', { name: unique('x'), sector: 'police', country: 'NL', contact: { email: 'a@example.org' } }), 403)
+    isProblem(
+      t,
+      await as(app, token).post('/v1/organisations', { name: unique('x'), sector: 'police', country: 'NL', contact: { email: 'a@example.org' } }),
+      403,
+    )
   } else {
     t.equal(res.statusCode, 400, 'or the scope is refused')
   }
@@ -213,7 +230,7 @@ t.test('filters cannot widen what a caller may read', async (t) => {
   t.equal(res.statusCode, 200)
   t.same((res.json() as { items: unknown[] }).items, [], "another organisation's events stay out of reach")
   const byAccount = await as(app, A.org_admin.token).get(`/v1/audit/events?accountId=${B.contributor.id}&limit=50`)
-  t.same((byAccount.json() as { items: unknown[] }).items, [], "…also when asked for by one of its accounts")
+  t.same((byAccount.json() as { items: unknown[] }).items, [], '…also when asked for by one of its accounts')
   const exp = await as(app, A.org_admin.token).get(`/v1/audit/export?organisationId=${B.org.id}`)
   t.equal(exp.body.trim(), '', 'and the export is empty')
 })

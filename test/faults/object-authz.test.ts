@@ -21,7 +21,12 @@ import { holds, operationFor, privateApp } from './support.js'
 const app: FastifyInstance = await privateApp(t)
 
 async function call(token: string, method: InjectOptions['method'], url: string, body?: unknown, headers: Record<string, string> = {}) {
-  return app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...headers }, ...(body !== undefined ? { payload: body as InjectOptions['payload'] } : {}) })
+  return app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}`, ...headers },
+    ...(body !== undefined ? { payload: body as InjectOptions['payload'] } : {}),
+  })
 }
 async function ok<T = { id: string; version: number }>(res: Promise<LightMyRequestResponse>, status = 201): Promise<T> {
   const r = await res
@@ -58,30 +63,53 @@ interface Item {
 
 const placements = [
   { key: 'organisation', body: { distribution: 'organisation' }, readable: [] as Viewer[], reachable: [] as Viewer[] },
-  { key: 'sharing_group', body: { distribution: 'sharing_group', sharingGroupId: group.id }, readable: ['member'] as Viewer[], reachable: ['member'] as Viewer[] },
+  {
+    key: 'sharing_group',
+    body: { distribution: 'sharing_group', sharingGroupId: group.id },
+    readable: ['member'] as Viewer[],
+    reachable: ['member'] as Viewer[],
+  },
   { key: 'authorities', body: { distribution: 'authorities' }, readable: ['authority'] as Viewer[], reachable: ['authority'] as Viewer[] },
-  { key: 'community', body: { distribution: 'community' }, readable: ['member', 'authority', 'outsider'] as Viewer[], reachable: ['member', 'authority', 'outsider'] as Viewer[] },
+  {
+    key: 'community',
+    body: { distribution: 'community' },
+    readable: ['member', 'authority', 'outsider'] as Viewer[],
+    reachable: ['member', 'authority', 'outsider'] as Viewer[],
+  },
 ]
 
 const items: Item[] = []
 for (const p of placements) {
   const secret = unique('secretvalue')
-  const ind = await ok(call(ownerContributor.token, 'POST', '/v1/indicators', { type: 'vendor_alias', value: secret, description: `desc ${secret}`, tlp: 'amber', ...p.body }))
+  const ind = await ok(
+    call(ownerContributor.token, 'POST', '/v1/indicators', { type: 'vendor_alias', value: secret, description: `desc ${secret}`, tlp: 'amber', ...p.body }),
+  )
   items.push({ kind: 'indicator', key: `indicator ${p.key}`, id: ind.id, readable: p.readable, reachable: p.reachable, secret })
   const noteSecret = unique('secretnote')
-  const note = await ok(call(ownerContributor.token, 'POST', '/v1/notes', { title: noteSecret, summary: 's', body: 'b', topics: ['detection'], tlp: 'amber', ...p.body }))
+  const note = await ok(
+    call(ownerContributor.token, 'POST', '/v1/notes', { title: noteSecret, summary: 's', body: 'b', topics: ['detection'], tlp: 'amber', ...p.body }),
+  )
   items.push({ kind: 'note', key: `note ${p.key}`, id: note.id, readable: p.readable, reachable: p.reachable, secret: noteSecret })
 }
 {
   const secret = unique('secretmatchonly')
-  const ind = await ok(call(ownerContributor.token, 'POST', '/v1/indicators', { type: 'vendor_alias', value: secret, valueVisibility: 'match_only', distribution: 'community', tlp: 'amber' }))
+  const ind = await ok(
+    call(ownerContributor.token, 'POST', '/v1/indicators', {
+      type: 'vendor_alias',
+      value: secret,
+      valueVisibility: 'match_only',
+      distribution: 'community',
+      tlp: 'amber',
+    }),
+  )
   items.push({ kind: 'indicator', key: 'indicator match_only community', id: ind.id, readable: [], reachable: ['member', 'authority', 'outsider'], secret })
 }
 items.push({ kind: 'group', key: 'group with member', id: group.id, readable: ['member'], reachable: ['member'], secret: 'bola group' })
 items.push({ kind: 'group', key: 'group without members', id: lonelyGroup.id, readable: [], reachable: [], secret: 'bola lonely' })
 // Each item gets a sighting by its owner, so a leak through the summary would show.
 for (const it of items) {
-  if (it.kind === 'indicator') await ok(call(ownerContributor.token, 'POST', `/v1/indicators/${it.id}/sightings`, { seenAt: new Date().toISOString(), outcome: 'seized', count: 7 }))
+  if (it.kind === 'indicator')
+    await ok(call(ownerContributor.token, 'POST', `/v1/indicators/${it.id}/sightings`, { seenAt: new Date().toISOString(), outcome: 'seized', count: 7 }))
 }
 
 interface Probe {
@@ -101,13 +129,47 @@ const probes: Probe[] = [
   { name: 'PATCH', kinds: ['indicator'], method: 'PATCH', path: (id) => id, body: { confidence: 1 }, write: true, needs: 'readable' },
   { name: 'PATCH', kinds: ['note'], method: 'PATCH', path: (id) => id, body: { summary: 'defaced' }, write: true, needs: 'readable' },
   { name: 'PATCH', kinds: ['group'], method: 'PATCH', path: (id) => id, body: { name: 'defaced' }, write: true, needs: 'readable' },
-  { name: 'PATCH stale If-Match', kinds: ['indicator'], method: 'PATCH', path: (id) => id, body: { confidence: 1 }, headers: { 'if-match': '"999"' }, write: true, needs: 'readable' },
-  { name: 'PATCH current If-Match', kinds: ['indicator', 'note'], method: 'PATCH', path: (id) => id, body: { tlp: 'red', distribution: 'organisation' }, headers: { 'if-match': '"1"' }, write: true, needs: 'readable' },
+  {
+    name: 'PATCH stale If-Match',
+    kinds: ['indicator'],
+    method: 'PATCH',
+    path: (id) => id,
+    body: { confidence: 1 },
+    headers: { 'if-match': '"999"' },
+    write: true,
+    needs: 'readable',
+  },
+  {
+    name: 'PATCH current If-Match',
+    kinds: ['indicator', 'note'],
+    method: 'PATCH',
+    path: (id) => id,
+    body: { tlp: 'red', distribution: 'organisation' },
+    headers: { 'if-match': '"1"' },
+    write: true,
+    needs: 'readable',
+  },
   { name: 'DELETE', kinds: ['indicator', 'note', 'group'], method: 'DELETE', path: (id) => id, write: true, needs: 'readable' },
-  { name: 'DELETE stale If-Match', kinds: ['indicator', 'note'], method: 'DELETE', path: (id) => id, headers: { 'if-match': '"999"' }, write: true, needs: 'readable' },
+  {
+    name: 'DELETE stale If-Match',
+    kinds: ['indicator', 'note'],
+    method: 'DELETE',
+    path: (id) => id,
+    headers: { 'if-match': '"999"' },
+    write: true,
+    needs: 'readable',
+  },
   { name: 'GET related', kinds: ['indicator'], method: 'GET', path: (id) => `${id}/related`, write: false, needs: 'readable' },
   { name: 'GET sightings', kinds: ['indicator'], method: 'GET', path: (id) => `${id}/sightings`, write: false, needs: 'readable' },
-  { name: 'POST sightings', kinds: ['indicator'], method: 'POST', path: (id) => `${id}/sightings`, body: { seenAt: '2026-01-01T00:00:00Z', outcome: 'seen' }, write: false, needs: 'reachable' },
+  {
+    name: 'POST sightings',
+    kinds: ['indicator'],
+    method: 'POST',
+    path: (id) => `${id}/sightings`,
+    body: { seenAt: '2026-01-01T00:00:00Z', outcome: 'seen' },
+    write: false,
+    needs: 'reachable',
+  },
   { name: 'GET revisions', kinds: ['note'], method: 'GET', path: (id) => `${id}/revisions`, write: false, needs: 'readable' },
 ]
 const base = { indicator: '/v1/indicators/', note: '/v1/notes/', group: '/v1/sharing-groups/' }
@@ -183,7 +245,11 @@ t.test('nothing any other organisation sent changed an item', async (t) => {
 
 t.test('count paths: stats and the change feed do not move for hidden items and their sightings', async (t) => {
   type Stats = Record<string, unknown>
-  interface Page { items: { id: string }[]; nextCursor: string | null; hasMore: boolean }
+  interface Page {
+    items: { id: string }[]
+    nextCursor: string | null
+    hasMore: boolean
+  }
   const viewers = Object.keys(orgs) as Viewer[]
   const stats = async (v: Viewer) => (await call(callers[v].reader.token, 'GET', '/v1/stats')).json() as Stats
   const head = async (v: Viewer) => {
@@ -198,14 +264,38 @@ t.test('count paths: stats and the change feed do not move for hidden items and 
   const hidden: { id: string; readableBy: Viewer[] }[] = []
   for (const p of placements.filter((p) => p.key !== 'community')) {
     for (let i = 0; i < 3; i++) {
-      const ind = await ok(call(ownerContributor.token, 'POST', '/v1/indicators', { type: 'file_hash', value: randomUUID().replaceAll('-', ''), tlp: 'amber', countries: ['LU'], ...p.body }))
-      await ok(call(ownerContributor.token, 'POST', `/v1/indicators/${ind.id}/sightings`, { seenAt: new Date().toISOString(), outcome: 'controlled_delivery', count: 3 }))
+      const ind = await ok(
+        call(ownerContributor.token, 'POST', '/v1/indicators', {
+          type: 'file_hash',
+          value: randomUUID().replaceAll('-', ''),
+          tlp: 'amber',
+          countries: ['LU'],
+          ...p.body,
+        }),
+      )
+      await ok(
+        call(ownerContributor.token, 'POST', `/v1/indicators/${ind.id}/sightings`, {
+          seenAt: new Date().toISOString(),
+          outcome: 'controlled_delivery',
+          count: 3,
+        }),
+      )
       hidden.push({ id: ind.id, readableBy: p.readable })
     }
-    const note = await ok(call(ownerContributor.token, 'POST', '/v1/notes', { title: unique('hidden'), summary: 's', body: 'b', topics: ['legislation'], tlp: 'amber', ...p.body }))
+    const note = await ok(
+      call(ownerContributor.token, 'POST', '/v1/notes', { title: unique('hidden'), summary: 's', body: 'b', topics: ['legislation'], tlp: 'amber', ...p.body }),
+    )
     hidden.push({ id: note.id, readableBy: p.readable })
   }
-  const mo = await ok(call(ownerContributor.token, 'POST', '/v1/indicators', { type: 'file_hash', value: randomUUID().replaceAll('-', ''), valueVisibility: 'match_only', distribution: 'community', tlp: 'amber' }))
+  const mo = await ok(
+    call(ownerContributor.token, 'POST', '/v1/indicators', {
+      type: 'file_hash',
+      value: randomUUID().replaceAll('-', ''),
+      valueVisibility: 'match_only',
+      distribution: 'community',
+      tlp: 'amber',
+    }),
+  )
   await ok(call(ownerContributor.token, 'DELETE', `/v1/indicators/${mo.id}`), 200)
   hidden.push({ id: mo.id, readableBy: [] })
 

@@ -41,13 +41,22 @@ t.test('oversized bodies: 413 at the configured limits', async (t) => {
   problemFor(t, await raw('POST', '/v1/indicators/match', JSON.stringify({ values: [{ value: 'v'.repeat(8 * mib) }] })), 413, 'match > 8 MiB')
   // Every JSON route with a body, at 1 MiB + 1.
   for (const [method, url] of [
-    ['POST', '/v1/notes'], ['PATCH', `/v1/notes/${crypto.randomUUID()}`], ['POST', '/v1/sharing-groups'], ['POST', '/v1/organisations'],
-    ['PATCH', `/v1/indicators/${crypto.randomUUID()}`], ['POST', `/v1/indicators/${crypto.randomUUID()}/sightings`],
+    ['POST', '/v1/notes'],
+    ['PATCH', `/v1/notes/${crypto.randomUUID()}`],
+    ['POST', '/v1/sharing-groups'],
+    ['POST', '/v1/organisations'],
+    ['PATCH', `/v1/indicators/${crypto.randomUUID()}`],
+    ['POST', `/v1/indicators/${crypto.randomUUID()}/sightings`],
   ] as const) {
     problemFor(t, await raw(method, url, `{"x":"${'y'.repeat(mib)}"}`), 413, `${method} ${url}`)
   }
   // The token endpoint's form body has its own 16 KiB limit.
-  const form = await app.inject({ method: 'POST', url: '/v1/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `grant_type=client_credentials&client_id=x&client_secret=${'s'.repeat(20_000)}` })
+  const form = await app.inject({
+    method: 'POST',
+    url: '/v1/auth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `grant_type=client_credentials&client_id=x&client_secret=${'s'.repeat(20_000)}`,
+  })
   t.ok(form.statusCode === 413 || form.statusCode === 400, `token form over 16 KiB refused (${form.statusCode})`)
   t.ok(form.statusCode < 500)
   await stillServing(t, 'oversized')
@@ -56,7 +65,10 @@ t.test('oversized bodies: 413 at the configured limits', async (t) => {
 t.test('match: 10,000 values answer, 10,001 are refused', async (t) => {
   const values = (n: number) => Array.from({ length: n }, (_, i) => ({ type: 'postal_item' as const, value: `RR${String(i).padStart(8, '0')}0DE` }))
   const over = isProblem(t, await c.post('/v1/indicators/match', { values: values(10_001) }), 400)
-  t.ok((over.errors ?? []).some((e) => e.name === 'body.values'), 'names body.values')
+  t.ok(
+    (over.errors ?? []).some((e) => e.name === 'body.values'),
+    'names body.values',
+  )
   const untypedOver = isProblem(t, await c.post('/v1/indicators/match', { values: Array.from({ length: 10_001 }, (_, i) => ({ value: `v${i}` })) }), 400)
   t.ok(untypedOver)
   const res = await c.post('/v1/indicators/match', { values: values(10_000) })
@@ -69,7 +81,10 @@ t.test('bulk: 1,000 items answer, 1,001 are refused and nothing is stored', asyn
   const items = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ type: 'vendor_alias', value: `${tag}-${i}`, tags: [tag] }))
   const tagOver = unique('over')
   const over = isProblem(t, await c.post('/v1/indicators/bulk', { items: items(1_001, tagOver) }), 400)
-  t.ok((over.errors ?? []).some((e) => e.name === 'body.items'), 'names body.items')
+  t.ok(
+    (over.errors ?? []).some((e) => e.name === 'body.items'),
+    'names body.items',
+  )
   const listed = await as(app, O.reader.token).get(`/v1/indicators?tag=${tagOver}&limit=5`)
   t.same(listed.json().items, [], 'nothing stored')
   const tag = unique('bulk')
@@ -81,14 +96,26 @@ t.test('bulk: 1,000 items answer, 1,001 are refused and nothing is stored', asyn
 })
 
 t.test('huge and malformed limits on every list: 400 naming query.limit', async (t) => {
-  const lists = ['/v1/organisations', `/v1/organisations/${O.org.id}/accounts`, '/v1/indicators', '/v1/notes', '/v1/changes', '/v1/audit/events', '/v1/audit/checkpoints']
+  const lists = [
+    '/v1/organisations',
+    `/v1/organisations/${O.org.id}/accounts`,
+    '/v1/indicators',
+    '/v1/notes',
+    '/v1/changes',
+    '/v1/audit/events',
+    '/v1/audit/checkpoints',
+  ]
   for (const url of lists) {
     for (const limit of ['1000000', '9007199254740993', '1e309', 'Infinity', '-Infinity', 'NaN', '-1', '0', '1.5', '1e4', '99999999999999999999999', 'abc']) {
       const res = await as(app, O.platform_admin.token).get(`${url}?limit=${encodeURIComponent(limit)}`)
       // The list routes of content need reader+ on some roles; the platform admin is refused or validated, never a 5xx.
       const op = operationFor('GET', url.replace(O.org.id, ':id'))
       holds(t, res, op, `${url}?limit=${limit}`)
-      if (res.statusCode === 400) t.ok((res.json() as { errors?: { name: string }[] }).errors?.some((e) => e.name === 'query.limit'), `${url}?limit=${limit}: names query.limit`)
+      if (res.statusCode === 400)
+        t.ok(
+          (res.json() as { errors?: { name: string }[] }).errors?.some((e) => e.name === 'query.limit'),
+          `${url}?limit=${limit}: names query.limit`,
+        )
       else t.equal(res.statusCode, 400, `${url}?limit=${limit}: ${res.statusCode}`)
     }
   }
@@ -131,12 +158,26 @@ t.test('deep JSON nesting is refused, with or without Idempotency-Key', async (t
 })
 
 t.test('long strings and many keys: 400, and an answer of bounded size', async (t) => {
-  for (const [url, field] of [['/v1/indicators', 'q'], ['/v1/notes', 'q'], ['/v1/indicators', 'value'], ['/v1/indicators', 'tag'], ['/v1/audit/events', 'action'], ['/v1/changes', 'cursor'], ['/v1/indicators', 'cursor']] as const) {
+  for (const [url, field] of [
+    ['/v1/indicators', 'q'],
+    ['/v1/notes', 'q'],
+    ['/v1/indicators', 'value'],
+    ['/v1/indicators', 'tag'],
+    ['/v1/audit/events', 'action'],
+    ['/v1/changes', 'cursor'],
+    ['/v1/indicators', 'cursor'],
+  ] as const) {
     const res = await as(app, O.org_admin.token).get(`${url}?${field}=${'a'.repeat(100_000)}`)
     isProblem(t, res, 400)
-    t.ok((res.json() as { errors?: { name: string }[] }).errors?.some((e) => e.name === `query.${field}`), `${url}?${field}=100k chars: names query.${field}`)
+    t.ok(
+      (res.json() as { errors?: { name: string }[] }).errors?.some((e) => e.name === `query.${field}`),
+      `${url}?${field}=100k chars: names query.${field}`,
+    )
   }
-  for (const [header, value] of [['idempotency-key', 'k'.repeat(10_000)], ['if-match', `"${'9'.repeat(10_000)}"`]] as const) {
+  for (const [header, value] of [
+    ['idempotency-key', 'k'.repeat(10_000)],
+    ['if-match', `"${'9'.repeat(10_000)}"`],
+  ] as const) {
     const res = await c.post('/v1/indicators', { type: 'vendor_alias', value: unique('v') }, { [header]: value })
     const patch = header === 'if-match' ? await c.patch(`/v1/indicators/${crypto.randomUUID()}`, { confidence: 1 }, { [header]: value }) : res
     isProblem(t, header === 'if-match' ? patch : res, 400)
@@ -195,7 +236,9 @@ t.test('slow clients on a real socket: cut off by the request timeout, the serve
   const slowBodies = await Promise.all([open(), open()])
   const slowWatches = slowBodies.map(closedBy)
   slowBodies.forEach((s, i) =>
-    s.write(`POST /v1/indicators HTTP/1.1\r\nHost: x\r\n${i === 0 ? `Authorization: Bearer ${contributor.token}\r\n` : ''}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":"v`),
+    s.write(
+      `POST /v1/indicators HTTP/1.1\r\nHost: x\r\n${i === 0 ? `Authorization: Bearer ${contributor.token}\r\n` : ''}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":"v`,
+    ),
   )
   const slowWatch = { closed: () => slowWatches.every((w) => w.closed()) }
   // Idle: connects and sends nothing.
@@ -209,16 +252,29 @@ t.test('slow clients on a real socket: cut off by the request timeout, the serve
   const allClosed = await poll(async () => watch.every((w) => w.closed()) && slowWatch.closed() && idleWatch.closed(), 20)
   stop = true
   await drip
-  t.ok(allClosed, `every slow connection was cut off (slowloris ${watch.filter((w) => w.closed()).length}/30, slow bodies ${slowWatches.map((w) => w.closed()).join('/')}, idle ${idleWatch.closed()})`)
-  t.match(slowWatches[1]?.received(), /^HTTP\/1\.1 401[^]*connection: close/i, 'refused before its body: 401 and the connection closes (not held for the keep-alive timeout)')
+  t.ok(
+    allClosed,
+    `every slow connection was cut off (slowloris ${watch.filter((w) => w.closed()).length}/30, slow bodies ${slowWatches.map((w) => w.closed()).join('/')}, idle ${idleWatch.closed()})`,
+  )
+  t.match(
+    slowWatches[1]?.received(),
+    /^HTTP\/1\.1 401[^]*connection: close/i,
+    'refused before its body: 401 and the connection closes (not held for the keep-alive timeout)',
+  )
   const after = await fetch(`${base}/healthz`)
   t.equal(after.status, 200, 'the server still answers afterwards')
 
   // Oversized request line / headers on a real socket: Node's parser refuses them with 431.
   const longUrl = await fetch(`${base}/v1/indicators?q=${'a'.repeat(20_000)}`).catch((e: Error) => e)
-  t.ok(!(longUrl instanceof Error) && longUrl.status === 431, `a 20 kB request line is refused (${longUrl instanceof Error ? longUrl.message : longUrl.status})`)
+  t.ok(
+    !(longUrl instanceof Error) && longUrl.status === 431,
+    `a 20 kB request line is refused (${longUrl instanceof Error ? longUrl.message : longUrl.status})`,
+  )
   const bigHeader = await fetch(`${base}/healthz`, { headers: { 'x-filler': 'f'.repeat(20_000) } }).catch((e: Error) => e)
-  t.ok(!(bigHeader instanceof Error) && bigHeader.status === 431, `a 20 kB header is refused (${bigHeader instanceof Error ? bigHeader.message : bigHeader.status})`)
+  t.ok(
+    !(bigHeader instanceof Error) && bigHeader.status === 431,
+    `a 20 kB header is refused (${bigHeader instanceof Error ? bigHeader.message : bigHeader.status})`,
+  )
   t.equal((await fetch(`${base}/healthz`)).status, 200, 'and the server answers afterwards')
   for (const s of [...loris, ...slowBodies, idle]) s.destroy()
 })

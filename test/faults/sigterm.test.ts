@@ -28,8 +28,17 @@ t.test('SIGTERM under write load: every 2xx is durable with its audit event, not
   const base = server.base
   const admin = await fetchToken(base, BOOT_ID, BOOT_SECRET)
   const post = (token: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
-  const orgRes = await post(admin, '/v1/organisations', { name: 'SIGTERM customs', sector: 'customs', country: 'NL', contact: { email: 'desk@customs.example' } })
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    })
+  const orgRes = await post(admin, '/v1/organisations', {
+    name: 'SIGTERM customs',
+    sector: 'customs',
+    country: 'NL',
+    contact: { email: 'desk@customs.example' },
+  })
   const org = (await orgRes.json()) as { id: string }
   const acctRes = await post(admin, `/v1/organisations/${org.id}/accounts`, { name: 'loader', roles: ['contributor'] })
   const acct = (await acctRes.json()) as { clientId: string; clientSecret: string }
@@ -50,7 +59,12 @@ t.test('SIGTERM under write load: every 2xx is durable with its audit event, not
       try {
         const res =
           kind === 'bulk'
-            ? await post(token, '/v1/indicators/bulk', { items: Array.from({ length: 5 }, (_, k) => ({ type: 'vendor_alias', value: `bulk ${i} ${k}`, tags: [tag] })) }, { 'x-request-id': requestId })
+            ? await post(
+                token,
+                '/v1/indicators/bulk',
+                { items: Array.from({ length: 5 }, (_, k) => ({ type: 'vendor_alias', value: `bulk ${i} ${k}`, tags: [tag] })) },
+                { 'x-request-id': requestId },
+              )
             : kind === 'note'
               ? await post(token, '/v1/notes', { title: `note ${i}`, summary: tag, body: 'b', topics: ['training'] }, { 'x-request-id': requestId })
               : await post(token, '/v1/indicators', { type: 'vendor_alias', value: `single ${i}`, tags: [tag] }, { 'x-request-id': requestId })
@@ -81,8 +95,14 @@ t.test('SIGTERM under write load: every 2xx is durable with its audit event, not
 
   const ok = sent.filter((s) => s.status !== undefined && s.status < 300)
   const after = sent.filter((s) => s.afterSignal)
-  t.comment(`${sent.length} requests: ${ok.length} 2xx, ${sent.filter((s) => s.status === 503).length} 503, ${sent.filter((s) => s.error).length} without an answer; ${after.length} sent after SIGTERM`)
-  t.same(sent.filter((s) => s.status !== undefined && s.status >= 500 && s.status !== 503).map((s) => `${s.requestId} ${s.status}`), [], 'no 500 on the way down')
+  t.comment(
+    `${sent.length} requests: ${ok.length} 2xx, ${sent.filter((s) => s.status === 503).length} 503, ${sent.filter((s) => s.error).length} without an answer; ${after.length} sent after SIGTERM`,
+  )
+  t.same(
+    sent.filter((s) => s.status !== undefined && s.status >= 500 && s.status !== 503).map((s) => `${s.requestId} ${s.status}`),
+    [],
+    'no 500 on the way down',
+  )
 
   // Back to the database, as its owner.
   const db = new pg.Client({ connectionString: pgc.url })
@@ -101,24 +121,48 @@ t.test('SIGTERM under write load: every 2xx is durable with its audit event, not
 
   // Every 2xx: its rows and its ok audit event.
   const missingRows = ok.filter((s) => s.ids.some((id) => !(s.kind === 'note' ? noteIds : indicatorIds).has(id)))
-  t.same(missingRows.map((s) => s.requestId), [], `every 2xx (${ok.length}) is in the database`)
+  t.same(
+    missingRows.map((s) => s.requestId),
+    [],
+    `every 2xx (${ok.length}) is in the database`,
+  )
   const missingEvents = ok.filter((s) => !okEvents.has(s.requestId))
-  t.same(missingEvents.map((s) => s.requestId), [], 'every 2xx has its ok audit event')
+  t.same(
+    missingEvents.map((s) => s.requestId),
+    [],
+    'every 2xx has its ok audit event',
+  )
 
   // Nothing half-written: rows without events, events without rows, partial bulks.
   const byTag = new Map<string, number>()
   for (const r of indicators) for (const tag of r.tags) byTag.set(tag, (byTag.get(tag) ?? 0) + 1)
   const partialBulks = sent.filter((s) => s.kind === 'bulk' && ![0, 5].includes(byTag.get(s.tag) ?? 0))
-  t.same(partialBulks.map((s) => `${s.tag}: ${byTag.get(s.tag)}`), [], 'every bulk is all or nothing')
+  t.same(
+    partialBulks.map((s) => `${s.tag}: ${byTag.get(s.tag)}`),
+    [],
+    'every bulk is all or nothing',
+  )
   const bySummary = new Set(notes.map((n) => n.summary))
-  const orphanRows = sent.filter((s) => ((s.kind === 'note' ? bySummary.has(s.tag) : (byTag.get(s.tag) ?? 0) > 0) && !okEvents.has(s.requestId)))
-  t.same(orphanRows.map((s) => s.requestId), [], 'no row was written without its audit event')
+  const orphanRows = sent.filter((s) => (s.kind === 'note' ? bySummary.has(s.tag) : (byTag.get(s.tag) ?? 0) > 0) && !okEvents.has(s.requestId))
+  t.same(
+    orphanRows.map((s) => s.requestId),
+    [],
+    'no row was written without its audit event',
+  )
   const orphanEvents = [...okEvents.values()].filter((e) => {
     const s = sent.find((x) => x.requestId === e.request_id)
     if (!s) return false
     return s.kind === 'note' ? !bySummary.has(s.tag) : (byTag.get(s.tag) ?? 0) === 0
   })
-  t.same(orphanEvents.map((e) => e.request_id), [], 'no ok write event lacks its rows')
+  t.same(
+    orphanEvents.map((e) => e.request_id),
+    [],
+    'no ok write event lacks its rows',
+  )
   const unknownRows = indicators.filter((r) => !r.tags.some((tag) => sent.some((s) => s.tag === tag)))
-  t.same(unknownRows.map((r) => r.id), [], 'every row belongs to a request the load sent')
+  t.same(
+    unknownRows.map((r) => r.id),
+    [],
+    'every row belongs to a request the load sent',
+  )
 })

@@ -218,7 +218,8 @@ export function violations(res: LightMyRequestResponse, op: Operation | undefine
     // 'd' is the private part of a JWK: checked where keys are published.
     const jwkRoutes = op?.operationId === 'getJwks' || op?.operationId === 'listAuditCheckpoints'
     for (const k of NEVER_KEYS) if (keys.has(k) && (k !== 'd' || jwkRoutes)) out.push(`secret key ${k} in body`)
-    if (keys.has('clientSecret') && !['createAccount', 'rotateAccountSecret'].includes(op?.operationId ?? '')) out.push('clientSecret outside account creation / rotation')
+    if (keys.has('clientSecret') && !['createAccount', 'rotateAccountSecret'].includes(op?.operationId ?? ''))
+      out.push('clientSecret outside account creation / rotation')
   }
   if (status >= 400) {
     if (oauth) {
@@ -227,7 +228,14 @@ export function violations(res: LightMyRequestResponse, op: Operation | undefine
     } else {
       if (!/^application\/problem\+json/.test(type)) out.push(`error ${status} is not problem+json (${type}): ${res.body.slice(0, 200)}`)
       const b = body as Record<string, unknown> | undefined
-      if (!b || b.status !== status || typeof b.type !== 'string' || typeof b.title !== 'string' || typeof b.detail !== 'string' || typeof b.requestId !== 'string') {
+      if (
+        !b ||
+        b.status !== status ||
+        typeof b.type !== 'string' ||
+        typeof b.title !== 'string' ||
+        typeof b.detail !== 'string' ||
+        typeof b.requestId !== 'string'
+      ) {
         out.push(`problem body lacks RFC 9457 fields: ${res.body.slice(0, 200)}`)
       } else if (b.requestId !== res.headers['x-request-id']) out.push('problem requestId differs from x-request-id')
       if (status === 503 && !res.headers['retry-after']) out.push('503 without Retry-After')

@@ -38,7 +38,7 @@ t.test('accounts', async (t) => {
     t.same(row[0]?.roles, ['reader'], 'roles unchanged in the database')
   })
 
-  t.test("org_admin cannot strip a platform-wide role a platform admin gave", async (t) => {
+  t.test('org_admin cannot strip a platform-wide role a platform admin gave', async (t) => {
     const member = await createAccount(app, org.id, ['reader'])
     const given = await platform.patch(`/v1/accounts/${member.id}`, { roles: ['reader', 'auditor'] })
     t.equal(given.statusCode, 200, given.body)
@@ -98,7 +98,10 @@ t.test('accounts', async (t) => {
     t.notOk(got.body.includes(created.clientSecret), 'GET does not echo the secret')
     const list = await admin.get(`/v1/organisations/${org.id}/accounts`)
     t.equal(list.statusCode, 200)
-    t.ok(json<{ items: { id: string }[] }>(list).items.some((a) => a.id === created.id), 'listed')
+    t.ok(
+      json<{ items: { id: string }[] }>(list).items.some((a) => a.id === created.id),
+      'listed',
+    )
     t.notMatch(list.body, /clientSecret|scrypt|secretHash/, 'list has no secret or hash')
     t.notOk(list.body.includes(created.clientSecret))
 

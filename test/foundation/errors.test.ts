@@ -22,7 +22,12 @@ t.test('bad input', async (t) => {
   t.test('body over the limit → 413', async (t) => {
     const body = problem(t, await post(JSON.stringify({ ...newOrg(), name: 'x'.repeat(4000) })), 413)
     t.match(body.detail, /2048/)
-    const res = await app.inject({ method: 'PATCH', url: `/v1/organisations/${org.id}`, headers: { authorization: `Bearer ${pa.token}` }, payload: { contact: { hours: 'y'.repeat(5000) } } })
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/v1/organisations/${org.id}`,
+      headers: { authorization: `Bearer ${pa.token}` },
+      payload: { contact: { hours: 'y'.repeat(5000) } },
+    })
     problem(t, res, 413)
   })
 
@@ -60,7 +65,11 @@ t.test('bad input', async (t) => {
       t.pass(`${method} ${url}: 415`)
     }
     const mine = await as(app, contributor.token).get(`/v1/indicators?organisationId=${own.id}`)
-    t.strictSame((mine.json() as { items: { id: string }[] }).items.map((i) => i.id), [id], 'no indicator was created from a form')
+    t.strictSame(
+      (mine.json() as { items: { id: string }[] }).items.map((i) => i.id),
+      [id],
+      'no indicator was created from a form',
+    )
     const sightings = await as(app, contributor.token).get(`/v1/indicators/${id}/sightings`)
     t.equal((sightings.json() as { items: unknown[] }).items.length, 0, 'no sighting was recorded from a form')
     const token = await app.inject({
@@ -124,7 +133,11 @@ t.test('bad input', async (t) => {
     t.equal((await c.get('/v1/indicators?country=GB')).statusCode, 200, 'GB is fine')
     t.equal((await c.get('/v1/export/stix?country=GB')).statusCode, 200, 'GB is fine on export too')
     const bulk = await c.post('/v1/indicators/bulk', { items: [{ ...alias, countries: ['UK'] }] })
-    t.match(bulk.json(), { results: [{ status: 'invalid', problem: { errors: [{ name: 'items.0.countries.0', reason: /UK.*GB/ }] } }] }, 'bulk: the same rule per item')
+    t.match(
+      bulk.json(),
+      { results: [{ status: 'invalid', problem: { errors: [{ name: 'items.0.countries.0', reason: /UK.*GB/ }] } }] },
+      'bulk: the same rule per item',
+    )
   })
 
   t.test('invalid uuid in the path → 400 naming params.id', async (t) => {
@@ -149,7 +162,11 @@ t.test('bad input', async (t) => {
       problem(t, await admin.get(`/v1/organisations/${org.id}/accounts?cursor=${encodeURIComponent(cursor)}`), 400, ['query.cursor'])
     }
     // Well-formed but nonsense values must not reach the database as a 500.
-    for (const key of [['not a date', randomUUID()], [new Date().toISOString(), 'not a uuid'], ['2024-13-45T99:00:00Z', randomUUID()]]) {
+    for (const key of [
+      ['not a date', randomUUID()],
+      [new Date().toISOString(), 'not a uuid'],
+      ['2024-13-45T99:00:00Z', randomUUID()],
+    ]) {
       problem(t, await admin.get(`/v1/organisations?cursor=${forged(key)}`), 400, ['query.cursor'])
       problem(t, await admin.get(`/v1/organisations/${org.id}/accounts?cursor=${forged(key)}`), 400, ['query.cursor'])
     }

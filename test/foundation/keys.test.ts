@@ -37,7 +37,10 @@ t.test('signing keys', async (t) => {
       t.same(Object.keys(k).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x'], 'only public members')
     }
     t.notMatch(res.body, /PRIVATE|"d"/, 'no private material anywhere in the document')
-    t.ok(keys.some((k) => k.kid === kidOf(reader.token)), 'the kid of an issued token is published')
+    t.ok(
+      keys.some((k) => k.kid === kidOf(reader.token)),
+      'the kid of an issued token is published',
+    )
   })
 
   t.test('rotation: new tokens carry the new kid; old tokens still verify; both published', async (t) => {
@@ -85,7 +88,10 @@ t.test('signing keys', async (t) => {
       t.notOk('d' in (row.publicJwk as Record<string, unknown>), `${row.kid}: the public JWK column holds no private part`)
       t.match(row.privateKeyEnc, /^v1\.[\w-]+\.[\w-]+\.[\w-]+$/, `${row.kid}: a sealed box (v1.iv.tag.ciphertext)`)
       const decoded = row.privateKeyEnc.split('.').map((part) => Buffer.from(part, 'base64url').toString('latin1'))
-      t.notOk(decoded.some((d) => d.includes('PRIVATE KEY') || d.includes('MC4CAQAw')), `${row.kid}: not merely an encoding of the PEM`)
+      t.notOk(
+        decoded.some((d) => d.includes('PRIVATE KEY') || d.includes('MC4CAQAw')),
+        `${row.kid}: not merely an encoding of the PEM`,
+      )
     }
   })
 })

@@ -71,17 +71,45 @@ t.test('headers and logging', async (t) => {
     t.equal(form.statusCode, 200)
     const formToken = json<{ access_token: string }>(form).access_token
     const basicValue = Buffer.from(`${reader.clientId}:${reader.clientSecret}`).toString('base64')
-    const basic = await app.inject({ method: 'POST', url: '/v1/auth/token', headers: { authorization: `Basic ${basicValue}` }, payload: { grant_type: 'client_credentials' } })
+    const basic = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/token',
+      headers: { authorization: `Basic ${basicValue}` },
+      payload: { grant_type: 'client_credentials' },
+    })
     t.equal(basic.statusCode, 200)
     const basicToken = json<{ access_token: string }>(basic).access_token
     t.equal((await as(app, formToken).get('/v1/me')).statusCode, 200)
     t.equal((await as(app, basicToken).get('/v1/organisations?limit=1')).statusCode, 200)
     // Refusals log too: a wrong secret, a malformed token request, a bad and a tampered token.
     const wrong = `${reader.clientSecret.slice(0, -4)}WRNG`
-    t.equal((await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: wrong })).statusCode, 401)
+    t.equal(
+      (await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: wrong })).statusCode,
+      401,
+    )
     const wrongBasic = Buffer.from(`${reader.clientId}:${wrong}`).toString('base64')
-    t.equal((await app.inject({ method: 'POST', url: '/v1/auth/token', headers: { authorization: `Basic ${wrongBasic}` }, payload: { grant_type: 'client_credentials' } })).statusCode, 401)
-    t.equal((await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: reader.clientSecret, x: 1 })).statusCode, 400)
+    t.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/auth/token',
+          headers: { authorization: `Basic ${wrongBasic}` },
+          payload: { grant_type: 'client_credentials' },
+        })
+      ).statusCode,
+      401,
+    )
+    t.equal(
+      (
+        await as(app, undefined).post('/v1/auth/token', {
+          grant_type: 'client_credentials',
+          client_id: reader.clientId,
+          client_secret: reader.clientSecret,
+          x: 1,
+        })
+      ).statusCode,
+      400,
+    )
     t.equal((await as(app, `${formToken}x`).get('/v1/me')).statusCode, 401)
     t.equal((await as(app, formToken).post('/v1/organisations', { name: 'x' })).statusCode, 403)
 

@@ -25,7 +25,6 @@ interface Page {
 const COUNTRIES = ['IS', 'LI', 'MC', 'SM', 'AD', 'VA', 'MT', 'LU', 'FO', 'GI', 'GL', 'AX', 'SJ', 'IM', 'JE', 'GG']
 const SECTORS = ['academia', 'judiciary', 'courier', 'border', 'industry'] as const
 
-
 t.test('organisations', async (t) => {
   const app: FastifyInstance = await buildTestApp(t)
   const { platform_admin: pa, org: home } = await orgWith(app, ['platform_admin'], { sector: 'international' })
@@ -34,7 +33,12 @@ t.test('organisations', async (t) => {
   const country = COUNTRIES[randomInt(COUNTRIES.length)] as string
   const sector = SECTORS[randomInt(SECTORS.length)] as string
   const create = (name = unique('Org')) =>
-    admin.post('/v1/organisations', { name, sector, country, contact: { email: `Desk-${name.replace(/\W/g, '')}@Example.org`, phone: '+3545551234', hours: 'Mon–Fri' } })
+    admin.post('/v1/organisations', {
+      name,
+      sector,
+      country,
+      contact: { email: `Desk-${name.replace(/\W/g, '')}@Example.org`, phone: '+3545551234', hours: 'Mon–Fri' },
+    })
 
   t.test('create: 201, Location, ETag; readable by every account', async (t) => {
     const name = unique('Onboarded')
@@ -93,11 +97,17 @@ t.test('organisations', async (t) => {
     t.equal(new Set(ids).size, ids.length, 'no organisation appears twice')
     for (const id of mine) t.equal(ids.filter((x) => x === id).length, 1, `created ${id} appears exactly once`)
     t.equal(ids.filter((x) => x === inserted).length, 1, 'the one inserted mid-walk appears once, at the end')
-    t.ok(seen.every((o) => o.country === country && o.sector === sector), 'the filter holds on every page')
+    t.ok(
+      seen.every((o) => o.country === country && o.sector === sector),
+      'the filter holds on every page',
+    )
     const order = seen.map((o) => `${o.createdAt}|${o.id}`)
     t.same(order, [...order].sort(), 'ordered by (createdAt, id)')
     const late = seen.findIndex((o) => o.id === inserted)
-    t.ok(mine.every((id) => ids.indexOf(id) < late), 'the late one sorts after the five')
+    t.ok(
+      mine.every((id) => ids.indexOf(id) < late),
+      'the late one sorts after the five',
+    )
   })
 
   t.test('PATCH with If-Match; stale → 412; suspension', async (t) => {
@@ -121,7 +131,10 @@ t.test('organisations', async (t) => {
     t.equal(suspended.statusCode, 200)
     t.equal(json<Org>(suspended).status, 'suspended')
     const listed = json<Page>(await admin.get(`/v1/organisations?status=suspended&country=${country}&sector=police&limit=500`))
-    t.ok(listed.items.some((o) => o.id === org.id), 'listed under status=suspended')
+    t.ok(
+      listed.items.some((o) => o.id === org.id),
+      'listed under status=suspended',
+    )
     t.equal(json<Org>(await as(app, reader.token).get(`/v1/organisations/${org.id}`)).status, 'suspended', 'the directory shows it suspended')
     problem(t, await admin.patch(`/v1/organisations/${home.id}`, { status: 'suspended' }), 409)
     const back = await admin.patch(`/v1/organisations/${org.id}`, { status: 'active' })

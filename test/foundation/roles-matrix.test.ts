@@ -83,7 +83,6 @@ const PUBLIC = new Set(['POST /v1/auth/token'])
 // Only these prefixes are checked: other modules' routes belong to their own matrices.
 const CHECKED_PREFIXES = ['/v1/me', '/v1/organisations', '/v1/accounts', '/v1/auth']
 
-
 t.test('role × organisation matrix', async (t) => {
   const app = await buildTestApp(t)
 

@@ -66,11 +66,15 @@ t.test('token forgery', async (t) => {
   // Algorithm confusion: HS256 keyed with the published public key.
   await t.test('HS256 keyed with the public key', async (t) => {
     t.ok(jwk)
-    const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
+    const pem = createPublicKey({ key: jwk as never, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString()
     t.equal(pem, server.publicPem, 'the JWKS key converts to the server public PEM')
     for (const alg of ['HS256', 'HS512']) {
       const input = `${b64({ alg, typ: 'JWT', ...kid })}.${b64(claims)}`
-      const mac = createHmac(alg === 'HS256' ? 'sha256' : 'sha512', pem).update(input).digest('base64url')
+      const mac = createHmac(alg === 'HS256' ? 'sha256' : 'sha512', pem)
+        .update(input)
+        .digest('base64url')
       const res = await me(`${input}.${mac}`)
       problem(t, res, 401)
     }

@@ -41,7 +41,9 @@ function stringArb(s: JsonSchema, boundary: boolean): Arb {
   }
   if (boundary) {
     const lengths = [...new Set([min, max, Math.max(min, 1)])]
-    return fc.constantFrom(...lengths).chain((n) => fc.string({ minLength: n, maxLength: n, unit: fc.constantFrom('a', 'Z', '9', 'é', '€', '𝕏', ' ', "'", '"', '\\') }))
+    return fc
+      .constantFrom(...lengths)
+      .chain((n) => fc.string({ minLength: n, maxLength: n, unit: fc.constantFrom('a', 'Z', '9', 'é', '€', '𝕏', ' ', "'", '"', '\\') }))
   }
   return fc.string({ minLength: min, maxLength: Math.min(max, min + 40), unit: 'grapheme' })
 }
@@ -107,16 +109,21 @@ export function invalid(schema: JsonSchema | undefined): Arb {
   const base = valid(s)
   const options: Arb[] = [
     // A value of the wrong type altogether.
-    fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 20 }), fc.array(fc.integer(), { maxLength: 3 }), fc.constant({})).filter(
-      (v) => !ts.includes(v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? 'integer' : typeof v) && !(ts.includes('number') && typeof v === 'number'),
-    ),
+    fc
+      .oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 20 }), fc.array(fc.integer(), { maxLength: 3 }), fc.constant({}))
+      .filter(
+        (v) =>
+          !ts.includes(v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? 'integer' : typeof v) &&
+          !(ts.includes('number') && typeof v === 'number'),
+      ),
     fc.jsonValue({ maxDepth: 4 }),
   ]
   if (Array.isArray(s.enum)) options.push(fc.string({ maxLength: 30 }).filter((v) => !(s.enum as unknown[]).includes(v)))
   if (ts.includes('string')) {
     if (num(s.maxLength) !== undefined) options.push(fc.constant('x'.repeat((num(s.maxLength) as number) + 1)))
     if ((num(s.minLength) ?? 0) > 0) options.push(fc.constant(''))
-    if (s.format === 'uuid' || s.format === 'date-time' || s.pattern) options.push(fc.constantFrom('not-a-uuid', '2026-13-45T99:99:99Z', "'; DROP TABLE x; --", '0000-01-01T00:00:00Z', 'ÿ'.repeat(8)))
+    if (s.format === 'uuid' || s.format === 'date-time' || s.pattern)
+      options.push(fc.constantFrom('not-a-uuid', '2026-13-45T99:99:99Z', "'; DROP TABLE x; --", '0000-01-01T00:00:00Z', 'ÿ'.repeat(8)))
   }
   if (ts.includes('integer') || ts.includes('number')) {
     if (num(s.minimum) !== undefined) options.push(fc.constant((num(s.minimum) as number) - 1))
@@ -131,11 +138,14 @@ export function invalid(schema: JsonSchema | undefined): Arb {
     // An unknown, privileged-sounding property.
     options.push(
       base.chain((v) =>
-        fc.constantFrom('organisationId', 'status', 'version', 'roles', 'createdAt', 'normalizedValue', 'isAdmin', '__proto__x').map((k) => ({ ...(v as object), [k]: k === 'roles' ? ['platform_admin'] : 'forged' })),
+        fc
+          .constantFrom('organisationId', 'status', 'version', 'roles', 'createdAt', 'normalizedValue', 'isAdmin', '__proto__x')
+          .map((k) => ({ ...(v as object), [k]: k === 'roles' ? ['platform_admin'] : 'forged' })),
       ),
     )
     // A required property missing.
-    if (required.length) options.push(base.chain((v) => fc.constantFrom(...required).map((k) => Object.fromEntries(Object.entries(v as object).filter(([key]) => key !== k)))))
+    if (required.length)
+      options.push(base.chain((v) => fc.constantFrom(...required).map((k) => Object.fromEntries(Object.entries(v as object).filter(([key]) => key !== k)))))
     // One property replaced by an invalid value of its own.
     const props = Object.keys(s.properties as object)
     options.push(

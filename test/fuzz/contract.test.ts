@@ -54,16 +54,21 @@ const ids = {
 // must exist, credentials must be real): valid mode mixes these in, free text generated.
 const text = fc.string({ minLength: 1, maxLength: 80, unit: 'grapheme' }).filter((v) => v.trim().length > 0 && !v.includes('\u0000'))
 const EXAMPLES: Record<string, fc.Arbitrary<unknown>> = {
-  createIndicator: fc.record({
-    type: fc.constantFrom('vendor_alias', 'shipping_pattern', 'person_name', 'postal_address'),
-    value: text,
-    description: fc.option(text, { nil: undefined }),
-    distribution: fc.constantFrom('organisation', 'authorities', 'community'),
-    tlp: fc.constantFrom('clear', 'green', 'amber', 'amber+strict'),
-    confidence: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
-    tags: fc.option(fc.array(fc.stringMatching(/^[a-z0-9-]{1,20}$/), { maxLength: 4 }), { nil: undefined }),
-  }, { requiredKeys: ['type', 'value'] }),
-  bulkCreateIndicators: fc.array(fc.record({ type: fc.constantFrom('vendor_alias', 'shipping_pattern'), value: text }), { minLength: 1, maxLength: 20 }).map((items) => ({ items })),
+  createIndicator: fc.record(
+    {
+      type: fc.constantFrom('vendor_alias', 'shipping_pattern', 'person_name', 'postal_address'),
+      value: text,
+      description: fc.option(text, { nil: undefined }),
+      distribution: fc.constantFrom('organisation', 'authorities', 'community'),
+      tlp: fc.constantFrom('clear', 'green', 'amber', 'amber+strict'),
+      confidence: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+      tags: fc.option(fc.array(fc.stringMatching(/^[a-z0-9-]{1,20}$/), { maxLength: 4 }), { nil: undefined }),
+    },
+    { requiredKeys: ['type', 'value'] },
+  ),
+  bulkCreateIndicators: fc
+    .array(fc.record({ type: fc.constantFrom('vendor_alias', 'shipping_pattern'), value: text }), { minLength: 1, maxLength: 20 })
+    .map((items) => ({ items })),
   updateSharingGroup: fc.record({ name: text, organisationIds: fc.constantFrom([], [victim.id]) }, { requiredKeys: [] }),
   issueToken: fc.constantFrom(...spareAccounts.map((a) => ({ grant_type: 'client_credentials', client_id: a.clientId, client_secret: a.clientSecret }))),
 }
@@ -73,7 +78,10 @@ function idArb(op: Operation, mode: Mode): fc.Arbitrary<string> {
   const kind = Object.keys(ids).find((k) => op.path.startsWith(`/v1/${k}/`)) as keyof typeof ids | undefined
   const real = kind ? fc.constantFrom(...ids[kind]) : fc.uuid({ version: 4 })
   if (mode === 'invalid') {
-    return fc.oneof(fc.string({ minLength: 1, maxLength: 60 }).map(encodeURIComponent), fc.constantFrom("1'%20OR%20'1'='1", '..%2F..%2Fetc', '%00', 'x'.repeat(250), '%E0%A4%A', '%', '%C0%AF'))
+    return fc.oneof(
+      fc.string({ minLength: 1, maxLength: 60 }).map(encodeURIComponent),
+      fc.constantFrom("1'%20OR%20'1'='1", '..%2F..%2Fetc', '%00', 'x'.repeat(250), '%E0%A4%A', '%', '%C0%AF'),
+    )
   }
   return fc.oneof({ weight: 4, arbitrary: real }, { weight: 1, arbitrary: fc.uuid({ version: 4 }) })
 }
@@ -92,7 +100,10 @@ function headerArb(name: string, mode: Mode): fc.Arbitrary<string | undefined> {
   if (name === 'if-match') {
     return mode === 'invalid'
       ? fc.constantFrom('*', '3', 'W/"x"', '"1", "2"', '"99999999999"', ' ')
-      : fc.option(fc.integer({ min: 1, max: 6 }).map((n) => `"${n}"`), { nil: undefined })
+      : fc.option(
+          fc.integer({ min: 1, max: 6 }).map((n) => `"${n}"`),
+          { nil: undefined },
+        )
   }
   if (name === 'idempotency-key') {
     return mode === 'invalid'
@@ -111,10 +122,7 @@ function requestArb(op: Operation, mode: Mode): fc.Arbitrary<GeneratedRequest> {
   const pathArb = fc.tuple(...pathParams.map(() => idArb(op, mode)))
   // Each query parameter present or not; in invalid mode one of them (or an unknown one) is bad.
   const queryArb = fc
-    .record(
-      Object.fromEntries(query.map((p) => [p.name, fc.option(valid(p.schema, mode === 'boundary'), { nil: undefined, freq: 2 })])),
-      { requiredKeys: [] },
-    )
+    .record(Object.fromEntries(query.map((p) => [p.name, fc.option(valid(p.schema, mode === 'boundary'), { nil: undefined, freq: 2 })])), { requiredKeys: [] })
     .chain((q) => {
       if (mode !== 'invalid') return fc.constant(q as Record<string, unknown>)
       const bad = query.length ? fc.constantFrom(...query.map((p) => p.name)) : fc.constant('unknownParam')
@@ -132,7 +140,10 @@ function requestArb(op: Operation, mode: Mode): fc.Arbitrary<GeneratedRequest> {
           { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', '[1,2', 'null', '""', '{"__proto__":{"x":1}}', '\u0000').map((p) => ({ payload: p })) },
           { weight: 1, arbitrary: valid(bodySchema).map((b) => ({ payload: JSON.stringify(b), contentType: 'text/plain' })) },
         )
-      : (mode === 'valid' && EXAMPLES[op.operationId] ? fc.oneof(valid(bodySchema), EXAMPLES[op.operationId] as fc.Arbitrary<unknown>) : valid(bodySchema, mode === 'boundary')).map((b) => ({
+      : (mode === 'valid' && EXAMPLES[op.operationId]
+          ? fc.oneof(valid(bodySchema), EXAMPLES[op.operationId] as fc.Arbitrary<unknown>)
+          : valid(bodySchema, mode === 'boundary')
+        ).map((b) => ({
           payload: JSON.stringify(b),
         }))
 
@@ -176,14 +187,23 @@ for (const op of operations) {
       },
     )
     const out = await fc.check(property, { numRuns: FUZZ_RUNS, ...(seed !== undefined ? { seed } : {}), endOnFailure: false, interruptAfterTimeLimit: 120_000 })
-    const why = out.failed ? `${String((out as { errorInstance?: unknown }).errorInstance instanceof Error ? ((out as { errorInstance?: Error }).errorInstance as Error).message : 'failed').slice(0, 1500)}\n(seed ${out.seed}, path ${out.counterexamplePath}; replay: FUZZ_SEED=${out.seed})` : ''
+    const why = out.failed
+      ? `${String((out as { errorInstance?: unknown }).errorInstance instanceof Error ? ((out as { errorInstance?: Error }).errorInstance as Error).message : 'failed').slice(0, 1500)}\n(seed ${out.seed}, path ${out.counterexamplePath}; replay: FUZZ_SEED=${out.seed})`
+      : ''
     t.notOk(out.failed, out.failed ? why : `${out.numRuns} runs hold the invariants`)
-    t.comment(`${op.operationId}: ${Object.entries(seen).map(([k, n]) => `${k}×${n}`).sort().join(', ')}`)
+    t.comment(
+      `${op.operationId}: ${Object.entries(seen)
+        .map(([k, n]) => `${k}×${n}`)
+        .sort()
+        .join(', ')}`,
+    )
   })
 }
 
 t.test('coverage: valid requests reached a 2xx on most operations', async (t) => {
-  const without2xx = Object.entries(tally).filter(([, seen]) => !Object.keys(seen).some((k) => /^(valid|boundary) 2\d\d$/.test(k))).map(([id]) => id)
+  const without2xx = Object.entries(tally)
+    .filter(([, seen]) => !Object.keys(seen).some((k) => /^(valid|boundary) 2\d\d$/.test(k)))
+    .map(([id]) => id)
   t.comment(`operations without a 2xx in this run: ${without2xx.join(', ') || 'none'}`)
   t.ok(without2xx.length <= Math.ceil(operations.length / 4), `at most a quarter of the operations without a 2xx (${without2xx.length}/${operations.length})`)
 })

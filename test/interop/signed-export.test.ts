@@ -18,7 +18,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 function runVerify(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/export-verify.ts', ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }))
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+    )
   })
 }
 
@@ -26,7 +27,12 @@ t.test('a signed export verifies against the JWKS; a tampered byte does not', as
   const app = await buildTestApp(t)
   const a = await orgWith(app, ['contributor'], { sector: 'prosecution' })
   const A = as(app, a.contributor.token)
-  await A.post('/v1/indicators', { type: 'crypto_address', value: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', distribution: 'organisation', description: 'seized wallet' })
+  await A.post('/v1/indicators', {
+    type: 'crypto_address',
+    value: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq',
+    distribution: 'organisation',
+    description: 'seized wallet',
+  })
 
   const res = await A.get(`/v1/export/stix?organisationId=${a.org.id}&signed=true`)
   t.equal(res.statusCode, 200)
@@ -37,7 +43,10 @@ t.test('a signed export verifies against the JWKS; a tampered byte does not', as
   t.match(header, { alg: 'EdDSA', kid: String, typ: 'dcx-stix-export+jws', cty: 'application/stix+json;version=2.1', iat: Number })
 
   const jwks = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] }
-  t.ok(jwks.keys.some((k) => k.kid === header.kid), 'signed with a published key')
+  t.ok(
+    jwks.keys.some((k) => k.kid === header.kid),
+    'signed with a published key',
+  )
   const bytes = res.rawPayload
   t.match(verifyDetached(jws, bytes, jwks), { ok: true, kid: header.kid })
 
@@ -51,8 +60,10 @@ t.test('a signed export verifies against the JWKS; a tampered byte does not', as
   t.match(verifyDetached(none, bytes, jwks), { ok: false, reason: /unexpected alg/ }, 'the algorithm is pinned')
 
   const [ev] = await rows<{ details: { sha256: string; kid: string; objects: number } }>(
-    app.db, sql`select details from audit_events where request_id = ${res.headers['x-request-id'] as string}`)
-  t.equal(ev?.details.sha256, createHash('sha256').update(bytes).digest('hex'), "the audit event holds the digest of the bytes sent")
+    app.db,
+    sql`select details from audit_events where request_id = ${res.headers['x-request-id'] as string}`,
+  )
+  t.equal(ev?.details.sha256, createHash('sha256').update(bytes).digest('hex'), 'the audit event holds the digest of the bytes sent')
   t.equal(ev?.details.kid, header.kid)
 
   const unsigned = await A.get(`/v1/export/stix?organisationId=${a.org.id}`)

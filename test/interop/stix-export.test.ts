@@ -8,7 +8,11 @@ import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
 import { bundleErrors, SAMPLES, stixErrors } from './support.js'
 
 type Obj = Record<string, unknown> & { type: string; id: string }
-interface Bundle { type: string; id: string; objects: Obj[] }
+interface Bundle {
+  type: string
+  id: string
+  objects: Obj[]
+}
 
 const TLP2 = {
   clear: 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
@@ -27,8 +31,16 @@ t.test('every exported type validates against the OASIS STIX 2.1 schemas', async
   const ids: string[] = []
   for (const [i, s] of SAMPLES.entries()) {
     const res = await A.post('/v1/indicators', {
-      ...s, description: `sample ${i}`, distribution: 'organisation', tlp: (['clear', 'green', 'amber', 'amber+strict', 'red'] as const)[i % 5],
-      credibility: (i % 6) + 1, reliability: 'B', tags: ['darknet'], countries: ['NL'], validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-01-01T00:00:00Z',
+      ...s,
+      description: `sample ${i}`,
+      distribution: 'organisation',
+      tlp: (['clear', 'green', 'amber', 'amber+strict', 'red'] as const)[i % 5],
+      credibility: (i % 6) + 1,
+      reliability: 'B',
+      tags: ['darknet'],
+      countries: ['NL'],
+      validFrom: '2026-01-01T00:00:00Z',
+      validUntil: '2027-01-01T00:00:00Z',
     })
     t.equal(res.statusCode, 201, res.body)
     ids.push(json<{ id: string }>(res).id)
@@ -36,7 +48,20 @@ t.test('every exported type validates against the OASIS STIX 2.1 schemas', async
   const sighted = ids[3] as string
   t.equal((await A.post(`/v1/indicators/${sighted}/sightings`, { seenAt: '2026-02-01T10:00:00Z', outcome: 'seized', count: 3 })).statusCode, 201)
   t.equal((await A.post(`/v1/indicators/${sighted}/sightings`, { seenAt: '2026-03-01T10:00:00Z', outcome: 'seized' })).statusCode, 201)
-  t.equal((await A.post('/v1/notes', { title: 'Profiling parcels', summary: 'How', body: '# Steps\n1. …', topics: ['risk_profiling'], sectors: ['postal'], distribution: 'organisation', tlp: 'amber' })).statusCode, 201)
+  t.equal(
+    (
+      await A.post('/v1/notes', {
+        title: 'Profiling parcels',
+        summary: 'How',
+        body: '# Steps\n1. …',
+        topics: ['risk_profiling'],
+        sectors: ['postal'],
+        distribution: 'organisation',
+        tlp: 'amber',
+      })
+    ).statusCode,
+    201,
+  )
 
   const res = await A.get(`/v1/export/stix?organisationId=${a.org.id}`)
   t.equal(res.statusCode, 200)
@@ -64,14 +89,30 @@ t.test('every exported type validates against the OASIS STIX 2.1 schemas', async
     "[dcx-phone-number:value = '+31701234567']",
     "[dcx-vendor-alias:value = 'Dr. Feel\\'Good \\\\ NL']",
     "[dcx-postal-item:value = 'RR123456785DE']",
-  ]) t.ok(patterns.includes(p), `pattern ${p}`)
+  ])
+    t.ok(patterns.includes(p), `pattern ${p}`)
 
   // Credibility → confidence per STIX 2.1 Appendix A (6 = cannot be judged: no confidence).
-  const byCred = new Map(indicators.map((o) => [(o.extensions as Record<string, { credibility: number }>)['extension-definition--3d1b5bde-85df-4f34-b431-cb1f1a58b1a6']?.credibility, o.confidence]))
-  t.same([1, 2, 3, 4, 5, 6].map((c) => byCred.get(c)), [90, 70, 50, 30, 10, undefined], 'Admiralty credibility → STIX confidence')
+  const byCred = new Map(
+    indicators.map((o) => [
+      (o.extensions as Record<string, { credibility: number }>)['extension-definition--3d1b5bde-85df-4f34-b431-cb1f1a58b1a6']?.credibility,
+      o.confidence,
+    ]),
+  )
+  t.same(
+    [1, 2, 3, 4, 5, 6].map((c) => byCred.get(c)),
+    [90, 70, 50, 30, 10, undefined],
+    'Admiralty credibility → STIX confidence',
+  )
 
   const sighting = bundle.objects.find((o) => o.type === 'sighting') as Obj
-  t.match(sighting, { sighting_of_ref: `indicator--${sighted}`, count: 4, first_seen: '2026-02-01T10:00:00.000Z', last_seen: '2026-03-01T10:00:00.000Z', where_sighted_refs: [`identity--${a.org.id}`] })
+  t.match(sighting, {
+    sighting_of_ref: `indicator--${sighted}`,
+    count: 4,
+    first_seen: '2026-02-01T10:00:00.000Z',
+    last_seen: '2026-03-01T10:00:00.000Z',
+    where_sighted_refs: [`identity--${a.org.id}`],
+  })
   t.match(JSON.stringify(sighting), /"outcome":"seized"/, 'the outcome travels in the extension')
 
   const refs = new Set(bundle.objects.map((o) => o.id))
@@ -93,13 +134,20 @@ t.test('TLP 2.0: the official marking definitions, one per level', async (t) => 
   const markings = bundle.objects.filter((o) => o.type === 'marking-definition')
   t.same(markings.map((m) => m.id).sort(), Object.values(TLP2).sort(), 'the five TLP 2.0 ids')
   for (const m of markings) {
-    t.match(m, { spec_version: '2.1', created: '2022-10-01T00:00:00.000Z', extensions: { 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d': { extension_type: 'property-extension' } } })
-    const level = (m.extensions as Record<string, { tlp_2_0: string }>)['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']?.tlp_2_0 as keyof typeof TLP2
+    t.match(m, {
+      spec_version: '2.1',
+      created: '2022-10-01T00:00:00.000Z',
+      extensions: { 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d': { extension_type: 'property-extension' } },
+    })
+    const level = (m.extensions as Record<string, { tlp_2_0: string }>)['extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d']
+      ?.tlp_2_0 as keyof typeof TLP2
     t.equal(m.id, TLP2[level])
     t.equal(m.name, `TLP:${level.toUpperCase()}`)
   }
   for (const o of bundle.objects.filter((x) => x.type === 'indicator')) {
-    const level = String(o.name).replace(/^domain: tlp-(.*)\.example$/, '$1').replace('amber-strict', 'amber+strict') as keyof typeof TLP2
+    const level = String(o.name)
+      .replace(/^domain: tlp-(.*)\.example$/, '$1')
+      .replace('amber-strict', 'amber+strict') as keyof typeof TLP2
     t.same(o.object_marking_refs, [TLP2[level]], `${level} marked`)
   }
 })
@@ -108,7 +156,10 @@ t.test('stable ids: the same item, the same id; an update exports a new modified
   const a = await orgWith(app, ['contributor'])
   const A = as(app, a.contributor.token)
   const ind = json<{ id: string }>(await A.post('/v1/indicators', { type: 'postal_item', value: 'RR123456785DE', distribution: 'organisation' }))
-  const one = async () => (JSON.parse((await A.get(`/v1/export/stix?organisationId=${a.org.id}&include=indicators`)).body) as Bundle).objects.find((o) => o.type === 'indicator') as Obj
+  const one = async () =>
+    (JSON.parse((await A.get(`/v1/export/stix?organisationId=${a.org.id}&include=indicators`)).body) as Bundle).objects.find(
+      (o) => o.type === 'indicator',
+    ) as Obj
   const first = await one()
   const again = await one()
   t.equal(first.id, `indicator--${ind.id}`)
@@ -175,6 +226,8 @@ t.test('filters, include, validation and the audit event', async (t) => {
 
   const res = await A.get('/v1/export/stix?type=domain&signed=true')
   const [ev] = await rows<{ action: string; resource_type: string; outcome: string; details: Record<string, unknown> }>(
-    app.db, sql`select action, resource_type, outcome, details from audit_events where request_id = ${res.headers['x-request-id'] as string}`)
+    app.db,
+    sql`select action, resource_type, outcome, details from audit_events where request_id = ${res.headers['x-request-id'] as string}`,
+  )
   t.match(ev, { action: 'stix.export', resource_type: 'stix', outcome: 'ok', details: { signed: true, filters: { type: 'domain' }, sha256: /^[0-9a-f]{64}$/ } })
 })

@@ -12,8 +12,16 @@ import { eventually, TAXII, taxii } from './support.js'
 
 const ROOT = '/taxii2/dcx'
 type Obj = { id: string; type: string; modified: string; revoked?: boolean; [k: string]: unknown }
-interface Env { more: boolean; next?: string; objects?: Obj[] }
-interface Manifest { more: boolean; next?: string; objects?: { id: string; date_added: string; version: string; media_type: string }[] }
+interface Env {
+  more: boolean
+  next?: string
+  objects?: Obj[]
+}
+interface Manifest {
+  more: boolean
+  next?: string
+  objects?: { id: string; date_added: string; version: string; media_type: string }[]
+}
 const objs = (r: LightMyRequestResponse) => json<Env>(r).objects ?? []
 
 // One app per file (as test/helper.ts intends); every test makes its own organisations.
@@ -39,7 +47,10 @@ t.test('objects and manifest: limit, more/next and added_after while items are a
   for (let i = 0; i < 20; i++) {
     const url = `${base}/objects/?limit=2${next ? `&next=${next}` : ''}`
     const want = created.length
-    const res = await eventually(() => X.get(url), (r) => json<Env>(r).more || got.length + objs(r).length >= want)
+    const res = await eventually(
+      () => X.get(url),
+      (r) => json<Env>(r).more || got.length + objs(r).length >= want,
+    )
     t.equal(res.statusCode, 200)
     const page = json<Env>(res)
     t.ok(objs(res).length <= 2, 'at most limit objects')
@@ -53,7 +64,11 @@ t.test('objects and manifest: limit, more/next and added_after while items are a
     t.ok(page.next, 'more comes with next')
     next = page.next
   }
-  t.same(got.map((o) => o.id), created, 'all seven, each once, oldest first')
+  t.same(
+    got.map((o) => o.id),
+    created,
+    'all seven, each once, oldest first',
+  )
 
   // Poll with added_after = the last date added: nothing new, then exactly the new item.
   const last = got.at(-1)?.modified as string
@@ -61,8 +76,15 @@ t.test('objects and manifest: limit, more/next and added_after while items are a
   t.same(json<Env>(quiet), { more: false }, 'nothing added since')
   t.equal(quiet.headers['x-taxii-date-added-first'], undefined)
   await add(1)
-  const fresh = await eventually(() => X.get(`${base}/objects/?added_after=${last}`), (r) => objs(r).length > 0)
-  t.same(objs(fresh).map((o) => o.id), [created.at(-1)], 'only the item added after')
+  const fresh = await eventually(
+    () => X.get(`${base}/objects/?added_after=${last}`),
+    (r) => objs(r).length > 0,
+  )
+  t.same(
+    objs(fresh).map((o) => o.id),
+    [created.at(-1)],
+    'only the item added after',
+  )
 
   // The manifest pages the same way and names each version.
   const entries: NonNullable<Manifest['objects']> = []
@@ -73,7 +95,10 @@ t.test('objects and manifest: limit, more/next and added_after while items are a
     if (!page.more) break
     mnext = page.next
   }
-  t.same(entries.map((e) => e.id), created)
+  t.same(
+    entries.map((e) => e.id),
+    created,
+  )
   t.ok(entries.every((e) => e.media_type === 'application/stix+json;version=2.1' && e.version === e.date_added))
 
   const bad = await X.get(`${base}/objects/?next=forged`)
@@ -90,7 +115,14 @@ t.test('match[type], match[id], match[version], match[spec_version]', async (t) 
   const i1 = `indicator--${json<{ id: string }>(await A.post('/v1/indicators', { type: 'email', value: 'm1@example.org', distribution: 'organisation' })).id}`
   const i2 = `indicator--${json<{ id: string }>(await A.post('/v1/indicators', { type: 'email', value: 'm2@example.org', distribution: 'organisation' })).id}`
   const r1 = `report--${json<{ id: string }>(await A.post('/v1/notes', { title: 'T', summary: 's', body: 'b', topics: ['training'], distribution: 'organisation' })).id}`
-  const ids = async (qs: string) => objs(await eventually(() => X.get(`${base}?${qs}`), (r) => r.statusCode !== 200 || objs(r).length > 0, 20)).map((o) => o.id)
+  const ids = async (qs: string) =>
+    objs(
+      await eventually(
+        () => X.get(`${base}?${qs}`),
+        (r) => r.statusCode !== 200 || objs(r).length > 0,
+        20,
+      ),
+    ).map((o) => o.id)
   t.same(await ids(''), [i1, i2, r1])
   t.same(await ids('match[type]=report'), [r1], 'notes are STIX reports')
   t.same(await ids('match[type]=indicator,malware'), [i1, i2])
@@ -111,15 +143,43 @@ t.test('object, versions, DELETE (revoke), POST and status', async (t) => {
   const coll = `${ROOT}/collections/${a.org.id}`
 
   const pushed = {
-    type: 'indicator', spec_version: '2.1', id: `indicator--${randomUUID()}`, created: '2026-05-01T00:00:00.000Z', modified: '2026-05-01T00:00:00.000Z',
-    pattern: "[dcx-vendor-alias:value = 'NightPharma']", pattern_type: 'stix', valid_from: '2026-05-01T00:00:00Z', confidence: 70,
+    type: 'indicator',
+    spec_version: '2.1',
+    id: `indicator--${randomUUID()}`,
+    created: '2026-05-01T00:00:00.000Z',
+    modified: '2026-05-01T00:00:00.000Z',
+    pattern: "[dcx-vendor-alias:value = 'NightPharma']",
+    pattern_type: 'stix',
+    valid_from: '2026-05-01T00:00:00Z',
+    confidence: 70,
     object_marking_refs: ['marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421'],
   }
-  const post = await X.post(`${coll}/objects/`, { objects: [pushed, { ...pushed, id: `indicator--${randomUUID()}`, pattern: "[ipv4-addr:value = '10.0.0.1']" }, { type: 'identity', id: `identity--${randomUUID()}`, name: 'x' }] })
+  const post = await X.post(`${coll}/objects/`, {
+    objects: [
+      pushed,
+      { ...pushed, id: `indicator--${randomUUID()}`, pattern: "[ipv4-addr:value = '10.0.0.1']" },
+      { type: 'identity', id: `identity--${randomUUID()}`, name: 'x' },
+    ],
+  })
   t.equal(post.statusCode, 202)
   t.equal(post.headers['content-type'], TAXII)
-  const status = json<{ id: string; status: string; total_count: number; success_count: number; failure_count: number; pending_count: number; successes: { id: string; version: string; message: string }[] }>(post)
-  t.match(status, { status: 'complete', total_count: 3, success_count: 1, failure_count: 2, pending_count: 0, successes: [{ id: pushed.id, version: pushed.modified }] })
+  const status = json<{
+    id: string
+    status: string
+    total_count: number
+    success_count: number
+    failure_count: number
+    pending_count: number
+    successes: { id: string; version: string; message: string }[]
+  }>(post)
+  t.match(status, {
+    status: 'complete',
+    total_count: 3,
+    success_count: 1,
+    failure_count: 2,
+    pending_count: 0,
+    successes: [{ id: pushed.id, version: pushed.modified }],
+  })
   // DCX is a new producer of what it imports: the object gets its own id, named in the status.
   const madeId = /created as (indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/.exec(status.successes[0]?.message ?? '')?.[1] as string
   t.ok(madeId, 'the status names the id the object has in DCX')
@@ -152,13 +212,28 @@ t.test('object, versions, DELETE (revoke), POST and status', async (t) => {
 
   // Posting to the community collection shares with the community; others may read, not delete.
   const shared = { ...pushed, id: `indicator--${randomUUID()}`, pattern: "[domain-name:value = 'taxii-shared.example']", object_marking_refs: undefined }
-  const sharedStatus = json<{ success_count: number; successes: { message: string }[] }>(await X.post(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`, { objects: [shared] }))
+  const sharedStatus = json<{ success_count: number; successes: { message: string }[] }>(
+    await X.post(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`, { objects: [shared] }),
+  )
   t.equal(sharedStatus.success_count, 1)
   const sharedId = /created as (indicator--\S+),/.exec(sharedStatus.successes[0]?.message ?? '')?.[1] as string
   const theirs = await taxii(app, b.contributor.token).get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${sharedId}/`)
   t.equal(theirs.statusCode, 200, 'visible to another organisation')
-  t.equal((await taxii(app, b.contributor.token).delete(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${sharedId}/`)).statusCode, 404, 'but only its owner revokes it')
-  const red = await X.post(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`, { objects: [{ ...shared, id: `indicator--${randomUUID()}`, pattern: "[domain-name:value = 'red.example']", object_marking_refs: ['marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1'] }] })
+  t.equal(
+    (await taxii(app, b.contributor.token).delete(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/${sharedId}/`)).statusCode,
+    404,
+    'but only its owner revokes it',
+  )
+  const red = await X.post(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`, {
+    objects: [
+      {
+        ...shared,
+        id: `indicator--${randomUUID()}`,
+        pattern: "[domain-name:value = 'red.example']",
+        object_marking_refs: ['marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1'],
+      },
+    ],
+  })
   t.match(json(red), { success_count: 0, failure_count: 1, failures: [{ message: /TLP:RED/ }] }, 'TLP:RED cannot be posted to the community')
   t.equal((await X.post(`${coll}/objects/`, { type: 'bundle', id: `bundle--${randomUUID()}`, objects: [] })).statusCode, 400, 'an envelope, not a bundle')
 })
@@ -167,16 +242,29 @@ t.test('every pull and push is audited', async (t) => {
   const a = await orgWith(app, ['contributor'])
   const X = taxii(app, a.contributor.token)
   const event = async (res: LightMyRequestResponse) =>
-    (await rows<{ action: string; resource_type: string; resource_id: string | null; outcome: string; account_id: string; details: Record<string, unknown> }>(
-      app.db, sql`select action, resource_type, resource_id, outcome, account_id, details from audit_events where request_id = ${res.headers['x-request-id'] as string}`))
+    await rows<{ action: string; resource_type: string; resource_id: string | null; outcome: string; account_id: string; details: Record<string, unknown> }>(
+      app.db,
+      sql`select action, resource_type, resource_id, outcome, account_id, details from audit_events where request_id = ${res.headers['x-request-id'] as string}`,
+    )
   const pull = await X.get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/?limit=5`)
   const [e1, ...more] = await event(pull)
   t.equal(more.length, 0, 'one event')
-  t.match(e1, { action: 'taxii.object.list', resource_type: 'taxii', resource_id: COMMUNITY_COLLECTION, outcome: 'ok', account_id: a.contributor.id, details: { collection: 'community', query: { limit: 5 }, returned: Number } })
+  t.match(e1, {
+    action: 'taxii.object.list',
+    resource_type: 'taxii',
+    resource_id: COMMUNITY_COLLECTION,
+    outcome: 'ok',
+    account_id: a.contributor.id,
+    details: { collection: 'community', query: { limit: 5 }, returned: Number },
+  })
   const push = await X.post(`${ROOT}/collections/${a.org.id}/objects/`, { objects: [{ type: 'identity', id: `identity--${randomUUID()}` }] })
   t.match((await event(push))[0], { action: 'taxii.object.add', outcome: 'ok', details: { submitted: 1, unsupported: 1 } })
   t.match((await event(await X.get(`${ROOT}/collections/${a.org.id}/manifest/`)))[0], { action: 'taxii.manifest.read', outcome: 'ok' })
   t.match((await event(await X.get('/taxii2/')))[0], { action: 'taxii.discovery.read', resource_type: 'taxii', outcome: 'ok' })
   t.match((await event(await X.get('/taxii2/', { accept: 'application/json' })))[0], { outcome: 'denied', resource_type: 'taxii' }, 'a refusal is audited')
-  t.match((await event(await X.get(`${ROOT}/no-such-thing/`)))[0], { outcome: 'denied', action: 'route.unknown', resource_type: 'route', details: { path: `${ROOT}/no-such-thing/` } }, 'an unknown TAXII path too')
+  t.match(
+    (await event(await X.get(`${ROOT}/no-such-thing/`)))[0],
+    { outcome: 'denied', action: 'route.unknown', resource_type: 'route', details: { path: `${ROOT}/no-such-thing/` } },
+    'an unknown TAXII path too',
+  )
 })

@@ -8,8 +8,18 @@ import { as, buildTestApp, json, orgWith } from '../helper.js'
 import { basicAuth, eventually, TAXII, taxii } from './support.js'
 
 const ROOT = '/taxii2/dcx'
-interface Coll { id: string; title: string; can_read: boolean; can_write: boolean; media_types: string[] }
-interface Env { more: boolean; next?: string; objects?: { id: string }[] }
+interface Coll {
+  id: string
+  title: string
+  can_read: boolean
+  can_write: boolean
+  media_types: string[]
+}
+interface Env {
+  more: boolean
+  next?: string
+  objects?: { id: string }[]
+}
 
 function isTaxiiError(t: Test, res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number) {
   t.equal(res.statusCode, status)
@@ -48,13 +58,22 @@ t.test('media types: Accept and Content-Type must name TAXII 2.1 (406 / 415)', a
   isTaxiiError(t, await get('application/taxii+json;version=2.1;q=0'), 406)
   t.equal((await get('application/taxii+json')).statusCode, 200, 'no version: the latest, 2.1')
   t.equal((await get('application/json, application/taxii+json; version=2.1')).statusCode, 200, 'found in a list')
-  const post = (contentType: string) => app.inject({
-    method: 'POST', url: `${ROOT}/collections/${a.org.id}/objects/`, headers: { ...auth, accept: TAXII, 'content-type': contentType }, payload: JSON.stringify({ objects: [] }),
-  })
+  const post = (contentType: string) =>
+    app.inject({
+      method: 'POST',
+      url: `${ROOT}/collections/${a.org.id}/objects/`,
+      headers: { ...auth, accept: TAXII, 'content-type': contentType },
+      payload: JSON.stringify({ objects: [] }),
+    })
   isTaxiiError(t, await post('application/json'), 415)
   isTaxiiError(t, await post('application/stix+json;version=2.1'), 415)
   t.equal((await post(TAXII)).statusCode, 202)
-  const notJson = await app.inject({ method: 'POST', url: `${ROOT}/collections/${a.org.id}/objects/`, headers: { ...auth, accept: TAXII, 'content-type': TAXII }, payload: '{"objects":' })
+  const notJson = await app.inject({
+    method: 'POST',
+    url: `${ROOT}/collections/${a.org.id}/objects/`,
+    headers: { ...auth, accept: TAXII, 'content-type': TAXII },
+    payload: '{"objects":',
+  })
   isTaxiiError(t, notJson, 400)
 })
 
@@ -75,7 +94,9 @@ t.test('authentication: Bearer, and HTTP Basic with client id and secret', async
 
   const refused = await taxii(app, basicAuth(a.contributor.clientId, 'wrong')).get(url)
   const [ev] = await rows<{ outcome: string; resource_type: string; client_id: string }>(
-    app.db, sql`select outcome, resource_type, client_id from audit_events where request_id = ${refused.headers['x-request-id'] as string}`)
+    app.db,
+    sql`select outcome, resource_type, client_id from audit_events where request_id = ${refused.headers['x-request-id'] as string}`,
+  )
   t.match(ev, { outcome: 'denied', resource_type: 'taxii', client_id: a.contributor.clientId }, 'a refused sign-in is audited with the client id tried')
 
   // Rotating the secret cuts the remembered Basic credentials off at once.
@@ -109,15 +130,32 @@ t.test('collections follow the audiences; can_read / can_write per role; visibil
 
   const list = async (token: string) => json<{ collections: Coll[] }>(await taxii(app, token).get(`${ROOT}/collections/`)).collections
   const mine = await list(a.contributor.token)
-  t.same(mine.map((x) => x.id), [a.org.id, AUTHORITIES_COLLECTION, COMMUNITY_COLLECTION, group.id], 'own, authorities, community, the group')
+  t.same(
+    mine.map((x) => x.id),
+    [a.org.id, AUTHORITIES_COLLECTION, COMMUNITY_COLLECTION, group.id],
+    'own, authorities, community, the group',
+  )
   t.ok(mine.every((x) => x.can_read && x.can_write && x.media_types.includes('application/stix+json;version=2.1')))
-  t.ok((await list(a.reader.token)).every((x) => x.can_read && !x.can_write), 'a reader may not write')
+  t.ok(
+    (await list(a.reader.token)).every((x) => x.can_read && !x.can_write),
+    'a reader may not write',
+  )
   const au = await orgWith(app, ['auditor'])
-  t.ok((await list(au.auditor.token)).every((x) => !x.can_read && !x.can_write), 'an auditor reads the audit log, not the exchange')
+  t.ok(
+    (await list(au.auditor.token)).every((x) => !x.can_read && !x.can_write),
+    'an auditor reads the audit log, not the exchange',
+  )
   isTaxiiError(t, await taxii(app, au.auditor.token).get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/objects/`), 403)
   isTaxiiError(t, await taxii(app, au.auditor.token).get(`${ROOT}/collections/${COMMUNITY_COLLECTION}/manifest/`), 403)
-  t.same((await list(p.reader.token)).map((x) => x.id), [p.org.id, COMMUNITY_COLLECTION], 'a postal operator: no authorities, no foreign group')
-  t.same((await list(c.reader.token)).map((x) => x.id), [c.org.id, AUTHORITIES_COLLECTION, COMMUNITY_COLLECTION, group.id])
+  t.same(
+    (await list(p.reader.token)).map((x) => x.id),
+    [p.org.id, COMMUNITY_COLLECTION],
+    'a postal operator: no authorities, no foreign group',
+  )
+  t.same(
+    (await list(c.reader.token)).map((x) => x.id),
+    [c.org.id, AUTHORITIES_COLLECTION, COMMUNITY_COLLECTION, group.id],
+  )
   t.match(json(await taxii(app, a.reader.token).get(`${ROOT}/collections/${group.id}/`)), { id: group.id, title: 'JIT parcels', can_write: false })
 
   const P = taxii(app, p.reader.token)
@@ -136,7 +174,11 @@ t.test('collections follow the audiences; can_read / can_write per role; visibil
   const grp = await mk('taxii-group.example', { distribution: 'sharing_group', sharingGroupId: group.id, tlp: 'red' })
   const all = [orgOnly, auth, comm, grp].join(',')
   const seen = async (token: string, collection: string, want: number) => {
-    const res = await eventually(() => taxii(app, token).get(`${ROOT}/collections/${collection}/objects/?match[id]=${all}`), (r) => (json<Env>(r).objects ?? []).length >= want, 40)
+    const res = await eventually(
+      () => taxii(app, token).get(`${ROOT}/collections/${collection}/objects/?match[id]=${all}`),
+      (r) => (json<Env>(r).objects ?? []).length >= want,
+      40,
+    )
     return (json<Env>(res).objects ?? []).map((o) => o.id)
   }
   t.same(await seen(a.contributor.token, a.org.id, 1), [orgOnly], "own collection: the organisation's items only")

@@ -1,7 +1,13 @@
 import t from 'tap'
 import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
 
-interface Note { id: string; version: number; title: string; body: string; status: string }
+interface Note {
+  id: string
+  version: number
+  title: string
+  body: string
+  status: string
+}
 
 t.test('notes: publish, edit (revisions kept), search, revoke; hidden ones 404', async (t) => {
   const app = await buildTestApp(t)
@@ -30,14 +36,21 @@ t.test('notes: publish, edit (revisions kept), search, revoke; hidden ones 404',
   t.equal(json<Note>(v3).version, 3)
 
   const revs = json<{ items: (Note & { noteId: string })[] }>(await as(app, police.reader.token).get(`/v1/notes/${note.id}/revisions`))
-  t.same(revs.items.map((r) => r.version), [1, 2, 3], 'every version kept, oldest first')
+  t.same(
+    revs.items.map((r) => r.version),
+    [1, 2, 3],
+    'every version kept, oldest first',
+  )
   t.equal(revs.items[0]?.title, 'Profiling inbound parcels', 'the first version as it was written')
   t.match(revs.items[1]?.body, word, 'version 2 still has the original body')
   t.equal(revs.items[2]?.body, 'Rewritten body')
 
   // Full-text search over title, summary and body, by an authority; a postal operator may not see it.
   const found = json<{ items: Note[] }>(await as(app, police.reader.token).get(`/v1/notes?q=${encodeURIComponent('risk desk')}&organisationId=${owner.org.id}`))
-  t.same(found.items.map((n) => n.id), [note.id])
+  t.same(
+    found.items.map((n) => n.id),
+    [note.id],
+  )
   isProblem(t, await as(app, postal.reader.token).get(`/v1/notes/${note.id}`), 404)
   isProblem(t, await as(app, postal.reader.token).get(`/v1/notes/${note.id}/revisions`), 404)
   t.same(json<{ items: Note[] }>(await as(app, postal.reader.token).get(`/v1/notes?organisationId=${owner.org.id}`)).items, [])

@@ -6,7 +6,16 @@ import t from 'tap'
 import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
 import { createGroup, word } from '../exchange/fixtures.js'
 
-interface Revision { noteId: string; version: number; title: string; summary: string; body: string; tlp: string; distribution: string; sharingGroupId: string | null }
+interface Revision {
+  noteId: string
+  version: number
+  title: string
+  summary: string
+  body: string
+  tlp: string
+  distribution: string
+  sharingGroupId: string | null
+}
 
 const app = await buildTestApp(t)
 const O = await orgWith(app, ['contributor', 'reader', 'org_admin'], { sector: 'customs' })
@@ -33,7 +42,13 @@ const revisions = async (token: string, id: string) => {
 
 t.test('draft leak: a red / organisation first version is not served after the note goes green / community', async (t) => {
   const secret = word('informant')
-  const id = await post({ title: `Source ${secret}`, summary: `Informant ${secret} says`, body: `Informant ${secret} names the courier.`, tlp: 'red', distribution: 'organisation' })
+  const id = await post({
+    title: `Source ${secret}`,
+    summary: `Informant ${secret} says`,
+    body: `Informant ${secret} names the courier.`,
+    tlp: 'red',
+    distribution: 'organisation',
+  })
   await patch(id, { title: 'Courier profiling', summary: 'Public summary', body: 'The courier pattern, sanitised.', tlp: 'green', distribution: 'community' })
 
   for (const [name, v] of Object.entries({ G, P, N })) {
@@ -41,10 +56,21 @@ t.test('draft leak: a red / organisation first version is not served after the n
     t.equal(res.statusCode, 200, `${name}: the note itself is community`)
     t.notMatch(res.body, secret, `${name}: the red draft's content never leaves`)
     const items = json<{ items: Revision[] }>(res).items
-    t.same(items.map((r) => [r.version, r.tlp, r.distribution]), [[2, 'green', 'community']], `${name}: only the green / community version`)
+    t.same(
+      items.map((r) => [r.version, r.tlp, r.distribution]),
+      [[2, 'green', 'community']],
+      `${name}: only the green / community version`,
+    )
   }
   const own = await revisions(O.reader.token, id)
-  t.same(own.map((r) => [r.version, r.tlp, r.distribution]), [[1, 'red', 'organisation'], [2, 'green', 'community']], 'the owner sees every version, each with its own marking')
+  t.same(
+    own.map((r) => [r.version, r.tlp, r.distribution]),
+    [
+      [1, 'red', 'organisation'],
+      [2, 'green', 'community'],
+    ],
+    'the owner sees every version, each with its own marking',
+  )
   t.match(own[0]?.body, secret)
 })
 
@@ -55,8 +81,13 @@ t.test('each revision reaches exactly the audience of its own distribution', asy
   const expected = { O: [1, 2, 3], G: [1, 3], P: [2, 3], N: [3] }
   for (const [name, v] of Object.entries({ O, G, P, N })) {
     const got = await revisions(v.reader.token, id)
-    t.same(got.map((r) => r.version), expected[name as keyof typeof expected], `${name} (${v.org.sector})`)
-    for (const r of got) t.equal(r.body, ['group version', 'authorities version', 'community version'][r.version - 1], `${name} v${r.version} is that version's content`)
+    t.same(
+      got.map((r) => r.version),
+      expected[name as keyof typeof expected],
+      `${name} (${v.org.sector})`,
+    )
+    for (const r of got)
+      t.equal(r.body, ['group version', 'authorities version', 'community version'][r.version - 1], `${name} v${r.version} is that version's content`)
   }
 })
 
@@ -67,5 +98,8 @@ t.test('a note the caller may no longer see answers 404 for its revisions, whate
     isProblem(t, await as(app, v.reader.token).get(`/v1/notes/${id}/revisions`), 404)
     t.pass(`${name}: 404`)
   }
-  t.same((await revisions(O.reader.token, id)).map((r) => r.version), [1, 2])
+  t.same(
+    (await revisions(O.reader.token, id)).map((r) => r.version),
+    [1, 2],
+  )
 })

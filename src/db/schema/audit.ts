@@ -33,16 +33,13 @@ export const auditEvents = pgTable(
   ],
 )
 
-export const auditChain = pgTable(
-  'audit_chain',
-  {
-    sequence: bigint('sequence', { mode: 'number' }).primaryKey(),
-    eventId: bigint('event_id', { mode: 'number' }).notNull().unique(),
-    hash: text('hash').notNull(),
-    previousHash: text('previous_hash').notNull(),
-    chainedAt: timestamp('chained_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-  },
-)
+export const auditChain = pgTable('audit_chain', {
+  sequence: bigint('sequence', { mode: 'number' }).primaryKey(),
+  eventId: bigint('event_id', { mode: 'number' }).notNull().unique(),
+  hash: text('hash').notNull(),
+  previousHash: text('previous_hash').notNull(),
+  chainedAt: timestamp('chained_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+})
 
 export const auditCheckpoints = pgTable('audit_checkpoints', {
   sequence: bigint('sequence', { mode: 'number' }).primaryKey(),

@@ -9,7 +9,9 @@ export const indicators = pgTable(
   'indicators',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
     type: text('type').notNull(),
     value: text('value').notNull(),
     normalizedValue: text('normalized_value').notNull(),
@@ -33,9 +35,7 @@ export const indicators = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     changeXid: xid8('change_xid').notNull().default(sql`pg_current_xact_id()`),
     changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(sql`nextval('change_seq')`),
-    search: tsvector('search').generatedAlwaysAs(
-      sql`to_tsvector('simple'::regconfig, value || ' ' || description)`,
-    ),
+    search: tsvector('search').generatedAlwaysAs(sql`to_tsvector('simple'::regconfig, value || ' ' || description)`),
   },
   (t) => [
     index('indicators_match_idx').on(t.type, t.normalizedValue),
@@ -55,9 +55,15 @@ export const sightings = pgTable(
   'sightings',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    indicatorId: uuid('indicator_id').notNull().references(() => indicators.id),
-    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
-    accountId: uuid('account_id').notNull().references(() => accounts.id),
+    indicatorId: uuid('indicator_id')
+      .notNull()
+      .references(() => indicators.id),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id),
     seenAt: timestamp('seen_at', { withTimezone: true, precision: 3 }).notNull(),
     count: integer('count').notNull().default(1),
     outcome: text('outcome').notNull().default('seen'),

@@ -9,7 +9,9 @@ export const notes = pgTable(
   'notes',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
     title: text('title').notNull(),
     summary: text('summary').notNull(),
     body: text('body').notNull(),
@@ -44,8 +46,12 @@ export const notes = pgTable(
 export const noteRevisions = pgTable(
   'note_revisions',
   {
-    noteId: uuid('note_id').notNull().references(() => notes.id),
-    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    noteId: uuid('note_id')
+      .notNull()
+      .references(() => notes.id),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
     version: integer('version').notNull(),
     title: text('title').notNull(),
     summary: text('summary').notNull(),

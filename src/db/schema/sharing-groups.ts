@@ -5,7 +5,9 @@ export const sharingGroups = pgTable(
   'sharing_groups',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
     name: text('name').notNull(),
     version: integer('version').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
@@ -18,8 +20,12 @@ export const sharingGroups = pgTable(
 export const sharingGroupMembers = pgTable(
   'sharing_group_members',
   {
-    groupId: uuid('group_id').notNull().references(() => sharingGroups.id, { onDelete: 'cascade' }),
-    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
+    groupId: uuid('group_id')
+      .notNull()
+      .references(() => sharingGroups.id, { onDelete: 'cascade' }),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
   },
   (t) => [primaryKey({ columns: [t.groupId, t.organisationId] }), index('sharing_group_members_org_idx').on(t.organisationId, t.groupId)],
 )

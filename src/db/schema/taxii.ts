@@ -9,8 +9,12 @@ export const taxiiStatuses = pgTable(
   'taxii_statuses',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    organisationId: uuid('organisation_id').notNull().references(() => organisations.id),
-    accountId: uuid('account_id').notNull().references(() => accounts.id),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id),
     collectionId: text('collection_id').notNull(),
     status: jsonb('status').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),

@@ -39,7 +39,12 @@ export const accountsRepository = {
     const cond = after
       ? and(eq(accounts.organisationId, organisationId), keysetAfter(accounts.createdAt, accounts.id, new Date(after[0]), after[1]))
       : eq(accounts.organisationId, organisationId)
-    return q.select().from(accounts).where(cond).orderBy(asc(accounts.createdAt), asc(accounts.id)).limit(limit + 1)
+    return q
+      .select()
+      .from(accounts)
+      .where(cond)
+      .orderBy(asc(accounts.createdAt), asc(accounts.id))
+      .limit(limit + 1)
   },
 
   async insert(q: Queryable, values: typeof accounts.$inferInsert): Promise<AccountRow> {

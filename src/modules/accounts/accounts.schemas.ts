@@ -19,9 +19,7 @@ export const accountWithSecret = account
   .extend({ clientSecret: z.string().describe('Shown only in this response; store it now.') })
   .meta({ id: 'AccountWithSecret' })
 
-export const rotatedSecret = z
-  .object({ id: uuid, clientId: z.string(), clientSecret: z.string(), secretRotatedAt: timestamp })
-  .meta({ id: 'RotatedSecret' })
+export const rotatedSecret = z.object({ id: uuid, clientId: z.string(), clientSecret: z.string(), secretRotatedAt: timestamp }).meta({ id: 'RotatedSecret' })
 
 const roles = z
   .array(role)

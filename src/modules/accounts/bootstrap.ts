@@ -16,10 +16,7 @@ export interface BootstrapResult {
   organisationId: string
 }
 
-export async function bootstrapAdmin(
-  db: Db,
-  given: { clientId: string; clientSecret: string } | undefined,
-): Promise<BootstrapResult | undefined> {
+export async function bootstrapAdmin(db: Db, given: { clientId: string; clientSecret: string } | undefined): Promise<BootstrapResult | undefined> {
   return db.transaction(async (tx) => {
     // Several nodes may start on one empty database at once; one of them bootstraps.
     await rows(tx, sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`)

@@ -43,9 +43,24 @@ function conditions(scope: { organisationId: string | null }, f: AuditFilter): S
 
 // Columns by their table name (no alias): the filter conditions are drizzle column references.
 const selectEvent = sql.raw(
-  ['id', 'time', 'account_id', 'organisation_id', 'client_id', 'action', 'resource_type', 'resource_id', 'outcome', 'status',
-    'request_id', 'client_address', 'user_agent', 'details'].map((c) => `audit_events.${c}`).join(', ') +
-    ', c.sequence, c.hash, c.previous_hash',
+  [
+    'id',
+    'time',
+    'account_id',
+    'organisation_id',
+    'client_id',
+    'action',
+    'resource_type',
+    'resource_id',
+    'outcome',
+    'status',
+    'request_id',
+    'client_address',
+    'user_agent',
+    'details',
+  ]
+    .map((c) => `audit_events.${c}`)
+    .join(', ') + ', c.sequence, c.hash, c.previous_hash',
 )
 
 export function toEvent(r: Record<string, unknown>) {
@@ -131,11 +146,7 @@ export const auditService = {
         const seq = Number(r.sequence)
         // A gap (a deleted link), a missing event, a broken link or altered content.
         const ok =
-          seq === expectedSeq &&
-          r.previous_hash === previous &&
-          r.id !== null &&
-          r.id !== undefined &&
-          chainHash(previous, seq, toCanonical(r)) === r.hash
+          seq === expectedSeq && r.previous_hash === previous && r.id !== null && r.id !== undefined && chainHash(previous, seq, toCanonical(r)) === r.hash
         if (!ok) {
           firstInvalid = Math.min(seq, expectedSeq)
           break
@@ -167,7 +178,14 @@ export const auditService = {
     }
     // The signed checkpoints pin the chain: a rewritten or truncated-and-rechained history no
     // longer reaches the hash a checkpoint signed at that sequence.
-    const checkpoints = await rows<{ sequence: string; hash: string; time: Date; signature: string; public_jwk: Record<string, string>; chain_hash: string | null }>(
+    const checkpoints = await rows<{
+      sequence: string
+      hash: string
+      time: Date
+      signature: string
+      public_jwk: Record<string, string>
+      chain_hash: string | null
+    }>(
       db,
       sql`select p.sequence, p.hash, p.time, p.signature, k.public_jwk, c.hash as chain_hash
           from audit_checkpoints p join signing_keys k on k.kid = p.kid left join audit_chain c on c.sequence = p.sequence
@@ -207,10 +225,7 @@ export const auditService = {
 }
 
 /** Check a checkpoint's detached claims against its compact JWS and public key (used offline too). */
-export function verifyCheckpointJws(
-  cp: { sequence: number; hash: string; time: string; jws: string },
-  publicJwk: Record<string, string>,
-): boolean {
+export function verifyCheckpointJws(cp: { sequence: number; hash: string; time: string; jws: string }, publicJwk: Record<string, string>): boolean {
   const [h, p, s] = cp.jws.split('.')
   if (!h || !p || !s) return false
   try {

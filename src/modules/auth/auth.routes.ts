@@ -15,9 +15,7 @@ const tokenRequest = z
   .strict()
   .meta({ id: 'TokenRequest' })
 
-const tokenResponse = z
-  .object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int() })
-  .meta({ id: 'TokenResponse' })
+const tokenResponse = z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int() }).meta({ id: 'TokenResponse' })
 
 const oauthError = z
   .object({
@@ -35,68 +33,76 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   // token endpoint only, so every other route stays JSON-only (a form body there is a 415).
   await app.register(formbody, { bodyLimit: 16 * 1024 })
 
-  app.post('/auth/token', {
-    config: {
-      public: true,
-      // All attempts, per address: loose, so a partner system behind one address is never
-      // locked out by its own volume. Failed attempts have their own tight counter (service).
-      rateLimit: { max: app.config.rateLimit.tokenAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (req) => `tok:${req.ip}` },
+  app.post(
+    '/auth/token',
+    {
+      config: {
+        public: true,
+        // All attempts, per address: loose, so a partner system behind one address is never
+        // locked out by its own volume. Failed attempts have their own tight counter (service).
+        rateLimit: { max: app.config.rateLimit.tokenAttemptsPerMinute, timeWindow: 60_000, keyGenerator: (req) => `tok:${req.ip}` },
+      },
+      attachValidation: true,
+      schema: {
+        tags: ['auth'],
+        operationId: 'issueToken',
+        summary: 'OAuth 2.0 client-credentials grant: credentials in the body (form or JSON) or HTTP Basic',
+        security: [{}, { clientBasic: [] }],
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        body: tokenRequest,
+        response: { 200: tokenResponse, 400: oauthError, 401: oauthError, ...problems(429, 500) },
+      },
     },
-    attachValidation: true,
-    schema: {
-      tags: ['auth'],
-      operationId: 'issueToken',
-      summary: 'OAuth 2.0 client-credentials grant: credentials in the body (form or JSON) or HTTP Basic',
-      security: [{}, { clientBasic: [] }],
-      consumes: ['application/x-www-form-urlencoded', 'application/json'],
-      body: tokenRequest,
-      response: { 200: tokenResponse, 400: oauthError, 401: oauthError, ...problems(429, 500) },
-    },
-  }, async (req, reply) => {
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-    const fail = (e: OAuthError) => {
-      if (e.status === 401 && req.headers.authorization) reply.header('www-authenticate', 'Basic realm="dcx"')
-      return reply.code(e.status as 400 | 401).send({ error: e.error, error_description: e.description })
-    }
-    if (req.validationError) {
-      const issue = req.validationError.validation?.[0]
-      return fail(new OAuthError(400, 'invalid_request', `The token request is malformed${issue?.message ? `: ${issue.message}` : ''}.`))
-    }
-    const body = req.body
-    if (body.grant_type !== 'client_credentials') {
-      return fail(new OAuthError(400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.'))
-    }
-    const basic = parseBasic(req.headers.authorization, { formEncoded: true })
-    if (req.headers.authorization && !basic) return fail(new OAuthError(400, 'invalid_request', 'The Authorization header is not valid HTTP Basic.'))
-    if (basic && (body.client_id !== undefined || body.client_secret !== undefined) && body.client_id !== basic.id) {
-      return fail(new OAuthError(400, 'invalid_request', 'Send client credentials either in the body or in HTTP Basic, not both.'))
-    }
-    const id = basic?.id ?? body.client_id
-    const secret = basic?.secret ?? body.client_secret
-    if (id) app.noteAuditIdentity(req, { clientId: id.slice(0, 128) })
-    if (!id || !secret) return fail(new OAuthError(400, 'invalid_request', 'client_id and client_secret are required.'))
-    try {
-      const issued = await tokens.issue(id, secret, req.ip)
-      app.noteAuditIdentity(req, { accountId: issued.accountId, organisationId: issued.organisationId })
-      return issued.token
-    } catch (e) {
-      if (e instanceof OAuthError) {
-        if (e.who) app.noteAuditIdentity(req, e.who)
-        return fail(e)
+    async (req, reply) => {
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+      const fail = (e: OAuthError) => {
+        if (e.status === 401 && req.headers.authorization) reply.header('www-authenticate', 'Basic realm="dcx"')
+        return reply.code(e.status as 400 | 401).send({ error: e.error, error_description: e.description })
       }
-      throw e
-    }
-  })
+      if (req.validationError) {
+        const issue = req.validationError.validation?.[0]
+        return fail(new OAuthError(400, 'invalid_request', `The token request is malformed${issue?.message ? `: ${issue.message}` : ''}.`))
+      }
+      const body = req.body
+      if (body.grant_type !== 'client_credentials') {
+        return fail(new OAuthError(400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported.'))
+      }
+      const basic = parseBasic(req.headers.authorization, { formEncoded: true })
+      if (req.headers.authorization && !basic) return fail(new OAuthError(400, 'invalid_request', 'The Authorization header is not valid HTTP Basic.'))
+      if (basic && (body.client_id !== undefined || body.client_secret !== undefined) && body.client_id !== basic.id) {
+        return fail(new OAuthError(400, 'invalid_request', 'Send client credentials either in the body or in HTTP Basic, not both.'))
+      }
+      const id = basic?.id ?? body.client_id
+      const secret = basic?.secret ?? body.client_secret
+      if (id) app.noteAuditIdentity(req, { clientId: id.slice(0, 128) })
+      if (!id || !secret) return fail(new OAuthError(400, 'invalid_request', 'client_id and client_secret are required.'))
+      try {
+        const issued = await tokens.issue(id, secret, req.ip)
+        app.noteAuditIdentity(req, { accountId: issued.accountId, organisationId: issued.organisationId })
+        return issued.token
+      } catch (e) {
+        if (e instanceof OAuthError) {
+          if (e.who) app.noteAuditIdentity(req, e.who)
+          return fail(e)
+        }
+        throw e
+      }
+    },
+  )
 }
 
 export const jwksRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/.well-known/jwks.json', {
-    config: { public: true },
-    schema: { tags: ['auth'], operationId: 'getJwks', summary: 'Public keys that verify DCX access tokens', security: [], response: { 200: jwks } },
-  }, async (_req, reply) => {
-    reply.header('cache-control', 'public, max-age=300')
-    return app.keys.jwks()
-  })
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: { public: true },
+      schema: { tags: ['auth'], operationId: 'getJwks', summary: 'Public keys that verify DCX access tokens', security: [], response: { 200: jwks } },
+    },
+    async (_req, reply) => {
+      reply.header('cache-control', 'public, max-age=300')
+      return app.keys.jwks()
+    },
+  )
 }
 
 export default routes

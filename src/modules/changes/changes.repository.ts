@@ -26,10 +26,20 @@ export const changesRepository = {
   },
 
   async indicatorsAfter(q: Queryable, horizon: string, from: FeedPosition, limit: number) {
-    return q.select(indicatorCols).from(indicators).where(and(after(indicators, horizon, from), canSee(indicators))).orderBy(asc(indicators.changeXid), asc(indicators.changeSeq)).limit(limit)
+    return q
+      .select(indicatorCols)
+      .from(indicators)
+      .where(and(after(indicators, horizon, from), canSee(indicators)))
+      .orderBy(asc(indicators.changeXid), asc(indicators.changeSeq))
+      .limit(limit)
   },
 
   async notesAfter(q: Queryable, horizon: string, from: FeedPosition, limit: number) {
-    return q.select(noteCols).from(notes).where(and(after(notes, horizon, from), canSee(notes))).orderBy(asc(notes.changeXid), asc(notes.changeSeq)).limit(limit)
+    return q
+      .select(noteCols)
+      .from(notes)
+      .where(and(after(notes, horizon, from), canSee(notes)))
+      .orderBy(asc(notes.changeXid), asc(notes.changeSeq))
+      .limit(limit)
   },
 }

@@ -28,7 +28,10 @@ const change = z.object({
 const changePage = z
   .object({
     items: z.array(change),
-    nextCursor: z.string().nullable().describe('Poll again with this cursor; it only moves forward. Opaque and sealed: it works only for your organisation, and an altered one is a 400'),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe('Poll again with this cursor; it only moves forward. Opaque and sealed: it works only for your organisation, and an altered one is a 400'),
     hasMore: z.boolean(),
   })
   .meta({ id: 'ChangePage' })
@@ -44,26 +47,30 @@ const routes: FastifyPluginAsyncZod<{ masterKey: string }> = async (app, opts) =
   const seal = new CursorSeal(opts.masterKey, 'changes')
   const service = changesService()
 
-  app.get('/changes', {
-    schema: {
-      tags: ['changes'],
-      operationId: 'listChanges',
-      summary: 'Change feed of indicators and notes the caller may see; poll with nextCursor',
-      querystring: query,
-      response: { 200: changePage, ...problems(400, 401, 403, 429, 500) },
+  app.get(
+    '/changes',
+    {
+      schema: {
+        tags: ['changes'],
+        operationId: 'listChanges',
+        summary: 'Change feed of indicators and notes the caller may see; poll with nextCursor',
+        querystring: query,
+        response: { 200: changePage, ...problems(400, 401, 403, 429, 500) },
+      },
     },
-  }, async (req) => {
-    const { limit } = req.query
-    const actor = req.actor
-    const [xid, seq] = req.query.cursor ? (seal.open(req.query.cursor, actor.organisationId, 2) as [bigint, bigint]) : [0n, 0n]
-    // Content is for the reader roles; auditors audit accesses, they do not read the content.
-    const out = await service.feed(req.ctx, { xid: xid.toString(), seq: Number(seq) }, limit, req.query.cursor ?? null)
-    return {
-      items: out.items,
-      nextCursor: out.last ? seal.seal([out.last.xid, BigInt(out.last.seq)], actor.organisationId) : (req.query.cursor ?? null),
-      hasMore: out.hasMore,
-    }
-  })
+    async (req) => {
+      const { limit } = req.query
+      const actor = req.actor
+      const [xid, seq] = req.query.cursor ? (seal.open(req.query.cursor, actor.organisationId, 2) as [bigint, bigint]) : [0n, 0n]
+      // Content is for the reader roles; auditors audit accesses, they do not read the content.
+      const out = await service.feed(req.ctx, { xid: xid.toString(), seq: Number(seq) }, limit, req.query.cursor ?? null)
+      return {
+        items: out.items,
+        nextCursor: out.last ? seal.seal([out.last.xid, BigInt(out.last.seq)], actor.organisationId) : (req.query.cursor ?? null),
+        hasMore: out.hasMore,
+      }
+    },
+  )
 }
 
 export default routes

@@ -48,7 +48,10 @@ export async function bulkCreate(ctx: Ctx, items: unknown[]) {
     // Valid items go in with a few multi-row inserts; ids come back in insertion order.
     for (let i = 0; i < valid.length; i += INSERT_CHUNK) {
       const chunk = valid.slice(i, i + INSERT_CHUNK)
-      const ids = await tx.insert(indicators).values(chunk.map((c) => c.values)).returning({ id: indicators.id })
+      const ids = await tx
+        .insert(indicators)
+        .values(chunk.map((c) => c.values))
+        .returning({ id: indicators.id })
       chunk.forEach((c, j) => results.push({ index: c.index, status: 'created', id: ids[j]?.id }))
     }
     results.sort((a, b) => a.index - b.index)

@@ -13,7 +13,9 @@ const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTab
 export const indicatorColumns = columns
 
 /** The list filters, as GET /v1/indicators takes them (the STIX export takes the same). */
-export type IndicatorFilter = Partial<Pick<IndicatorListQuery, 'type' | 'value' | 'q' | 'tag' | 'tlp' | 'organisationId' | 'country' | 'updatedSince' | 'status'>>
+export type IndicatorFilter = Partial<
+  Pick<IndicatorListQuery, 'type' | 'value' | 'q' | 'tag' | 'tlp' | 'organisationId' | 'country' | 'updatedSince' | 'status'>
+>
 
 /**
  * What the caller may see (canSee, first), narrowed by the filters. A value invalid for its type

@@ -8,7 +8,12 @@ export const tlp = z.enum(TLPS)
 export const distribution = z.enum(DISTRIBUTIONS)
 export const reliability = z.enum(['A', 'B', 'C', 'D', 'E', 'F']).describe('Admiralty source reliability: A completely reliable … F cannot be judged')
 export const credibility = z.number().int().min(1).max(6).describe('Admiralty information credibility: 1 confirmed … 6 cannot be judged')
-const tag = z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
+const tag = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
 const isoDate = z.iso.datetime({ offset: true }).describe('RFC 3339 date-time')
 
 export const indicator = z
@@ -56,7 +61,10 @@ export const indicatorCreate = z
   .object({
     type: indicatorType,
     value: z.string().min(1).max(4000),
-    valueVisibility: z.enum(['full', 'match_only']).default('full').describe('match_only: other organisations never see the value; an exact match tells them it is known and whom to contact'),
+    valueVisibility: z
+      .enum(['full', 'match_only'])
+      .default('full')
+      .describe('match_only: other organisations never see the value; an exact match tells them it is known and whom to contact'),
     ...inputFields,
   })
   .strict()
@@ -166,12 +174,30 @@ export const sightingCreate = z
   .meta({ id: 'SightingCreate' })
 
 export const sighting = z
-  .object({ id: uuid, indicatorId: uuid, organisationId: uuid, seenAt: timestamp, count: z.number().int(), outcome: z.string(), note: z.string().nullable(), createdAt: timestamp })
+  .object({
+    id: uuid,
+    indicatorId: uuid,
+    organisationId: uuid,
+    seenAt: timestamp,
+    count: z.number().int(),
+    outcome: z.string(),
+    note: z.string().nullable(),
+    createdAt: timestamp,
+  })
   .meta({ id: 'Sighting' })
 
 export const sightingSummary = z
   .object({
-    items: z.array(z.object({ organisationId: uuid, organisationName: z.string(), outcome: z.string(), count: z.number().int(), reports: z.number().int(), lastSeenAt: timestamp })),
+    items: z.array(
+      z.object({
+        organisationId: uuid,
+        organisationName: z.string(),
+        outcome: z.string(),
+        count: z.number().int(),
+        reports: z.number().int(),
+        lastSeenAt: timestamp,
+      }),
+    ),
     own: z.array(sighting).describe("Your organisation's own reports, with their notes"),
   })
   .meta({ id: 'SightingSummary' })

@@ -133,7 +133,8 @@ export const indicatorsService = {
       const merged = {
         tlp: patch.tlp ?? row.tlp,
         distribution: patch.distribution ?? row.distribution,
-        sharingGroupId: patch.sharingGroupId !== undefined ? patch.sharingGroupId : patch.distribution && patch.distribution !== 'sharing_group' ? null : row.sharingGroupId,
+        sharingGroupId:
+          patch.sharingGroupId !== undefined ? patch.sharingGroupId : patch.distribution && patch.distribution !== 'sharing_group' ? null : row.sharingGroupId,
         validFrom: patch.validFrom !== undefined ? patch.validFrom : row.validFrom,
         validUntil: patch.validUntil !== undefined ? patch.validUntil : row.validUntil,
         countries: patch.countries,

@@ -48,12 +48,7 @@ export const INDICATOR_TYPES = [
 export type IndicatorType = (typeof INDICATOR_TYPES)[number]
 
 /** types that hold personal data */
-export const PERSONAL_DATA_TYPES: ReadonlySet<IndicatorType> = new Set<IndicatorType>([
-  'postal_address',
-  'person_name',
-  'email',
-  'phone',
-])
+export const PERSONAL_DATA_TYPES: ReadonlySet<IndicatorType> = new Set<IndicatorType>(['postal_address', 'person_name', 'email', 'phone'])
 
 type Rule = {
   validate: (trimmed: string) => Normalized | Invalid
@@ -129,9 +124,7 @@ export function normalizeIndicator(type: IndicatorType, value: string): Normaliz
  * string and produce noisy matches. vendor_alias IS included (and also
  * accepts nearly anything) because aliases are the most common untyped query.
  */
-const UNTYPED_CANDIDATES: readonly IndicatorType[] = INDICATOR_TYPES.filter(
-  (t) => t !== 'shipping_pattern' && t !== 'person_name' && t !== 'postal_address',
-)
+const UNTYPED_CANDIDATES: readonly IndicatorType[] = INDICATOR_TYPES.filter((t) => t !== 'shipping_pattern' && t !== 'person_name' && t !== 'postal_address')
 
 /**
  * For a match request with no type: every (type, normalizedValue) under which

@@ -6,14 +6,18 @@ import { me } from './me.schemas.js'
 const routes: FastifyPluginAsyncZod = async (app) => {
   const service = meService()
 
-  app.get('/me', {
-    schema: {
-      tags: ['accounts'],
-      operationId: 'getMe',
-      summary: "The caller's account, roles and organisation",
-      response: { 200: me, ...problems(401, 429, 500) },
+  app.get(
+    '/me',
+    {
+      schema: {
+        tags: ['accounts'],
+        operationId: 'getMe',
+        summary: "The caller's account, roles and organisation",
+        response: { 200: me, ...problems(401, 429, 500) },
+      },
     },
-  }, async (req) => service.get(req.ctx))
+    async (req) => service.get(req.ctx),
+  )
 }
 
 export default routes

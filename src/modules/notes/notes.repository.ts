@@ -10,7 +10,9 @@ const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTab
 export const noteColumns = columns
 
 /** The list filters, as GET /v1/notes takes them; the STIX export adds tlp. */
-export type NoteFilter = Partial<Pick<NoteListQuery, 'q' | 'topic' | 'sector' | 'language' | 'organisationId' | 'updatedSince' | 'status'>> & { tlp?: Tlp | undefined }
+export type NoteFilter = Partial<Pick<NoteListQuery, 'q' | 'topic' | 'sector' | 'language' | 'organisationId' | 'updatedSince' | 'status'>> & {
+  tlp?: Tlp | undefined
+}
 
 /** What the caller may see (canSee, first), narrowed by the filters. */
 export function noteFilters(f: NoteFilter): SQL[] {

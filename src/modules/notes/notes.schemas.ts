@@ -2,12 +2,24 @@ import { z } from 'zod'
 import { page, sector, timestamp, uuid } from '../../core/schemas.js'
 import { distribution, tlp } from '../indicators/indicators.schemas.js'
 
-export const TOPICS = ['detection', 'investigation', 'risk_profiling', 'virtual_currency_seizure', 'legislation', 'prevention', 'training', 'cooperation'] as const
+export const TOPICS = [
+  'detection',
+  'investigation',
+  'risk_profiling',
+  'virtual_currency_seizure',
+  'legislation',
+  'prevention',
+  'training',
+  'cooperation',
+] as const
 export const topic = z.enum(TOPICS)
 // BCP 47 primary language tag (ISO 639-1), optionally with a region: "en", "de", "pt-BR".
 const language = z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a language tag like "en" or "pt-BR"')
 const uniq = <T extends z.ZodType>(item: T, max: number) =>
-  z.array(item).max(max).refine((a) => new Set(a).size === a.length, 'must not repeat')
+  z
+    .array(item)
+    .max(max)
+    .refine((a) => new Set(a).size === a.length, 'must not repeat')
 
 export const note = z
   .object({

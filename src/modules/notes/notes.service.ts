@@ -38,7 +38,10 @@ export function toNote(r: NoteRow): Note {
 }
 
 async function findReadable(tx: Tx, ctx: Ctx, id: string) {
-  const [row] = await tx.select(columns).from(notes).where(and(eq(notes.id, id), canSee(notes)))
+  const [row] = await tx
+    .select(columns)
+    .from(notes)
+    .where(and(eq(notes.id, id), canSee(notes)))
   if (!row) throw notFound('note')
   return row as NoteRow
 }
@@ -115,8 +118,7 @@ export const notesService = {
       const row = await findOwned(tx, ctx, id)
       if (expected !== undefined && expected !== row.version) throw preconditionFailed(row.version)
       const distribution = patch.distribution ?? (row.distribution as Note['distribution'])
-      const sharingGroupId =
-        patch.sharingGroupId !== undefined ? patch.sharingGroupId : distribution !== 'sharing_group' ? null : row.sharingGroupId
+      const sharingGroupId = patch.sharingGroupId !== undefined ? patch.sharingGroupId : distribution !== 'sharing_group' ? null : row.sharingGroupId
       const placement = { tlp: patch.tlp ?? (row.tlp as Note['tlp']), distribution, sharingGroupId }
       const problems = placementProblems(placement)
       if (problems.length) throw invalidFields(problems)

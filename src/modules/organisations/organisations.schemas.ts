@@ -4,7 +4,10 @@ import { countryCode, page, sector, timestamp, uuid } from '../../core/schemas.j
 const contact = z
   .object({
     email: z.email().max(254).describe('Desk email every member can write to'),
-    phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +31701234567').optional(),
+    phone: z
+      .string()
+      .regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +31701234567')
+      .optional(),
     hours: z.string().min(1).max(200).optional().describe('Desk hours, free text, e.g. "Mon–Fri 08:00–18:00 CET"'),
   })
   .strict()

@@ -13,7 +13,10 @@ export const sharingGroup = z
   })
   .meta({ id: 'SharingGroup' })
 
-const members = z.array(z.uuid()).max(500).refine((a) => new Set(a).size === a.length, 'organisationIds must not repeat')
+const members = z
+  .array(z.uuid())
+  .max(500)
+  .refine((a) => new Set(a).size === a.length, 'organisationIds must not repeat')
 
 export const sharingGroupCreate = z
   .object({ name: z.string().trim().min(1).max(200), organisationIds: members })

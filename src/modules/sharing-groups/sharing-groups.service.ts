@@ -15,11 +15,7 @@ const visibleGroup = canSee({ organisationId: sharingGroups.organisationId, dist
 async function members(tx: Tx, ids: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>(ids.map((id) => [id, []]))
   if (ids.length === 0) return out
-  const rs = await tx
-    .select()
-    .from(sharingGroupMembers)
-    .where(inArray(sharingGroupMembers.groupId, ids))
-    .orderBy(asc(sharingGroupMembers.organisationId))
+  const rs = await tx.select().from(sharingGroupMembers).where(inArray(sharingGroupMembers.groupId, ids)).orderBy(asc(sharingGroupMembers.organisationId))
   for (const r of rs) out.get(r.groupId)?.push(r.organisationId)
   return out
 }
@@ -58,13 +54,11 @@ export const sharingGroupsService = {
   /** Groups the caller's organisation owns or belongs to (row-level security enforces it too). */
   async list(ctx: Ctx) {
     return ctx.tx(async (tx, audit) => {
-      const rs = await tx
-        .select()
-        .from(sharingGroups)
-        .where(visibleGroup)
-        .orderBy(asc(sharingGroups.createdAt), asc(sharingGroups.id))
-        .limit(1000)
-      const m = await members(tx, rs.map((r) => r.id))
+      const rs = await tx.select().from(sharingGroups).where(visibleGroup).orderBy(asc(sharingGroups.createdAt), asc(sharingGroups.id)).limit(1000)
+      const m = await members(
+        tx,
+        rs.map((r) => r.id),
+      )
       audit.set({ details: { returned: rs.length } })
       return { items: rs.map((r) => toGroup(r, m.get(r.id) ?? [])), nextCursor: null }
     })
@@ -100,9 +94,7 @@ export const sharingGroupsService = {
         .where(and(eq(sharingGroups.id, id), eq(sharingGroups.version, row.version)))
         .returning()
       if (!updated) throw preconditionFailed(row.version + 1)
-      const ids = patch.organisationIds
-        ? await setMembers(tx, id, row.organisationId, patch.organisationIds)
-        : ((await members(tx, [id])).get(id) ?? [])
+      const ids = patch.organisationIds ? await setMembers(tx, id, row.organisationId, patch.organisationIds) : ((await members(tx, [id])).get(id) ?? [])
       audit.set({ details: { changed: Object.keys(patch), values: patch } })
       return toGroup(updated, ids)
     })
@@ -166,7 +158,9 @@ async function owned(tx: Tx, ctx: Ctx, id: string) {
 /** For distribution = sharing_group: the group must exist and include the caller's organisation. */
 export async function assertUsableGroup(tx: Tx, organisationId: string, groupId: string | null | undefined, field: string) {
   if (!groupId) {
-    throw new AppError('validation', `${field}: required when distribution is sharing_group`, [{ name: field, reason: 'required when distribution is sharing_group' }])
+    throw new AppError('validation', `${field}: required when distribution is sharing_group`, [
+      { name: field, reason: 'required when distribution is sharing_group' },
+    ])
   }
   const [m] = await tx
     .select()

@@ -8,15 +8,19 @@ import { stats, statsQuery } from './stats.schemas.js'
 const routes: FastifyPluginAsyncZod = async (app) => {
   const service = statsService()
 
-  app.get('/stats', {
-    schema: {
-      tags: ['stats'],
-      operationId: 'getStats',
-      summary: 'Counts by type, sector, country and month over what the caller may see',
-      querystring: statsQuery,
-      response: { 200: stats, ...problems(400, 401, 403, 429, 500) },
+  app.get(
+    '/stats',
+    {
+      schema: {
+        tags: ['stats'],
+        operationId: 'getStats',
+        summary: 'Counts by type, sector, country and month over what the caller may see',
+        querystring: statsQuery,
+        response: { 200: stats, ...problems(400, 401, 403, 429, 500) },
+      },
     },
-  }, async (req) => service.get(req.ctx, req.query))
+    async (req) => service.get(req.ctx, req.query),
+  )
 }
 
 export default routes

@@ -15,7 +15,14 @@ export function statsService() {
         return {
           from: from ?? null,
           to: to ?? null,
-          indicators: { total: c.byStatus.reduce((s, b) => s + b.count, 0), byType: c.byType, bySector: c.bySector, byCountry: c.byCountry, byMonth, byStatus: c.byStatus },
+          indicators: {
+            total: c.byStatus.reduce((s, b) => s + b.count, 0),
+            byType: c.byType,
+            bySector: c.bySector,
+            byCountry: c.byCountry,
+            byMonth,
+            byStatus: c.byStatus,
+          },
           notes: { total: c.notesTotal, byTopic: c.byTopic },
           sightings: { byOutcome: c.byOutcome },
         }

@@ -82,7 +82,13 @@ export const dcxIdentity = {
   identity_class: 'system',
 }
 
-const scoTypes = [...new Set(Object.values(OBSERVABLE).map((o) => o.sco).filter((s) => s.startsWith('dcx-')))]
+const scoTypes = [
+  ...new Set(
+    Object.values(OBSERVABLE)
+      .map((o) => o.sco)
+      .filter((s) => s.startsWith('dcx-')),
+  ),
+]
 
 export const dcxObservablesExtension = {
   type: 'extension-definition',

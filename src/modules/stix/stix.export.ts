@@ -48,16 +48,26 @@ async function sightingsOf(tx: Tx, ids: string[]): Promise<StixObject[]> {
     sql`select s.indicator_id, s.organisation_id, s.outcome, i.tlp, sum(s.count)::text as count, count(*)::int as reports,
                min(s.seen_at) as first_seen, max(s.seen_at) as last_seen, min(s.created_at) as first_reported, max(s.created_at) as last_reported
         from sightings s join indicators i on i.id = s.indicator_id
-        where s.indicator_id in (${sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `)})
+        where s.indicator_id in (${sql.join(
+          ids.map((id) => sql`${id}::uuid`),
+          sql`, `,
+        )})
         group by s.indicator_id, s.organisation_id, s.outcome, i.tlp
         order by s.indicator_id, s.organisation_id, s.outcome`,
   )
   const d = (v: unknown) => new Date(v as string)
   return rs.map((r) =>
     toStixSighting({
-      indicatorId: String(r.indicator_id), organisationId: String(r.organisation_id), outcome: String(r.outcome), tlp: String(r.tlp),
-      count: Number(r.count), reports: Number(r.reports), firstSeen: d(r.first_seen), lastSeen: d(r.last_seen),
-      firstReported: d(r.first_reported), lastReported: d(r.last_reported),
+      indicatorId: String(r.indicator_id),
+      organisationId: String(r.organisation_id),
+      outcome: String(r.outcome),
+      tlp: String(r.tlp),
+      count: Number(r.count),
+      reports: Number(r.reports),
+      firstSeen: d(r.first_seen),
+      lastSeen: d(r.last_seen),
+      firstReported: d(r.first_reported),
+      lastReported: d(r.last_reported),
     }),
   )
 }
@@ -72,7 +82,11 @@ async function identities(tx: Tx, seen: Set<string>, orgIds: string[]): Promise<
 }
 
 /** Pages of one table oldest first by (created_at, id): stable under concurrent inserts. */
-async function* pages<R extends { id: string; createdAt: Date }>(run: Run, fetch: (tx: Tx, after: SQL | undefined) => Promise<R[]>, t: typeof indicators | typeof notes) {
+async function* pages<R extends { id: string; createdAt: Date }>(
+  run: Run,
+  fetch: (tx: Tx, after: SQL | undefined) => Promise<R[]>,
+  t: typeof indicators | typeof notes,
+) {
   let after: SQL | undefined
   for (;;) {
     const page = await run((tx) => fetch(tx, after))
@@ -105,11 +119,21 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
   if (plan.indicators) {
     const where = plan.indicators
     const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx.select(indicatorColumns).from(indicators).where(and(...where, after)).orderBy(asc(indicators.createdAt), asc(indicators.id)).limit(PAGE)) as IndicatorRow[]
+      (await tx
+        .select(indicatorColumns)
+        .from(indicators)
+        .where(and(...where, after))
+        .orderBy(asc(indicators.createdAt), asc(indicators.id))
+        .limit(PAGE)) as IndicatorRow[]
     for await (const page of pages(run, fetch, indicators)) {
       const objs = page.map((r) => toStixIndicator(r, actor.organisationId)).filter((o): o is StixObject => o !== null)
       const extra = await run(async (tx) => {
-        const sights = plan.sightings ? await sightingsOf(tx, page.map((r) => r.id)) : []
+        const sights = plan.sightings
+          ? await sightingsOf(
+              tx,
+              page.map((r) => r.id),
+            )
+          : []
         const orgIds = [...page.map((r) => r.organisationId), ...sights.map((s) => String(s.created_by_ref).slice('identity--'.length))]
         return { ids: await identities(tx, seen, orgIds), sights }
       })
@@ -119,9 +143,20 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
   if (plan.notes) {
     const where = plan.notes
     const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx.select(noteColumns).from(notes).where(and(...where, after)).orderBy(asc(notes.createdAt), asc(notes.id)).limit(PAGE)) as NoteRow[]
+      (await tx
+        .select(noteColumns)
+        .from(notes)
+        .where(and(...where, after))
+        .orderBy(asc(notes.createdAt), asc(notes.id))
+        .limit(PAGE)) as NoteRow[]
     for await (const page of pages(run, fetch, notes)) {
-      const ids = await run((tx) => identities(tx, seen, page.map((r) => r.organisationId)))
+      const ids = await run((tx) =>
+        identities(
+          tx,
+          seen,
+          page.map((r) => r.organisationId),
+        ),
+      )
       yield emit([...ids, ...page.map(toStixReport)])
     }
   }

@@ -55,7 +55,9 @@ const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string =>
 
 /** The most restrictive TLP among the object's markings (a marking only ever narrows). */
 export function tlpFromMarkings(refs: unknown): Tlp | undefined {
-  const found = strings(refs).map((r) => TLP_BY_MARKING.get(r)).filter((t): t is Tlp => t !== undefined)
+  const found = strings(refs)
+    .map((r) => TLP_BY_MARKING.get(r))
+    .filter((t): t is Tlp => t !== undefined)
   return found.sort((a, b) => TLPS.indexOf(b) - TLPS.indexOf(a))[0]
 }
 
@@ -77,7 +79,13 @@ function toInput(o: Rec, type: string, value: string, placement: Placement) {
     sharingGroupId: placement.sharingGroupId,
     validFrom: date(o.valid_from) ?? null,
     validUntil: date(o.valid_until) ?? null,
-    tags: [...new Set(strings(o.labels).map((l) => l.trim()).filter((l) => TAG.test(l)))].slice(0, 50),
+    tags: [
+      ...new Set(
+        strings(o.labels)
+          .map((l) => l.trim())
+          .filter((l) => TAG.test(l)),
+      ),
+    ].slice(0, 50),
     countries: [...new Set(strings(ext.countries).filter(isCountryCode))].slice(0, 60),
   }
 }
@@ -92,7 +100,12 @@ async function importOne(tx: Tx, ctx: Ctx, obj: unknown, index: number, placemen
   }
   const idMatch = id ? INDICATOR_ID.exec(id) : null
   if (!idMatch) return { ...base, status: 'invalid', reason: 'id is not an indicator--<UUID> identifier' }
-  if (obj.pattern_type !== 'stix') return { ...base, status: 'unsupported', reason: `pattern_type ${String(obj.pattern_type).slice(0, 50)} is not supported; only STIX patterns map to DCX types` }
+  if (obj.pattern_type !== 'stix')
+    return {
+      ...base,
+      status: 'unsupported',
+      reason: `pattern_type ${String(obj.pattern_type).slice(0, 50)} is not supported; only STIX patterns map to DCX types`,
+    }
   if (typeof obj.pattern !== 'string') return { ...base, status: 'invalid', reason: 'the indicator has no pattern' }
   const ext = isRec(obj.extensions) ? obj.extensions[DCX_PROPERTIES_EXT] : undefined
   const mapped = mapPattern(obj.pattern, isRec(ext) ? ext.dcx_type : undefined)
@@ -126,7 +139,10 @@ async function importOne(tx: Tx, ctx: Ctx, obj: unknown, index: number, placemen
     .limit(1)
   if (dup) return { ...base, status: 'duplicate', indicatorId: dup.id, version: dup.updatedAt.toISOString() }
   const ret = { id: indicators.id, updatedAt: indicators.updatedAt }
-  const [row] = await tx.insert(indicators).values({ ...values, id: ownId }).returning(ret)
+  const [row] = await tx
+    .insert(indicators)
+    .values({ ...values, id: ownId })
+    .returning(ret)
   if (!row) throw new Error('insert returned nothing')
   return { ...base, status: 'created', indicatorId: row.id, version: row.updatedAt.toISOString() }
 }

@@ -10,7 +10,10 @@ export type StixObject = Record<string, unknown> & { type: string; id: string }
 
 /** RFC 4122 §4.3 name-based UUID (SHA-1), for ids DCX derives rather than stores. */
 export function uuidv5(name: string, namespace = DCX_UUID_NAMESPACE): string {
-  const h = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest()
+  const h = createHash('sha1')
+    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
+    .update(name, 'utf8')
+    .digest()
   h[6] = (h[6]! & 0x0f) | 0x50
   h[8] = (h[8]! & 0x3f) | 0x80
   const x = h.subarray(0, 16).toString('hex')
@@ -95,12 +98,21 @@ export function toStixIndicator(r: IndicatorRow, viewerOrganisationId: string): 
 
 // industry-sector-ov has no police or customs; the exact DCX sector travels in the extension.
 const SECTOR_OV: Record<string, string> = {
-  police: 'government-national', customs: 'government-national', border: 'government-national',
-  prosecution: 'government-national', judiciary: 'government-national', international: 'government',
-  postal: 'transportation', courier: 'transportation', industry: 'technology', academia: 'education',
+  police: 'government-national',
+  customs: 'government-national',
+  border: 'government-national',
+  prosecution: 'government-national',
+  judiciary: 'government-national',
+  international: 'government',
+  postal: 'transportation',
+  courier: 'transportation',
+  industry: 'technology',
+  academia: 'education',
 }
 
-export function toStixIdentity(o: Pick<OrganisationRow, 'id' | 'name' | 'sector' | 'country' | 'contactEmail' | 'contactPhone' | 'contactHours' | 'createdAt' | 'updatedAt'>): StixObject {
+export function toStixIdentity(
+  o: Pick<OrganisationRow, 'id' | 'name' | 'sector' | 'country' | 'contactEmail' | 'contactPhone' | 'contactHours' | 'createdAt' | 'updatedAt'>,
+): StixObject {
   const contact = [o.contactEmail, o.contactPhone, o.contactHours].filter(Boolean).join('; ')
   return {
     type: 'identity',

@@ -7,22 +7,19 @@ import { OBSERVABLE } from './stix.constants.js'
 export type PatternMapping = { ok: true; type: IndicatorType; value: string } | { ok: false; reason: string }
 
 // [ object-type : path = 'literal' ] where path is property(.property | .'quoted')*.
-const SIMPLE =
-  /^\[\s*([a-z][a-z0-9-]*[a-z0-9]):([a-z0-9_]+(?:\.(?:[a-z0-9_]+|'[^'\\]+'))*)\s*=\s*'((?:[^'\\]|\\['\\])*)'\s*\]$/is
+const SIMPLE = /^\[\s*([a-z][a-z0-9-]*[a-z0-9]):([a-z0-9_]+(?:\.(?:[a-z0-9_]+|'[^'\\]+'))*)\s*=\s*'((?:[^'\\]|\\['\\])*)'\s*\]$/is
 
 const HASH_ALGORITHMS: Record<string, string> = { md5: 'md5', 'sha-1': 'sha1', sha1: 'sha1', 'sha-256': 'sha256', sha256: 'sha256' }
 
 // The reverse of OBSERVABLE: each DCX observable type belongs to exactly one DCX type.
-const DCX_SCO = new Map<string, IndicatorType>(
-  INDICATOR_TYPES.filter((t) => OBSERVABLE[t].sco.startsWith('dcx-')).map((t) => [OBSERVABLE[t].sco, t]),
-)
+const DCX_SCO = new Map<string, IndicatorType>(INDICATOR_TYPES.filter((t) => OBSERVABLE[t].sco.startsWith('dcx-')).map((t) => [OBSERVABLE[t].sco, t]))
 
 /** Parse a single-comparison pattern; hint is the DCX type a DCX export named in its extension. */
 export function mapPattern(pattern: string, hint?: unknown): PatternMapping {
   if (pattern.length > 10_000) return { ok: false, reason: 'the pattern is longer than 10,000 characters' }
   const m = SIMPLE.exec(pattern.trim())
   if (!m) {
-    return { ok: false, reason: 'only a single comparison [object-type:property = \'value\'] maps to a DCX indicator' }
+    return { ok: false, reason: "only a single comparison [object-type:property = 'value'] maps to a DCX indicator" }
   }
   const [, sco = '', path = '', literal = ''] = m
   const value = literal.replace(/\\(['\\])/g, '$1')

@@ -21,73 +21,80 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   // Bundles arrive as application/stix+json as often as application/json; same safe JSON parser.
   app.addContentTypeParser('application/stix+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
 
-  app.get('/export/stix', {
-    schema: {
-      tags,
-      operationId: 'exportStix',
-      summary: 'A STIX 2.1 bundle of the indicators, notes and sightings the caller may see (reader; list filters apply); ?signed=true adds a detached JWS in X-DCX-Signature',
-      produces: [STIX_MEDIA_TYPE],
-      querystring: exportQuery,
-      response: { 200: z.string().describe('A STIX 2.1 bundle'), ...problems(400, 401, 403, 429, 500) },
+  app.get(
+    '/export/stix',
+    {
+      schema: {
+        tags,
+        operationId: 'exportStix',
+        summary:
+          'A STIX 2.1 bundle of the indicators, notes and sightings the caller may see (reader; list filters apply); ?signed=true adds a detached JWS in X-DCX-Signature',
+        produces: [STIX_MEDIA_TYPE],
+        querystring: exportQuery,
+        response: { 200: z.string().describe('A STIX 2.1 bundle'), ...problems(400, 401, 403, 429, 500) },
+      },
     },
-  }, async (req, reply) => {
-    const actor = req.actor
-    const plan = planExport(req.query) // a bad filter is a 400 before any byte is sent
-    const { signed: _s, ...filters } = req.query
-    const stamp = new Date().toISOString().replaceAll(':', '-')
-    reply
-      .type(STIX_MEDIA_TYPE)
-      .header('content-disposition', `attachment; filename="dcx-export-${stamp}.json"`)
-      .header('cache-control', 'no-store')
-    const stats = { objects: 0 }
-    if (req.query.signed === 'true') {
-      // The signature covers the exact bytes, so a signed export is assembled (in one
-      // transaction) before it is sent; its digest goes into the audit event.
-      const out = await req.ctx.tx(async (tx, audit) => {
-        let text = ''
-        for await (const chunk of bundleChunks((fn) => fn(tx), actor, plan, stats)) text += chunk
-        const bytes = Buffer.from(text, 'utf8')
-        const sig = signDetached(app.keys, bytes)
-        audit.set({ details: { filters, signed: true, objects: stats.objects, sha256: sig.sha256, kid: sig.kid } })
-        return { bytes, jws: sig.jws }
-      })
-      reply.header('x-dcx-signature', out.jws)
-      return reply.send(out.bytes as unknown as string)
-    }
-    // Unsigned: the audit event is written first (fail closed), then pages stream, each read in
-    // its own transaction carrying the caller.
-    await req.ctx.tx(async (_tx, audit) => audit.set({ details: { filters, signed: false } }))
-    const chunks = bundleChunks((fn) => withActor(app.db, actor, fn), actor, plan, stats)
-    return reply.send(Readable.from(chunks) as unknown as string)
-  })
+    async (req, reply) => {
+      const actor = req.actor
+      const plan = planExport(req.query) // a bad filter is a 400 before any byte is sent
+      const { signed: _s, ...filters } = req.query
+      const stamp = new Date().toISOString().replaceAll(':', '-')
+      reply.type(STIX_MEDIA_TYPE).header('content-disposition', `attachment; filename="dcx-export-${stamp}.json"`).header('cache-control', 'no-store')
+      const stats = { objects: 0 }
+      if (req.query.signed === 'true') {
+        // The signature covers the exact bytes, so a signed export is assembled (in one
+        // transaction) before it is sent; its digest goes into the audit event.
+        const out = await req.ctx.tx(async (tx, audit) => {
+          let text = ''
+          for await (const chunk of bundleChunks((fn) => fn(tx), actor, plan, stats)) text += chunk
+          const bytes = Buffer.from(text, 'utf8')
+          const sig = signDetached(app.keys, bytes)
+          audit.set({ details: { filters, signed: true, objects: stats.objects, sha256: sig.sha256, kid: sig.kid } })
+          return { bytes, jws: sig.jws }
+        })
+        reply.header('x-dcx-signature', out.jws)
+        return reply.send(out.bytes as unknown as string)
+      }
+      // Unsigned: the audit event is written first (fail closed), then pages stream, each read in
+      // its own transaction carrying the caller.
+      await req.ctx.tx(async (_tx, audit) => audit.set({ details: { filters, signed: false } }))
+      const chunks = bundleChunks((fn) => withActor(app.db, actor, fn), actor, plan, stats)
+      return reply.send(Readable.from(chunks) as unknown as string)
+    },
+  )
 
-  app.post('/import/stix', {
-    bodyLimit: 8 * 1024 * 1024,
-    schema: {
-      tags,
-      operationId: 'importStix',
-      summary: "Import a STIX 2.1 bundle: indicators whose patterns map to a DCX type become your organisation's (contributor); one result per object; Idempotency-Key supported",
-      consumes: ['application/json', 'application/stix+json'],
-      headers: z.object({ 'idempotency-key': z.string().optional() }),
-      querystring: importQuery,
-      body: stixBundle,
-      response: { 200: importResponse, ...problems(400, 401, 403, 413, 415, 422, 429, 500) },
+  app.post(
+    '/import/stix',
+    {
+      bodyLimit: 8 * 1024 * 1024,
+      schema: {
+        tags,
+        operationId: 'importStix',
+        summary:
+          "Import a STIX 2.1 bundle: indicators whose patterns map to a DCX type become your organisation's (contributor); one result per object; Idempotency-Key supported",
+        consumes: ['application/json', 'application/stix+json'],
+        headers: z.object({ 'idempotency-key': z.string().optional() }),
+        querystring: importQuery,
+        body: stixBundle,
+        response: { 200: importResponse, ...problems(400, 401, 403, 413, 415, 422, 429, 500) },
+      },
     },
-  }, async (req, reply) => {
-    const q = req.query
-    const placement = { distribution: q.distribution, sharingGroupId: q.sharingGroupId ?? null, tlp: q.tlp }
-    const problemsFound = placementProblems({ tlp: q.tlp ?? 'amber', distribution: q.distribution, sharingGroupId: q.sharingGroupId }, 'query')
-    if (problemsFound.length) throw invalidFields(problemsFound)
-    const out = await idempotent(req, async (tx, audit) => {
-      if (q.distribution === 'sharing_group') await assertUsableGroup(tx, req.actor.organisationId, q.sharingGroupId, 'query.sharingGroupId')
-      const results = await importObjects(tx, req.ctx, req.body.objects, placement)
-      const counts = countByStatus(results)
-      audit.set({ details: { bundle: req.body.id, submitted: results.length, ...counts, distribution: q.distribution, tlp: q.tlp ?? null } })
-      return { status: 200, body: { results, counts } }
-    })
-    if (out.replayed) reply.header('idempotent-replayed', 'true')
-    return out.body
-  })
+    async (req, reply) => {
+      const q = req.query
+      const placement = { distribution: q.distribution, sharingGroupId: q.sharingGroupId ?? null, tlp: q.tlp }
+      const problemsFound = placementProblems({ tlp: q.tlp ?? 'amber', distribution: q.distribution, sharingGroupId: q.sharingGroupId }, 'query')
+      if (problemsFound.length) throw invalidFields(problemsFound)
+      const out = await idempotent(req, async (tx, audit) => {
+        if (q.distribution === 'sharing_group') await assertUsableGroup(tx, req.actor.organisationId, q.sharingGroupId, 'query.sharingGroupId')
+        const results = await importObjects(tx, req.ctx, req.body.objects, placement)
+        const counts = countByStatus(results)
+        audit.set({ details: { bundle: req.body.id, submitted: results.length, ...counts, distribution: q.distribution, tlp: q.tlp ?? null } })
+        return { status: 200, body: { results, counts } }
+      })
+      if (out.replayed) reply.header('idempotent-replayed', 'true')
+      return out.body
+    },
+  )
 }
 
 export default routes

@@ -18,7 +18,10 @@ export const exportQuery = z
     status: z.enum(['active', 'revoked']).optional().describe('revoked also selects revoked notes; active selects published ones'),
     topic: topic.optional(),
     sector: sector.optional(),
-    language: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a language tag like "en" or "pt-BR"').optional(),
+    language: z
+      .string()
+      .regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a language tag like "en" or "pt-BR"')
+      .optional(),
     include: z
       .string()
       .regex(/^(indicators|notes|sightings)(,(indicators|notes|sightings))*$/, 'a comma-separated list of indicators, notes, sightings')

@@ -38,15 +38,30 @@ function make(actor: Actor, c: Omit<Collection, 'canRead' | 'canWrite'>): Collec
 async function own(tx: Tx, actor: Actor): Promise<Collection> {
   const [org] = await tx.select({ name: organisations.name }).from(organisations).where(eq(organisations.id, actor.organisationId))
   return make(actor, {
-    id: actor.organisationId, distribution: 'organisation', groupId: null,
-    title: org?.name ?? 'Your organisation', description: 'Items shared with your organisation only',
+    id: actor.organisationId,
+    distribution: 'organisation',
+    groupId: null,
+    title: org?.name ?? 'Your organisation',
+    description: 'Items shared with your organisation only',
   })
 }
 
 const authorities = (actor: Actor) =>
-  make(actor, { id: AUTHORITIES_COLLECTION, distribution: 'authorities', groupId: null, title: 'Authorities', description: 'Items shared with police, customs, border, prosecution, judiciary and international organisations' })
+  make(actor, {
+    id: AUTHORITIES_COLLECTION,
+    distribution: 'authorities',
+    groupId: null,
+    title: 'Authorities',
+    description: 'Items shared with police, customs, border, prosecution, judiciary and international organisations',
+  })
 const community = (actor: Actor) =>
-  make(actor, { id: COMMUNITY_COLLECTION, distribution: 'community', groupId: null, title: 'Community', description: 'Items shared with every active organisation' })
+  make(actor, {
+    id: COMMUNITY_COLLECTION,
+    distribution: 'community',
+    groupId: null,
+    title: 'Community',
+    description: 'Items shared with every active organisation',
+  })
 
 /** The platform-wide audiences (by sector) that reach the caller. */
 async function reached(tx: Tx): Promise<Set<string>> {
@@ -64,7 +79,9 @@ async function groups(tx: Tx, actor: Actor, id?: string): Promise<Collection[]> 
     .where(and(reachesCaller({ distribution: sql`'sharing_group'`, sharingGroupId: sharingGroups.id }), id ? eq(sharingGroups.id, id) : undefined))
     .orderBy(asc(sharingGroups.createdAt), asc(sharingGroups.id))
     .limit(1000)
-  return rs.map((g) => make(actor, { id: g.id, distribution: 'sharing_group', groupId: g.id, title: g.name, description: 'Items shared with the members of this sharing group' }))
+  return rs.map((g) =>
+    make(actor, { id: g.id, distribution: 'sharing_group', groupId: g.id, title: g.name, description: 'Items shared with the members of this sharing group' }),
+  )
 }
 
 export async function listCollections(tx: Tx, actor: Actor): Promise<Collection[]> {

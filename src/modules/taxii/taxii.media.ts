@@ -15,10 +15,18 @@ export function namesTaxii21(header: string | undefined): boolean {
   return header.split(',').some((range) => {
     const [type = '', ...params] = range.split(';').map((p) => p.trim())
     if (type.toLowerCase() !== 'application/taxii+json') return false
-    const kv = new Map(params.map((p) => {
-      const i = p.indexOf('=')
-      return [p.slice(0, i).trim().toLowerCase(), p.slice(i + 1).trim().replace(/^"|"$/g, '')] as [string, string]
-    }))
+    const kv = new Map(
+      params.map((p) => {
+        const i = p.indexOf('=')
+        return [
+          p.slice(0, i).trim().toLowerCase(),
+          p
+            .slice(i + 1)
+            .trim()
+            .replace(/^"|"$/g, ''),
+        ] as [string, string]
+      }),
+    )
     if (kv.has('q') && Number(kv.get('q')) === 0) return false
     return !kv.has('version') || kv.get('version') === '2.1'
   })

@@ -17,7 +17,6 @@ import { noteColumns } from '../notes/notes.repository.js'
 import { toStixIndicator, toStixReport, type StixObject } from '../stix/stix.mapping.js'
 import { inCollection, type Collection } from './taxii.collections.js'
 
-
 export const DEFAULT_LIMIT = 100
 export const MAX_LIMIT = 1000
 
@@ -52,7 +51,13 @@ export function parseObjectId(id: string): { kind: Kind; id: string } | undefine
   return m ? { kind: m[1]!.toLowerCase() as Kind, id: m[2]!.toLowerCase() } : undefined
 }
 
-const values = (v: string | string[] | undefined) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean))
+const values = (v: string | string[] | undefined) =>
+  v === undefined
+    ? []
+    : (Array.isArray(v) ? v : [v])
+        .flatMap((x) => x.split(','))
+        .map((x) => x.trim())
+        .filter(Boolean)
 
 function badQuery(name: string, reason: string): AppError {
   return new AppError('validation', `query.${name}: ${reason}`, [{ name: `query.${name}`, reason }])

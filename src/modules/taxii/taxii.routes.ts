@@ -68,41 +68,67 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     return send(reply, { collections: cs.map(toTaxiiCollection) })
   })
 
-  app.get(`/${API_ROOT}/collections/:id/`, { schema: { ...hide, operationId: 'taxiiGetCollection', params: collectionParams, querystring: noQuery } }, async (req, reply) =>
-    send(reply, toTaxiiCollection(await service.collection(req.ctx, req.params.id))),
+  app.get(
+    `/${API_ROOT}/collections/:id/`,
+    { schema: { ...hide, operationId: 'taxiiGetCollection', params: collectionParams, querystring: noQuery } },
+    async (req, reply) => send(reply, toTaxiiCollection(await service.collection(req.ctx, req.params.id))),
   )
 
-  app.get(`/${API_ROOT}/collections/:id/manifest/`, { schema: { ...hide, operationId: 'taxiiGetManifest', params: collectionParams, querystring: listQuery } }, async (req, reply) => {
-    const out = await service.manifest(req.ctx, req.params.id, req.query)
-    const objects = out.entries.map((e) => ({ id: e.id, date_added: e.dateAdded, version: e.version, media_type: 'application/stix+json;version=2.1' }))
-    return send(reply, { more: out.more, ...(out.next ? { next: out.next } : {}), ...(objects.length ? { objects } : {}) }, out.entries)
-  })
+  app.get(
+    `/${API_ROOT}/collections/:id/manifest/`,
+    { schema: { ...hide, operationId: 'taxiiGetManifest', params: collectionParams, querystring: listQuery } },
+    async (req, reply) => {
+      const out = await service.manifest(req.ctx, req.params.id, req.query)
+      const objects = out.entries.map((e) => ({ id: e.id, date_added: e.dateAdded, version: e.version, media_type: 'application/stix+json;version=2.1' }))
+      return send(reply, { more: out.more, ...(out.next ? { next: out.next } : {}), ...(objects.length ? { objects } : {}) }, out.entries)
+    },
+  )
 
-  app.get(`/${API_ROOT}/collections/:id/objects/`, { schema: { ...hide, operationId: 'taxiiGetObjects', params: collectionParams, querystring: listQuery } }, async (req, reply) => {
-    const out = await service.objects(req.ctx, req.params.id, req.query)
-    const objects = out.entries.map((e) => e.object)
-    return send(reply, { more: out.more, ...(out.next ? { next: out.next } : {}), ...(objects.length ? { objects } : {}) }, out.entries)
-  })
+  app.get(
+    `/${API_ROOT}/collections/:id/objects/`,
+    { schema: { ...hide, operationId: 'taxiiGetObjects', params: collectionParams, querystring: listQuery } },
+    async (req, reply) => {
+      const out = await service.objects(req.ctx, req.params.id, req.query)
+      const objects = out.entries.map((e) => e.object)
+      return send(reply, { more: out.more, ...(out.next ? { next: out.next } : {}), ...(objects.length ? { objects } : {}) }, out.entries)
+    },
+  )
 
-  app.post(`/${API_ROOT}/collections/:id/objects/`, {
-    bodyLimit: MAX_CONTENT_LENGTH,
-    schema: { ...hide, operationId: 'taxiiAddObjects', params: collectionParams, querystring: noQuery, body: envelope },
-  }, async (req, reply) => send(reply.code(202), await service.add(req.ctx, req.params.id, req.body.objects)))
+  app.post(
+    `/${API_ROOT}/collections/:id/objects/`,
+    {
+      bodyLimit: MAX_CONTENT_LENGTH,
+      schema: { ...hide, operationId: 'taxiiAddObjects', params: collectionParams, querystring: noQuery, body: envelope },
+    },
+    async (req, reply) => send(reply.code(202), await service.add(req.ctx, req.params.id, req.body.objects)),
+  )
 
-  app.get(`/${API_ROOT}/collections/:id/objects/:objectId/`, { schema: { ...hide, operationId: 'taxiiGetObject', params: objectParams, querystring: objectQuery } }, async (req, reply) => {
-    const found = await service.object(req.ctx, req.params.id, req.params.objectId, req.query)
-    return send(reply, { more: false, objects: [found.object] }, [found])
-  })
+  app.get(
+    `/${API_ROOT}/collections/:id/objects/:objectId/`,
+    { schema: { ...hide, operationId: 'taxiiGetObject', params: objectParams, querystring: objectQuery } },
+    async (req, reply) => {
+      const found = await service.object(req.ctx, req.params.id, req.params.objectId, req.query)
+      return send(reply, { more: false, objects: [found.object] }, [found])
+    },
+  )
 
-  app.delete(`/${API_ROOT}/collections/:id/objects/:objectId/`, { schema: { ...hide, operationId: 'taxiiDeleteObject', params: objectParams, querystring: objectQuery } }, async (req, reply) => {
-    await service.revoke(req.ctx, req.params.id, req.params.objectId, req.query)
-    return sendTaxii(reply.code(200), undefined)
-  })
+  app.delete(
+    `/${API_ROOT}/collections/:id/objects/:objectId/`,
+    { schema: { ...hide, operationId: 'taxiiDeleteObject', params: objectParams, querystring: objectQuery } },
+    async (req, reply) => {
+      await service.revoke(req.ctx, req.params.id, req.params.objectId, req.query)
+      return sendTaxii(reply.code(200), undefined)
+    },
+  )
 
-  app.get(`/${API_ROOT}/collections/:id/objects/:objectId/versions/`, { schema: { ...hide, operationId: 'taxiiGetVersions', params: objectParams, querystring: versionsQuery } }, async (req, reply) => {
-    const found = await service.versions(req.ctx, req.params.id, req.params.objectId, req.query)
-    return send(reply, { more: false, versions: [found.version] }, [found])
-  })
+  app.get(
+    `/${API_ROOT}/collections/:id/objects/:objectId/versions/`,
+    { schema: { ...hide, operationId: 'taxiiGetVersions', params: objectParams, querystring: versionsQuery } },
+    async (req, reply) => {
+      const found = await service.versions(req.ctx, req.params.id, req.params.objectId, req.query)
+      return send(reply, { more: false, versions: [found.version] }, [found])
+    },
+  )
 }
 
 export default routes

@@ -24,9 +24,7 @@ export const listQuery = z
   })
   .strict()
 
-export const objectQuery = z
-  .object({ added_after: addedAfter, limit, next, 'match[version]': multi, 'match[spec_version]': multi })
-  .strict()
+export const objectQuery = z.object({ added_after: addedAfter, limit, next, 'match[version]': multi, 'match[spec_version]': multi }).strict()
 
 export const versionsQuery = z.object({ added_after: addedAfter, limit, next, 'match[spec_version]': multi }).strict()
 

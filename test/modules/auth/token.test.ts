@@ -18,7 +18,10 @@ t.test('client-credentials token: form, JSON, Basic; then /v1/me', async (t) => 
   t.equal(body.token_type, 'Bearer')
   t.equal(body.expires_in, 600)
   t.equal(form.headers['cache-control'], 'no-store')
-  const [h, p] = body.access_token.split('.').slice(0, 2).map((s) => JSON.parse(Buffer.from(s, 'base64url').toString()))
+  const [h, p] = body.access_token
+    .split('.')
+    .slice(0, 2)
+    .map((s) => JSON.parse(Buffer.from(s, 'base64url').toString()))
   t.equal(h.alg, 'EdDSA')
   t.ok(h.kid, 'kid in header')
   t.equal(p.exp - p.iat, 600, 'lifetime is the configured TTL')
@@ -26,7 +29,11 @@ t.test('client-credentials token: form, JSON, Basic; then /v1/me', async (t) => 
   t.equal(p.iss, 'urn:dcx')
   t.equal(p.aud, 'urn:dcx:api')
 
-  const viaJson = await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: reader.clientSecret })
+  const viaJson = await as(app, undefined).post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: reader.clientId,
+    client_secret: reader.clientSecret,
+  })
   t.equal(viaJson.statusCode, 200)
 
   const basic = await app.inject({
@@ -74,7 +81,11 @@ t.test('disabled account: no token, and a live token stops working', async (t) =
   const res = await as(app, org_admin.token).patch(`/v1/accounts/${reader.id}`, { disabled: true })
   t.equal(res.statusCode, 200, res.body)
   isProblem(t, await as(app, reader.token).get('/v1/me'), 401)
-  const tok = await as(app, undefined).post('/v1/auth/token', { grant_type: 'client_credentials', client_id: reader.clientId, client_secret: reader.clientSecret })
+  const tok = await as(app, undefined).post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: reader.clientId,
+    client_secret: reader.clientSecret,
+  })
   t.equal(tok.statusCode, 401)
   void org
 })

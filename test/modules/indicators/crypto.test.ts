@@ -25,7 +25,11 @@ function flipOneCase(addr: string): string {
 
 t.test('Ethereum / EIP-55', async (t) => {
   for (const addr of EIP55_NORMAL) t.equal(`0x${eip55(addr.slice(2).toLowerCase())}`, addr, `eip55 reproduces ${addr}`)
-  expectValid(t, 'crypto_address', ALL.map((a) => [a, `0x${a.slice(2).toLowerCase()}`, 'ethereum'] as const))
+  expectValid(
+    t,
+    'crypto_address',
+    ALL.map((a) => [a, `0x${a.slice(2).toLowerCase()}`, 'ethereum'] as const),
+  )
   expectValid(t, 'crypto_address', [['0X52908400098527886E0F7030069857D2E4169EE7', '0x52908400098527886e0f7030069857d2e4169ee7', 'ethereum']])
   expectInvalid(t, 'crypto_address', [
     ...EIP55_NORMAL.map((a) => [flipOneCase(a), /EIP-55 checksum does not match/] as const),
@@ -38,8 +42,7 @@ t.test('Ethereum / EIP-55', async (t) => {
 })
 
 // The Monero project's general-fund donation address (standard address, network byte 18).
-const MONERO_DONATION =
-  '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A'
+const MONERO_DONATION = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A'
 
 /** Builds an address independently: tag || keys [|| payment id] || keccak256(...)[0..4]. */
 function moneroAddress(tag: number, extra = 0): string {

@@ -3,12 +3,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { base58xmr, bech32, bech32m, createBase58check } from '@scure/base'
 import fc from 'fast-check'
 import t from 'tap'
-import {
-  INDICATOR_TYPES,
-  type IndicatorType,
-  candidateTypes,
-  normalizeIndicator,
-} from '../../../src/modules/indicators/normalize.js'
+import { INDICATOR_TYPES, type IndicatorType, candidateTypes, normalizeIndicator } from '../../../src/modules/indicators/normalize.js'
 import { encodeOnionLabel } from '../../../src/modules/indicators/validators/onion.js'
 import { s10CheckDigit } from '../../../src/modules/indicators/validators/s10.js'
 
@@ -53,7 +48,15 @@ const withChecksum = (b: Uint8Array): Uint8Array => Uint8Array.from([...b, ...ke
 /** Inputs that are often (not always) valid for each type, so the idempotence check has work to do. */
 const likelyValid: Record<IndicatorType, fc.Arbitrary<string>> = {
   onion_url: fc
-    .tuple(bytes(32), fc.constantFrom('', 'http://', 'HTTPS://'), fc.oneof(fc.constant(''), fc.webPath(), fc.webQueryParameters().map((q) => `/?${q}`)))
+    .tuple(
+      bytes(32),
+      fc.constantFrom('', 'http://', 'HTTPS://'),
+      fc.oneof(
+        fc.constant(''),
+        fc.webPath(),
+        fc.webQueryParameters().map((q) => `/?${q}`),
+      ),
+    )
     .map(([k, scheme, path]) => `${scheme}${encodeOnionLabel(k)}.onion${path}`),
   url: fc.webUrl({ withFragments: true, withQueryParameters: true }),
   domain: fc.domain(),

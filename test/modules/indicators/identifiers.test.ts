@@ -72,7 +72,12 @@ t.test('postal_item (UPU S10)', async (t) => {
   }
   // 12345678: sum 204, 204 mod 11 = 6, 11-6 = 5.   47312482: sum 200, mod 11 = 2 -> 9.
   // 00000008: sum 56, mod 11 = 1 -> 10 -> 0.        00000000: sum 0 -> 11 -> 5.
-  for (const [serial, digit] of [['12345678', 5], ['47312482', 9], ['00000008', 0], ['00000000', 5]] as const) {
+  for (const [serial, digit] of [
+    ['12345678', 5],
+    ['47312482', 9],
+    ['00000008', 0],
+    ['00000000', 5],
+  ] as const) {
     t.equal(s10CheckDigit(serial), digit, `check digit of ${serial}`)
     t.equal(check(serial), digit, `independent check digit of ${serial}`)
   }

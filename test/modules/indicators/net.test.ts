@@ -51,10 +51,7 @@ t.test('url', async (t) => {
     ['http://[2001:DB8::1]/', 'http://[2001:db8::1]/'],
     ['http://user:pw@example.com/', 'http://user:pw@example.com/'],
     // Accepted here too; onion_url is the stricter type.
-    [
-      'http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/',
-      'http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/',
-    ],
+    ['http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/', 'http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/'],
   ])
   expectInvalid(t, 'url', [
     ['example.com', /not a valid absolute URL/],

@@ -1,11 +1,5 @@
 import t from 'tap'
-import {
-  INDICATOR_TYPES,
-  type IndicatorType,
-  PERSONAL_DATA_TYPES,
-  candidateTypes,
-  normalizeIndicator,
-} from '../../../src/modules/indicators/normalize.js'
+import { INDICATOR_TYPES, type IndicatorType, PERSONAL_DATA_TYPES, candidateTypes, normalizeIndicator } from '../../../src/modules/indicators/normalize.js'
 
 const TOR = '2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion'
 const LONG_TYPES: ReadonlySet<IndicatorType> = new Set<IndicatorType>(['shipping_pattern', 'postal_address'])
@@ -13,7 +7,21 @@ const LONG_TYPES: ReadonlySet<IndicatorType> = new Set<IndicatorType>(['shipping
 t.test('public constants', async (t) => {
   t.strictSame(
     [...INDICATOR_TYPES],
-    ['onion_url', 'url', 'domain', 'crypto_address', 'email', 'phone', 'pgp_fingerprint', 'vendor_alias', 'postal_item', 'postal_address', 'person_name', 'file_hash', 'shipping_pattern'],
+    [
+      'onion_url',
+      'url',
+      'domain',
+      'crypto_address',
+      'email',
+      'phone',
+      'pgp_fingerprint',
+      'vendor_alias',
+      'postal_item',
+      'postal_address',
+      'person_name',
+      'file_hash',
+      'shipping_pattern',
+    ],
   )
   t.strictSame([...PERSONAL_DATA_TYPES].sort(), ['email', 'person_name', 'phone', 'postal_address'])
 })

@@ -78,8 +78,7 @@ export function controlCharReason(value: string, policy: ControlPolicy): string 
  * Returns null in the (theoretical) case that it does not converge.
  */
 export function foldText(value: string): string | null {
-  const step = (s: string): string =>
-    s.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/\s+/gu, ' ').trim()
+  const step = (s: string): string => s.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/\s+/gu, ' ').trim()
   let cur = value
   for (let i = 0; i < 5; i++) {
     const next = step(cur)
