@@ -532,6 +532,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        TokenRequest: {
+            /** @description Must be client_credentials */
+            grant_type: string;
+            client_id?: string;
+            client_secret?: string;
+            scope?: string;
+        };
         AccountCreate: {
             name: string;
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
@@ -720,13 +727,6 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
-        TokenRequest: {
-            /** @description Must be client_credentials */
-            grant_type: string;
-            client_id?: string;
-            client_secret?: string;
-            scope?: string;
-        };
         /** @description RFC 9457 problem details */
         Problem: {
             type: string;
@@ -738,6 +738,27 @@ export interface components {
             errors?: {
                 name: string;
                 reason: string;
+            }[];
+        };
+        TokenResponse: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+        };
+        OAuthError: {
+            /** @enum {string} */
+            error: "invalid_request" | "invalid_client" | "unsupported_grant_type" | "invalid_scope";
+            error_description: string;
+        };
+        JWKS: {
+            keys: {
+                kty: string;
+                crv: string;
+                x: string;
+                kid: string;
+                alg: string;
+                use: string;
             }[];
         };
         Account: {
@@ -1236,27 +1257,6 @@ export interface components {
                 unsupported: number;
                 invalid: number;
             };
-        };
-        TokenResponse: {
-            access_token: string;
-            /** @constant */
-            token_type: "Bearer";
-            expires_in: number;
-        };
-        OAuthError: {
-            /** @enum {string} */
-            error: "invalid_request" | "invalid_client" | "unsupported_grant_type" | "invalid_scope";
-            error_description: string;
-        };
-        JWKS: {
-            keys: {
-                kty: string;
-                crv: string;
-                x: string;
-                kid: string;
-                alg: string;
-                use: string;
-            }[];
         };
         AuditEventPage: {
             items: components["schemas"]["AuditEvent"][];
