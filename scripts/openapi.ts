@@ -7,14 +7,14 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import openapiTS, { astToString, COMMENT_HEADER } from 'openapi-typescript'
 import { stringify } from 'yaml'
-import { build } from '../src/app.js'
+import { build, type BuildOptions } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../openapi.yaml', import.meta.url))
 export const CLIENT_TYPES_PATH = fileURLToPath(new URL('../examples/generated/dcx.d.ts', import.meta.url))
 
-/** The document as the app serves it at /openapi.json. */
-export async function generateOpenApi(): Promise<Record<string, unknown>> {
+/** The document as the app serves it at /openapi.json (`opts.database`: an already-open one to build on). */
+export async function generateOpenApi(opts: Pick<BuildOptions, 'database'> = {}): Promise<Record<string, unknown>> {
   const app = await build(
     loadConfig({
       DCX_DATA_DIR: 'memory://',
@@ -22,6 +22,7 @@ export async function generateOpenApi(): Promise<Record<string, unknown>> {
       DCX_MASTER_KEY: 'openapi-generator-only-0123456789abcdef',
       DCX_DOCS: 'false',
     }),
+    opts,
   )
   try {
     await app.ready()
