@@ -8,6 +8,7 @@ import type { Queryable, Db, Tx } from '../db/client.js'
 import type { Actor } from '../core/actor.js'
 import { auditEvents } from '../db/schema/index.js'
 import { withActor } from './visibility.js'
+import { holdOn } from '../db/pipeline.js'
 
 export type Outcome = 'ok' | 'denied' | 'error'
 
@@ -93,7 +94,9 @@ export async function writeEvent(
   status: number | null,
 ) {
   if (!deps.recording) return
-  await q.insert(auditEvents).values(eventValues(facts, actor, st, outcome, status))
+  const insert = q.insert(auditEvents).values(eventValues(facts, actor, st, outcome, status))
+  // Inside a request's transaction the insert travels with COMMIT (db/pipeline.ts).
+  if (!holdOn(q, insert.toSQL())) await insert
 }
 
 /** The scope of one request. Re-entrant: a service called inside an outer tx() (the idempotency wrapper) joins it. */

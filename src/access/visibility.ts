@@ -8,6 +8,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { rows, type Db, type Tx } from '../db/client.js'
 import type { Actor } from '../core/actor.js'
+import { holdOn } from '../db/pipeline.js'
 
 export const DISTRIBUTIONS = ['organisation', 'sharing_group', 'authorities', 'community'] as const
 export type Distribution = (typeof DISTRIBUTIONS)[number]
@@ -52,7 +53,8 @@ export function reachesCaller(t: Pick<Distributed, 'distribution' | 'sharingGrou
  */
 export async function withActor<T>(db: Db, actor: Actor, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await rows(tx, sql`select dcx_act_as(${actor.organisationId}::uuid)`)
+    const actAs = sql`select dcx_act_as(${actor.organisationId}::uuid)`
+    if (!holdOn(tx, actAs)) await rows(tx, actAs)
     return fn(tx)
   })
 }
@@ -63,5 +65,6 @@ export async function withActor<T>(db: Db, actor: Actor, fn: (tx: Tx) => Promise
  * transaction only.
  */
 export async function forMatching(tx: Tx): Promise<void> {
-  await rows(tx, sql`select set_config('dcx.purpose', 'match', true)`)
+  const purpose = sql`select set_config('dcx.purpose', 'match', true)`
+  if (!holdOn(tx, purpose)) await rows(tx, purpose)
 }

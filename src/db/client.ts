@@ -16,6 +16,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction } from 'drizzle-orm/pg-core'
 import type { ExtractTablesWithRelations } from 'drizzle-orm'
 import * as schema from './schema/index.js'
+import { PipedPool } from './pipeline.js'
 
 export const APP_ROLE = 'dcx_app'
 export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
@@ -117,7 +118,7 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
   }
   if (!serviceUrl) log?.(`connecting as DATABASE_URL's user with role ${APP_ROLE} (could not set up a dedicated service login)`)
 
-  const pool = new pg.Pool({
+  const pool = new PipedPool({
     connectionString: serviceUrl ?? url,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
