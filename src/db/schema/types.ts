@@ -9,3 +9,7 @@ export const xid8 = customType<{ data: string; driverData: string }>({
 export const tsvector = customType<{ data: string }>({
   dataType: () => 'tsvector',
 })
+
+export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => 'bytea',
+})

@@ -11,6 +11,7 @@ import { canSee, forMatching } from '../../access/visibility.js'
 import { candidateTypes, normalizeIndicator, type IndicatorType } from './normalize.js'
 import { indicatorCreate } from './indicators.schemas.js'
 import { prepareInsert } from './indicators.service.js'
+import { matchDigest } from './digest.js'
 
 const INSERT_CHUNK = 500
 const AUDIT_VALUES_KEPT = 100
@@ -122,21 +123,29 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
   })
 }
 
-/** One set-based query for the whole batch: the probes join the (type, normalized_value) index. */
+/**
+ * One set-based query for the whole batch. Each probe is a digest (digest.ts); the LATERAL join
+ * pins the plan to one descent of the covering match_digest index per probe, whatever the
+ * planner thinks of the batch's size (a hash join over a sequential scan of a million rows costs
+ * ten times as much), and the visibility rule reads only columns that index carries.
+ */
 async function matchQuery(tx: Tx, probes: { idx: number; type: string; nv: string }[]) {
   const i = indicators
+  const idx = `{${probes.map((p) => p.idx).join(',')}}`
+  const digests = `{${probes.map((p) => Buffer.from(matchDigest(p.type, p.nv)).toString('hex')).join(',')}}`
   return rows<MatchRow>(
     tx,
-    sql`with q as (
-          select * from jsonb_to_recordset(${JSON.stringify(probes)}::jsonb) as q(idx int, type text, nv text)
-        )
-        select q.idx, ${i.id}, ${i.type}, ${i.organisationId}, ${i.valueVisibility}, ${i.tlp}, ${i.confidence}, ${i.status},
+    sql`select q.idx, m.id, m.type, m.organisation_id, m.value_visibility, m.tlp, m.confidence, m.status,
                o.name, o.contact_email, o.contact_phone, o.contact_hours
-        from q
-        join ${i} on ${i.type} = q.type and ${i.normalizedValue} = q.nv
-        join organisations o on o.id = ${i.organisationId}
-        where ${i.status} = 'active' and ${canSee(i)}
-        order by q.idx, ${i.createdAt} desc`,
+        from unnest(${idx}::int[], ${digests}::text[]) as q(idx, hex)
+        cross join lateral (
+          select ${i.id} as id, ${i.type} as type, ${i.organisationId} as organisation_id, ${i.valueVisibility} as value_visibility,
+                 ${i.tlp} as tlp, ${i.confidence} as confidence, ${i.status} as status, ${i.createdAt} as created_at
+          from ${i}
+          where ${i.matchDigest} = decode(q.hex, 'hex') and ${i.status} = 'active' and ${canSee(i)}
+        ) m
+        join organisations o on o.id = m.organisation_id
+        order by q.idx, m.created_at desc`,
   )
 }
 
