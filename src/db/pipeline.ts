@@ -7,7 +7,7 @@
 //
 // Parameters of a statement sent that way are written into its text as literals. A literal in
 // single quotes has type unknown until context resolves it, exactly like a parameter the pg
-// driver sends untyped (type 0), so the statement means the same; escapeLiteral is the driver's
+// driver sends untyped (type 0), so the statement means the same; escapeLiteral() matches the driver's
 // own. A value holding NUL (which a query text cannot carry) is never inlined: the held
 // statements are sent on their own first and the statement goes out as usual. Nothing changes
 // for atomicity: the audit insert still runs inside the transaction and COMMIT is what returns, so
@@ -18,7 +18,14 @@ import pg from 'pg'
 import type { SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 
-const { escapeLiteral } = pg
+/**
+ * pg's escapeLiteral, byte for byte, but with native replaces instead of a loop over characters:
+ * a match call carries a parameter of several hundred kilobytes.
+ */
+export function escapeLiteral(s: string): string {
+  const quoted = s.replace(/'/g, "''")
+  return s.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`
+}
 // The driver's own conversion of a JS value to its text form (dates, arrays, buffers, JSON).
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => string | Buffer | null }
 
@@ -213,7 +220,7 @@ export class PipedClient {
   }
 
   escapeLiteral(s: string) {
-    return this.client.escapeLiteral(s)
+    return escapeLiteral(s)
   }
   escapeIdentifier(s: string) {
     return this.client.escapeIdentifier(s)

@@ -4,7 +4,7 @@
 import t from 'tap'
 import pg from 'pg'
 import { sql } from 'drizzle-orm'
-import { inlineParams } from '../../src/db/pipeline.js'
+import { escapeLiteral, inlineParams } from '../../src/db/pipeline.js'
 import { as, buildTestApp, json, orgWith } from '../helper.js'
 import { postIndicator, vendorAlias } from '../exchange/fixtures.js'
 
@@ -19,6 +19,8 @@ t.test('inlineParams: only placeholders outside strings, identifiers, comments a
   t.equal(inlineParams('select $1', ['nul\u0000byte']), undefined, 'a NUL cannot travel in a query text')
   t.equal(inlineParams('select $2', ['only one']), undefined, 'a missing parameter is refused, not guessed')
   t.equal(inlineParams('select $1', [Buffer.from([0xde, 0xad])]), "select '\\xdead'")
+  for (const s of ['', "'", '\\', "a'b\\c''\\\\", 'plain', "ünï\\cødé 🚀'"])
+    t.equal(escapeLiteral(s), pg.escapeLiteral(s), `escapeLiteral(${JSON.stringify(s)}) as pg's`)
 })
 
 const pgUrl = process.env.DATABASE_URL

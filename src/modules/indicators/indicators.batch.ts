@@ -99,7 +99,11 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
     await forMatching(tx)
     const found = probes.length ? await matchQuery(tx, probes) : []
     const byIdx = new Map<number, MatchRow[]>()
-    for (const r of found) byIdx.set(r.idx, [...(byIdx.get(r.idx) ?? []), r])
+    for (const r of found) {
+      const list = byIdx.get(r.idx)
+      if (list) list.push(r)
+      else byIdx.set(r.idx, [r])
+    }
     const results = values.map((v, idx) => ({
       ...(v.type ? { type: v.type } : {}),
       value: v.value,
@@ -132,7 +136,7 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
 async function matchQuery(tx: Tx, probes: { idx: number; type: string; nv: string }[]) {
   const i = indicators
   const idx = `{${probes.map((p) => p.idx).join(',')}}`
-  const digests = `{${probes.map((p) => Buffer.from(matchDigest(p.type, p.nv)).toString('hex')).join(',')}}`
+  const digests = `{${probes.map((p) => matchDigest(p.type, p.nv).toString('hex')).join(',')}}`
   return rows<MatchRow>(
     tx,
     sql`select q.idx, m.id, m.type, m.organisation_id, m.value_visibility, m.tlp, m.confidence, m.status,
