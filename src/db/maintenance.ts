@@ -214,10 +214,12 @@ export async function bootWarnings(database: Database, keeperOn: boolean): Promi
                (select sees_all from dcx_horizon()) as sees_all`,
   )
   const out: string[] = []
-  const keeps = keeperOn
-    ? 'the service keeps its tables’ planner statistics itself (DCX_STATS_KEEPER)'
-    : 'and DCX_STATS_KEEPER is off here: unless another node runs it, nothing analyses these tables'
-  if (s?.autovacuum !== 'on') out.push(`autovacuum is off on this PostgreSQL server: ${keeps}`)
+  if (s?.autovacuum !== 'on')
+    out.push(
+      keeperOn
+        ? "autovacuum is off on this PostgreSQL server: the service keeps its tables' planner statistics itself (DCX_STATS_KEEPER)"
+        : 'autovacuum is off on this PostgreSQL server and DCX_STATS_KEEPER is off here: unless another node runs the keeper, nothing analyses these tables',
+    )
   if (s?.track_counts !== 'on')
     out.push(`track_counts is off on this PostgreSQL server: row-change counters stay at zero, so only bulk loads made by this process are analysed`)
   if (s && !s.sees_all)

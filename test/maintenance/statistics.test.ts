@@ -2,10 +2,12 @@
 // loaded as the owner without ANALYZE, one pass, and the planner's statistics and the list
 // query's plan change in the database. On PostgreSQL a private database, so the counters are
 // this file's alone; two apps on it show the advisory lock keeps a second keeper out.
+import { Writable } from 'node:stream'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { and, desc, eq, sql } from 'drizzle-orm'
-import { as, buildTestApp, json, orgWith } from '../helper.js'
+import { as, buildTestApp, json, orgWith, testConfig, testDatabase } from '../helper.js'
+import { build } from '../../src/app.js'
 import { onPg, owner, privateApp } from '../audit/private-db.js'
 import { rows } from '../../src/db/client.js'
 import { indicators } from '../../src/db/schema/index.js'
@@ -161,4 +163,25 @@ t.test('two keepers on one database: only one analyses', { skip: !onPg && 'needs
   const after = await stats(app, 'indicators')
   t.equal(runs.filter((r) => r.analysed.includes('public.indicators')).length, 1, `one keeper analysed: ${JSON.stringify(runs)}`)
   t.equal(after.analyses, before.analyses + 1, 'indicators analysed once')
+})
+
+t.test('at boot, the log says when the server leaves statistics to the service', async (t) => {
+  let captured = ''
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      captured += chunk.toString()
+      cb()
+    },
+  })
+  const config = testConfig({ LOG_LEVEL: 'warn' })
+  const logged = await build(config, { ...(await testDatabase(config)), logger: { level: 'warn', stream } })
+  await logged.ready()
+  t.teardown(() => logged.close())
+  if (!onPg) {
+    t.notMatch(captured, /autovacuum/, 'PGlite: nothing to say (it never autovacuums; the keeper is the only one)')
+    return
+  }
+  const [s] = await owner(logged, "select current_setting('autovacuum') as autovacuum")
+  if (s?.autovacuum === 'on') t.notMatch(captured, /autovacuum is off/, 'autovacuum on: no warning')
+  else t.match(captured, /autovacuum is off on this PostgreSQL server and DCX_STATS_KEEPER is off here/, 'autovacuum off: a warning, naming who keeps statistics')
 })
