@@ -183,5 +183,6 @@ t.test('at boot, the log says when the server leaves statistics to the service',
   }
   const [s] = await owner(logged, "select current_setting('autovacuum') as autovacuum")
   if (s?.autovacuum === 'on') t.notMatch(captured, /autovacuum is off/, 'autovacuum on: no warning')
-  else t.match(captured, /autovacuum is off on this PostgreSQL server and DCX_STATS_KEEPER is off here/, 'autovacuum off: a warning, naming who keeps statistics')
+  else
+    t.match(captured, /autovacuum is off on this PostgreSQL server and DCX_STATS_KEEPER is off here/, 'autovacuum off: a warning, naming who keeps statistics')
 })
