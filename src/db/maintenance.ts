@@ -68,9 +68,9 @@ export class StatisticsKeeper {
   private current: Promise<MaintenanceRun> | undefined
   /** Rows this process loaded per table since it last saw the table analysed (for servers without track_counts, and before the counters are flushed). */
   private readonly counted = new Map<string, { rows: number; since: Date }>()
-  private readonly warned = new Set<string>()
   /** Tables the connecting user may not maintain: warned about once, then left alone. */
   private readonly foreign = new Set<string>()
+  private failing = false
 
   constructor(
     private readonly database: Database,
@@ -105,7 +105,18 @@ export class StatisticsKeeper {
   }
 
   private tick() {
-    this.runOnce().catch((err) => this.warnOnce('failed', { err }, 'statistics keeper: a pass failed'))
+    // A pass still running (a long VACUUM) is not queued behind: the next tick looks again.
+    if (this.current) return
+    this.runOnce().then(
+      () => {
+        this.failing = false
+      },
+      (err) => {
+        // Once per outage (the database down, the owner's login refused), not once per tick.
+        if (!this.failing) this.log.warn({ err }, 'statistics keeper: a pass failed; it retries every tick and says so again after a pass succeeds')
+        this.failing = true
+      },
+    )
   }
 
   /**
@@ -135,12 +146,13 @@ export class StatisticsKeeper {
         // make the next report (after this statement) happen, and read a fresh copy.
         if (pglite) await q(sql`select pg_stat_force_next_flush()`)
         await q(sql`select pg_stat_clear_snapshot()`)
+        const notOwned: string[] = []
         for (const t of await this.tables(q)) {
           const what = this.due(t)
           if (!what) continue
           if (!t.maintainable) {
             this.foreign.add(t.name)
-            this.warnOnce(`owner:${t.name}`, { table: t.name }, 'statistics keeper: the connecting user does not own this table and cannot ANALYZE it')
+            notOwned.push(t.name)
             continue
           }
           if (what === 'vacuum') {
@@ -152,6 +164,11 @@ export class StatisticsKeeper {
           }
           this.counted.delete(t.name)
         }
+        if (notOwned.length)
+          this.log.warn(
+            { tables: notOwned },
+            "statistics keeper: the connecting user owns neither these tables nor the database, so it cannot ANALYZE them; they are left to the server's autovacuum",
+          )
       } finally {
         await q(sql`select pg_advisory_unlock(${MAINTENANCE_LOCK_ID})`)
       }
@@ -192,12 +209,6 @@ export class StatisticsKeeper {
       lastAnalysed: r.last_analysed ? new Date(r.last_analysed as string) : null,
       maintainable: r.maintainable === true,
     }))
-  }
-
-  private warnOnce(key: string, obj: object, msg: string) {
-    if (this.warned.has(key)) return
-    this.warned.add(key)
-    this.log.warn(obj, msg)
   }
 }
 
