@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { and, desc, eq, sql } from 'drizzle-orm'
 import { as, buildTestApp, json, orgWith, testConfig, testDatabase } from '../helper.js'
 import { build } from '../../src/app.js'
+import { ConfigError, loadConfig } from '../../src/config.js'
 import { onPg, owner, privateApp } from '../audit/private-db.js'
 import { rows } from '../../src/db/client.js'
 import { indicators } from '../../src/db/schema/index.js'
@@ -185,4 +186,15 @@ t.test('at boot, the log says when the server leaves statistics to the service',
   if (s?.autovacuum === 'on') t.notMatch(captured, /autovacuum is off/, 'autovacuum on: no warning')
   else
     t.match(captured, /autovacuum is off on this PostgreSQL server and DCX_STATS_KEEPER is off here/, 'autovacuum off: a warning, naming who keeps statistics')
+})
+
+t.test('configuration: on every 5 s unless told otherwise', async (t) => {
+  t.match(loadConfig({}), { statsKeeper: true, statsIntervalMs: 5_000 }, 'defaults')
+  t.match(loadConfig({ DCX_STATS_KEEPER: 'false', DCX_STATS_INTERVAL_MS: '60000' }), { statsKeeper: false, statsIntervalMs: 60_000 })
+  t.throws(() => loadConfig({ DCX_STATS_INTERVAL_MS: '10' }), ConfigError, 'a busy loop is refused')
+})
+
+t.test('the service’s connections run without JIT', { skip: !onPg && 'PGlite has no JIT' }, async (t) => {
+  const [r] = await rows<{ jit: string }>(app.db, sql`select current_setting('jit') as jit`)
+  t.equal(r?.jit, 'off')
 })
