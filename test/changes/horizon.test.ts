@@ -42,6 +42,16 @@ t.test('an open transaction in another database holds neither the feed nor the c
   } finally {
     await a.end()
   }
+  // tap runs teardowns last-registered first: this one runs after the session below has ended.
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: admin.toString() })
+    await c.connect()
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${other.pathname.slice(1)} WITH (FORCE)`)
+    } finally {
+      await c.end()
+    }
+  })
 
   // Another database's session writes and keeps its transaction open for the whole case.
   const stranger = new pg.Client({ connectionString: other.toString() })
