@@ -16,6 +16,7 @@ import auth from './plugins/auth.js'
 import ops from './plugins/ops.js'
 import audit from './plugins/audit.js'
 import policy from './plugins/policy.js'
+import maintenance from './plugins/maintenance.js'
 import authRoutes, { jwksRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
@@ -121,6 +122,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       log: (m) => app.log.warn(m),
     }))
   await app.register(dbPlugin, { database })
+  await app.register(maintenance)
   await app.register(openapi)
   // Rate limits before auth in registration order: the per-address hook runs before token checks.
   await app.register(rateLimitPlugin)

@@ -55,6 +55,12 @@ const envSchema = z.object({
   // chain grows when an auditor verifies (or wherever another node's chainer runs); tests drive
   // the chainer themselves.
   DCX_AUDIT_CHAIN_TIMER: bool.default(true),
+  // Keep the planner's statistics from this process (db/maintenance.ts): every
+  // DCX_STATS_INTERVAL_MS, ANALYZE the tables past autovacuum's threshold (and VACUUM on the
+  // embedded database), one node at a time. PGlite never autovacuums; a server may have it off.
+  // Tests run the keeper themselves.
+  DCX_STATS_KEEPER: bool.default(true),
+  DCX_STATS_INTERVAL_MS: int(500, 3_600_000).default(5_000),
 })
 
 export interface Config {
@@ -85,6 +91,9 @@ export interface Config {
   readonly secretHashCost: number
   /** Run the audit chainer on its timer in this process. */
   readonly auditChainTimer: boolean
+  /** Run the statistics keeper on its timer in this process, every statsIntervalMs. */
+  readonly statsKeeper: boolean
+  readonly statsIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -137,6 +146,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     docs: e.DCX_DOCS,
     secretHashCost: e.DCX_SECRET_HASH_COST,
     auditChainTimer: e.DCX_AUDIT_CHAIN_TIMER,
+    statsKeeper: e.DCX_STATS_KEEPER,
+    statsIntervalMs: e.DCX_STATS_INTERVAL_MS,
   })
 }
 

@@ -1,12 +1,14 @@
 // The chainer links committed audit events into a hash chain, in the database, off the request
 // path: requests only INSERT their event (no lock, no serialisation), and one chainer at a time
 // (an advisory lock, whichever node holds it) appends chain rows. It reads only events whose
-// transaction ids are below the oldest running transaction, ordered by (xid, id), so an event
+// transaction ids are below the oldest transaction of this database still running (db/horizon.ts;
+// other databases on the server do not hold it back), ordered by (xid, id), so an event
 // that commits late is never skipped. Signed checkpoints of the chain head let an outside
 // party hold the service to its log.
 import { createPrivateKey, sign } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { rows, sql, type Db } from '../db/client.js'
+import { horizon } from '../db/horizon.js'
 import type { KeyStore } from '../access/keys.js'
 import { canonicalJson, chainHash, GENESIS_HASH, type CanonicalEvent } from './canonical.js'
 
@@ -103,6 +105,9 @@ export class AuditChainer {
             from audit_chain c join audit_events e on e.id = c.event_id
             order by c.sequence desc limit 1`,
       )
+      // The horizon in a statement of its own (dcx_horizon() is volatile); the read below takes a
+      // later snapshot, which sees every transaction the horizon counts as finished.
+      const below = await horizon(tx)
       const after = head ? sql`and (e.xid, e.id) > (${head.xid}::xid8, ${Number(head.event_id)}::bigint)` : sql``
       const events = await rows<Record<string, unknown>>(
         tx,
@@ -110,7 +115,7 @@ export class AuditChainer {
                    e.resource_id, e.outcome, e.status, e.request_id, e.client_address, e.user_agent, e.details,
                    e.xid::text as xid
             from audit_events e
-            where e.xid < pg_snapshot_xmin(pg_current_snapshot()) ${after}
+            where e.xid < ${below}::xid8 ${after}
             order by e.xid, e.id
             limit ${BATCH}`,
       )

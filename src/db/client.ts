@@ -39,6 +39,12 @@ export interface Database {
   close(): Promise<void>
   /** Run SQL as the connecting (owner) user, bypassing the app role. For tests and maintenance only. */
   asOwner<T>(fn: (q: (query: SQL) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>
+  /**
+   * Run SQL as the owner outside any transaction block, each statement on its own (VACUUM refuses
+   * to run inside one): on PostgreSQL a connection of its own, on PGlite the one session, with
+   * no other query in between. For the statistics keeper (db/maintenance.ts).
+   */
+  maintain<T>(fn: (q: (query: SQL) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>
 }
 
 export interface DatabaseOptions {
@@ -67,6 +73,7 @@ export async function pgliteTemplate(): Promise<Blob> {
   const client = await PGlite.create()
   try {
     await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+    await analyseNeverAnalysed((text) => client.query(text).then((r) => r.rows as Record<string, unknown>[]))
     return await client.dumpDataDir('none')
   } finally {
     await client.close()
@@ -112,6 +119,7 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
   try {
     await migrator.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID])
     await migratePg(drizzlePg(migrator, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+    await analyseNeverAnalysed((text) => migrator.query(text).then((r) => r.rows as Record<string, unknown>[]))
     serviceUrl = masterKey ? await serviceLogin(migrator, url, masterKey) : undefined
   } finally {
     await migrator.end().catch(() => {})
@@ -130,8 +138,10 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
     query_timeout: 35_000,
     idle_in_transaction_session_timeout: 60_000,
     // The role is a startup parameter: a connection that cannot take it fails to open,
-    // so no query can ever run as the connecting (owner) user by accident.
-    options: `-c role=${APP_ROLE}`,
+    // so no query can ever run as the connecting (owner) user by accident. JIT off: the
+    // service's statements are short, and compiling them (which a never-analysed table's
+    // inflated cost estimates trigger) only costs — tens of milliseconds per query.
+    options: `-c role=${APP_ROLE} -c jit=off`,
   })
   // An idle client losing its server (restart, network) must not crash the process.
   pool.on('error', () => {})
@@ -162,6 +172,16 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
       }, DEAD_CLIENT_RECLAIM_MS).unref()
     })
   })
+  const asOwner: Database['asOwner'] = async (fn) => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      const owner = drizzlePg(client, { schema })
+      return await fn(async (query) => (await owner.execute(query)).rows as Record<string, unknown>[])
+    } finally {
+      await client.end()
+    }
+  }
   const db = drizzlePg(pool, { schema }) as unknown as Db
   return {
     kind: 'pg',
@@ -172,16 +192,9 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
     async close() {
       await pool.end()
     },
-    async asOwner(fn) {
-      const client = new pg.Client({ connectionString: url })
-      await client.connect()
-      try {
-        const owner = drizzlePg(client, { schema })
-        return await fn(async (query) => (await owner.execute(query)).rows as Record<string, unknown>[])
-      } finally {
-        await client.end()
-      }
-    },
+    asOwner,
+    // A plain connection runs each statement in a transaction of its own already.
+    maintain: asOwner,
   }
 }
 
@@ -191,6 +204,7 @@ async function openPglite(dataDir: string, template?: Blob): Promise<Database> {
   if (!inMemory) mkdirSync(dataDir, { recursive: true })
   const client = inMemory ? await PGlite.create(template ? { loadDataDir: template } : {}) : await PGlite.create(path.resolve(dataDir))
   await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+  await analyseNeverAnalysed((text) => client.query(text).then((r) => r.rows as Record<string, unknown>[]))
   await client.exec(`SET ROLE ${APP_ROLE}`)
   const db = drizzlePglite(client, { schema }) as unknown as Db
   return {
@@ -213,7 +227,40 @@ async function openPglite(dataDir: string, template?: Blob): Promise<Database> {
         })
       })
     },
+    async maintain(fn) {
+      // client.transaction() is PGlite's way to hold its session: no other query runs until the
+      // callback returns. Its BEGIN is committed at once (VACUUM cannot run in a transaction
+      // block), the role switched for the session, and both are restored before its COMMIT.
+      return client.transaction(async (tx) => {
+        await tx.exec('COMMIT')
+        try {
+          await tx.exec('SET ROLE postgres')
+          return await fn(async (query) => {
+            const built = new PgDialect().sqlToQuery(query)
+            return (await tx.query(built.sql, built.params)).rows as Record<string, unknown>[]
+          })
+        } finally {
+          await tx.exec(`SET ROLE ${APP_ROLE}`)
+          await tx.exec('BEGIN')
+        }
+      })
+    },
   }
+}
+
+/**
+ * A new database (or one a migration just gave a new table) has tables no ANALYZE has seen:
+ * the planner then guesses their size from nothing. Analysing an empty or small table is cheap,
+ * so it is done right after migrating, as the owner; the statistics keeper (db/maintenance.ts)
+ * takes over from there. Larger never-analysed tables are left to the keeper.
+ */
+async function analyseNeverAnalysed(run: (text: string) => Promise<Record<string, unknown>[]>): Promise<void> {
+  const fresh = await run(`select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'p') and c.reltuples < 0
+       and pg_relation_size(c.oid) < 8 * 1024 * 1024
+       and pg_has_role(current_user, c.relowner, 'USAGE')`)
+  if (fresh.length) await run(`ANALYZE ${fresh.map((r) => String(r.name)).join(', ')}`)
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

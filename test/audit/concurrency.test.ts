@@ -116,12 +116,12 @@ t.test('chainNow covers events committed while an earlier run was in flight', as
     const inFlight = app.chainer.chainNow()
     const res = await as(app, reader.token).get('/v1/me')
     const rid = res.headers['x-request-id'] as string
-    // Transaction ids are cluster-wide: a transaction open in another database on a shared
-    // server holds the horizon back. Only an event below it must be chained.
+    // A transaction of this database still finishing holds the horizon back (dcx_horizon()).
+    // Only an event below it must be chained.
     for (let j = 0; j < 200; j++) {
       const [h] = await rows<{ below: boolean }>(
         app.db,
-        sql`select xid < pg_snapshot_xmin(pg_current_snapshot()) as below from audit_events where request_id = ${rid}`,
+        sql`select xid < (select horizon from dcx_horizon()) as below from audit_events where request_id = ${rid}`,
       )
       if (h?.below) break
       await new Promise((r) => setTimeout(r, 20))

@@ -69,15 +69,14 @@ export async function refusal(p: Promise<unknown>): Promise<string | undefined> 
 }
 
 /**
- * Chain every committed event of a private database. Transaction ids are cluster-wide, so on a
- * shared server a transaction open in any other database holds the chainer's horizon back for a
- * moment: wait until every event is below it, then chain — in one run, so the first checkpoint
- * covers them all.
+ * Chain every committed event of a private database. A transaction of this database still
+ * finishing holds the chainer's horizon (dcx_horizon()) back for a moment: wait until every event
+ * is below it, then chain — in one run, so the first checkpoint covers them all.
  */
 export async function chainAll(app: FastifyInstance): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const [state] = (await app.database.asOwner((q) =>
-      q(sql`select (select count(*)::int from audit_events where xid >= pg_snapshot_xmin(pg_current_snapshot())) as above,
+      q(sql`select (select count(*)::int from audit_events where xid >= (select horizon from dcx_horizon())) as above,
                    (select count(*)::int from audit_events e where not exists (select 1 from audit_chain c where c.event_id = e.id)) as unchained`),
     )) as { above: number; unchained: number }[]
     if (state?.unchained === 0) return

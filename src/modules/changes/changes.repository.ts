@@ -1,9 +1,11 @@
 // The change feed's reads: rows carry (change_xid, change_seq), and only rows whose writing
-// transaction is older than every transaction still running (the horizon) are returned, so a
-// transaction that commits late can never land behind a position already handed out.
+// transaction is older than every transaction of this database still running (the horizon,
+// db/horizon.ts) are returned, so a transaction that commits late can never land behind a
+// position already handed out.
 import { and, asc, getTableColumns, sql } from 'drizzle-orm'
 import { indicators, notes } from '../../db/schema/index.js'
-import { rows, type Queryable } from '../../db/client.js'
+import type { Queryable } from '../../db/client.js'
+import { horizon } from '../../db/horizon.js'
 import { canSee } from '../../access/visibility.js'
 
 const { search: _s1, ...indicatorCols } = getTableColumns(indicators)
@@ -19,10 +21,9 @@ const after = (t: typeof indicators | typeof notes, horizon: string, { xid, seq 
   sql`${t.changeXid} < ${horizon}::xid8 and (${t.changeXid}, ${t.changeSeq}) > (${xid}::xid8, ${seq}::bigint)`
 
 export const changesRepository = {
-  /** The oldest transaction still running: rows written by older ones are final. */
+  /** The oldest transaction of this database still running: rows written by older ones are final (db/horizon.ts). */
   async horizon(q: Queryable): Promise<string> {
-    const [h] = await rows<{ horizon: string }>(q, sql`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`)
-    return h?.horizon ?? '0'
+    return horizon(q)
   },
 
   async indicatorsAfter(q: Queryable, horizon: string, from: FeedPosition, limit: number) {

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { idParams, problems } from '../../core/schemas.js'
 import { etag, ifMatchVersion } from '../../core/etag.js'
 import { idempotent } from '../../access/idempotency.js'
+import { afterBulkLoad } from '../../db/maintenance.js'
 import { indicatorsService as service } from './indicators.service.js'
 import { bulkCreate, matchValues } from './indicators.batch.js'
 import { sightingsService } from './sightings.service.js'
@@ -76,6 +77,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const out = await idempotent(req, async () => ({ status: 200, body: await bulkCreate(req.ctx, req.body.items) }))
       if (out.replayed) reply.header('idempotent-replayed', 'true')
+      // Committed: a large load is analysed now, not at the next tick (db/maintenance.ts).
+      else afterBulkLoad('indicators', out.body.results.filter((r) => r.status === 'created').length)
       return out.body
     },
   )

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problems } from '../../core/schemas.js'
 import { idempotent } from '../../access/idempotency.js'
+import { afterBulkLoad } from '../../db/maintenance.js'
 import { withActor } from '../../access/visibility.js'
 import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
@@ -92,6 +93,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         return { status: 200, body: { results, counts } }
       })
       if (out.replayed) reply.header('idempotent-replayed', 'true')
+      // Committed: a large import is analysed now (db/maintenance.ts).
+      else afterBulkLoad('indicators', out.body.counts.created)
       return out.body
     },
   )

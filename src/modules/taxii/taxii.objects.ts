@@ -2,11 +2,12 @@
 // one version of each item (its current one), so an item's TAXII version and date_added are both
 // its `modified` (updated_at): an update is a new version added to the collection. Pages are in
 // (date_added, id) order; list reads only show rows whose writing transaction is older than every
-// running one (the change feed's horizon), so a late commit never lands behind a page already
+// running one of this database (the change feed's horizon, db/horizon.ts), so a late commit never lands behind a page already
 // served and a client polling with added_after or next misses nothing.
 import { and, asc, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
+import { horizon as horizonOf } from '../../db/horizon.js'
 import type { Actor } from '../../core/actor.js'
 import { AppError } from '../../core/errors.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
@@ -103,10 +104,10 @@ export function parseFilter(q: MatchQuery): Filter {
   return f
 }
 
-function conditions(actor: Actor, c: Collection, kind: Kind, f: Filter, horizon: boolean): SQL[] {
+function conditions(actor: Actor, c: Collection, kind: Kind, f: Filter, below: string | undefined): SQL[] {
   const t = TABLES[kind]
   const where: SQL[] = [canSee(t), inCollection(c, actor, t)]
-  if (horizon) where.push(sql`${t.changeXid} < pg_snapshot_xmin(pg_current_snapshot())`)
+  if (below !== undefined) where.push(sql`${t.changeXid} < ${below}::xid8`)
   if (f.addedAfter) where.push(gt(t.updatedAt, f.addedAfter))
   if (f.ids) where.push(f.ids[kind].length ? inArray(t.id, f.ids[kind]) : sql`false`)
   if (f.versions) where.push(inArray(t.updatedAt, f.versions))
@@ -124,12 +125,14 @@ function toEntry(kind: Kind, r: IndicatorRow | NoteRow, actor: Actor): Entry | n
 /** One page of a collection's objects, oldest date_added first, with `more` and `next`. */
 export async function page(tx: Tx, actor: Actor, c: Collection, f: Filter, horizon = true): Promise<{ entries: Entry[]; more: boolean; next?: string }> {
   const fetched: { kind: Kind; row: IndicatorRow | NoteRow }[] = []
+  // Asked once, in a statement of its own (dcx_horizon() is volatile).
+  const below = horizon ? await horizonOf(tx) : undefined
   for (const kind of f.types) {
     const t = TABLES[kind]
     const rs = (await tx
       .select(COLUMNS[kind])
       .from(t)
-      .where(and(...conditions(actor, c, kind, f, horizon)))
+      .where(and(...conditions(actor, c, kind, f, below)))
       .orderBy(asc(t.updatedAt), asc(t.id))
       .limit(f.limit + 1)) as (IndicatorRow | NoteRow)[]
     fetched.push(...rs.map((row) => ({ kind, row })))
