@@ -84,6 +84,10 @@ export interface ScopeDeps {
   recording: boolean
 }
 
+const EVENT_INSERT =
+  'insert into audit_events (account_id, organisation_id, client_id, action, resource_type, resource_id, outcome, status, request_id, client_address, user_agent, details) ' +
+  'values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)'
+
 export async function writeEvent(
   deps: ScopeDeps,
   q: Queryable,
@@ -94,9 +98,23 @@ export async function writeEvent(
   status: number | null,
 ) {
   if (!deps.recording) return
-  const insert = q.insert(auditEvents).values(eventValues(facts, actor, st, outcome, status))
-  // Inside a request's transaction the insert travels with COMMIT (db/pipeline.ts).
-  if (!holdOn(q, insert.toSQL())) await insert
+  const v = eventValues(facts, actor, st, outcome, status)
+  // Inside a request's transaction the insert travels with COMMIT (db/pipeline.ts), its text written once.
+  const params = [
+    v.accountId,
+    v.organisationId,
+    v.clientId,
+    v.action,
+    v.resourceType,
+    v.resourceId,
+    v.outcome,
+    v.status,
+    v.requestId,
+    v.clientAddress,
+    v.userAgent,
+    JSON.stringify(v.details),
+  ]
+  if (!holdOn(q, { sql: EVENT_INSERT, params })) await q.insert(auditEvents).values(v)
 }
 
 /** The scope of one request. Re-entrant: a service called inside an outer tx() (the idempotency wrapper) joins it. */

@@ -1,11 +1,11 @@
 // Keyset paging shared by every list: the page is `limit` rows fetched as `limit + 1`, the
 // extra row only telling whether there is a next page; the cursor is the last row's sort key.
-import { and, eq, gt, lt, or, type SQL } from 'drizzle-orm'
+import { and, eq, gt, lt, or, type Placeholder, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { decodeCursor, encodeCursor } from './cursor.js'
 
-/** The keyset condition: rows after (at, lastId) in (sort, id) order, in the given direction. */
-export function keysetAfter(sort: AnyPgColumn, id: AnyPgColumn, at: Date, lastId: string, direction: 'asc' | 'desc' = 'asc'): SQL {
+/** Rows after (at, lastId) in the given order; either may be a sql.placeholder() of a statement built once. */
+export function keysetAfter(sort: AnyPgColumn, id: AnyPgColumn, at: Date | Placeholder, lastId: string | Placeholder, direction: 'asc' | 'desc' = 'asc'): SQL {
   const beyond = direction === 'desc' ? lt : gt
   return or(beyond(sort, at), and(eq(sort, at), beyond(id, lastId))) as SQL
 }

@@ -6,7 +6,9 @@ import { indicators, type IndicatorRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
 import { notFound } from '../../core/errors.js'
-import { afterCreated, pageOf } from '../../core/paging.js'
+import { keysetAfter, pageOf } from '../../core/paging.js'
+import { decodeCursor } from '../../core/cursor.js'
+import { builtOnce } from '../../db/statements.js'
 import { preconditionFailed } from '../../core/etag.js'
 import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
@@ -26,14 +28,31 @@ export const touched = () => ({
   updatedAt: new Date(),
 })
 
-export async function findReadable(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
-  const [row] = await tx
+const readable = builtOnce<IndicatorRow[]>('dcx_indicator_readable', (q) =>
+  q
     .select(columns)
     .from(indicators)
-    .where(and(eq(indicators.id, id), canSee(indicators)))
+    .where(and(eq(indicators.id, sql.placeholder('id')), canSee(indicators))),
+)
+
+export async function findReadable(tx: Tx, _ctx: Ctx, id: string): Promise<IndicatorRow> {
+  const [row] = await readable(tx, { id })
   if (!row) throw notFound('indicator')
-  return row as IndicatorRow
+  return row
 }
+
+// The list a syncing client pages through: no filter but visibility, newest first, keyset-paged.
+const plainList = builtOnce<IndicatorRow[]>('dcx_indicator_list', (q) =>
+  q.select(columns).from(indicators).where(canSee(indicators)).orderBy(desc(indicators.createdAt), desc(indicators.id)).limit(sql.placeholder('limit')),
+)
+const plainListAfter = builtOnce<IndicatorRow[]>('dcx_indicator_list_after', (q) =>
+  q
+    .select(columns)
+    .from(indicators)
+    .where(and(canSee(indicators), keysetAfter(indicators.createdAt, indicators.id, sql.placeholder('at'), sql.placeholder('id'), 'desc')))
+    .orderBy(desc(indicators.createdAt), desc(indicators.id))
+    .limit(sql.placeholder('limit')),
+)
 
 /**
  * Visible by distribution, match_only included: what a sighting may be reported against. Call it
@@ -110,15 +129,22 @@ export const indicatorsService = {
 
   async list(ctx: Ctx, q: IndicatorListQuery) {
     const where: (SQL | undefined)[] = indicatorFilters(q)
+    // Only visibility: the statement built once (a syncing client's every call).
+    const plain = where.length === 1
+    const after = q.cursor ? decodeCursor<[string, string]>(q.cursor, ['t', 'u']) : undefined
     // Newest first by creation: new items land before page one, so later pages never shift.
-    if (q.cursor) where.push(afterCreated(q.cursor, indicators.createdAt, indicators.id, 'desc'))
+    if (after) where.push(keysetAfter(indicators.createdAt, indicators.id, new Date(after[0]), after[1], 'desc'))
     return ctx.tx(async (tx, audit) => {
-      const rs = (await tx
-        .select(columns)
-        .from(indicators)
-        .where(and(...where))
-        .orderBy(desc(indicators.createdAt), desc(indicators.id))
-        .limit(q.limit + 1)) as IndicatorRow[]
+      const rs = plain
+        ? after
+          ? await plainListAfter(tx, { at: new Date(after[0]), id: after[1], limit: q.limit + 1 })
+          : await plainList(tx, { limit: q.limit + 1 })
+        : ((await tx
+            .select(columns)
+            .from(indicators)
+            .where(and(...where))
+            .orderBy(desc(indicators.createdAt), desc(indicators.id))
+            .limit(q.limit + 1)) as IndicatorRow[])
       const { cursor: _c, limit, ...filters } = q
       const page = pageOf(rs, limit, (r) => toIndicator(r, ctx.actor.organisationId))
       audit.set({ details: { filters, limit, returned: page.items.length } })
