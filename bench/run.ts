@@ -16,6 +16,8 @@ import { validValue, prng, type OrgRef } from './data.js'
 import type { LoadResult, LoadSpec } from './load.js'
 import { machine, pct, fmt, table, targetTable, type Row, type Target } from './report.js'
 import type { IndicatorType } from '../src/modules/indicators/normalize.js'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import { matchStatement } from '../src/modules/indicators/indicators.batch.js'
 
 const opts = parseOptions(process.argv.slice(2))
 const started = Date.now()
@@ -391,6 +393,8 @@ async function main() {
   await settle()
   const bodies1k = matchBodies(hits, 1_000, opts.smoke ? 2 : 4, world.salt)
   const bodies10k = matchBodies(hits, 10_000, opts.smoke ? 1 : 3, world.salt)
+  const plan = await matchPlan(world.orgs[0]?.id as string, hits)
+  log(`match plan (10,000 probes, ${plan.indicators.toLocaleString('en')} indicators): ${plan.summary}`)
   const qWords = ['fentanyl', 'escrow', 'vacuum sealed', 'tramadol', 'dread', 'parcel', 'wickr', 'reshipper']
 
   // 1. The framework ceiling, once: Fastify's hello world over node:http's.
@@ -589,7 +593,7 @@ async function main() {
 
   // The report.
   const out = table(rows)
-  const targets = evaluate(rows)
+  const targets = evaluate(rows, plan)
   const t = targetTable(targets)
   process.stdout.write(`\n${out}\n\n${t}\n\n`)
   if (opts.smoke) process.stdout.write('SMOKE: this proves the harness works; the numbers (cold servers, 1 s runs, tiny seed) are not measurements.\n')
@@ -635,21 +639,61 @@ async function main() {
     )
 }
 
-function evaluate(rs: Row[]): Target[] {
+/**
+ * The plan PostgreSQL picks for the service's own match statement (10,000 probes, ~10 % known), as
+ * the service role with a reader's settings: every access to indicators must be an index scan of
+ * the covering digest index, never a sequential scan (a hash join over one costs ten times as much).
+ */
+async function matchPlan(orgId: string, hits: { type: IndicatorType; nv: string }[]) {
+  const probes = Array.from({ length: 10_000 }, (_, idx) => {
+    const h = hits[idx % Math.max(1, hits.length)]
+    return idx % 10 === 0 && h ? { idx, type: h.type, nv: h.nv } : { idx, type: 'email', nv: `nobody.${idx}@plan.example` }
+  })
+  const q = new PgDialect().sqlToQuery(matchStatement(probes))
+  if (!admin) throw new Error('no database connection')
+  const db = admin
+  const n = Number((await db.query<{ n: string }>('select count(*) as n from indicators')).rows[0]?.n ?? 0)
+  await db.query('BEGIN')
+  try {
+    await db.query('SET LOCAL ROLE dcx_app')
+    await db.query('SELECT dcx_act_as($1::uuid)', [orgId])
+    await db.query(`SELECT set_config('dcx.purpose', 'match', true)`)
+    const res = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${q.sql}`, q.params as unknown[])
+    const nodes: { type: string; index?: string }[] = []
+    const walk = (n: Record<string, unknown>) => {
+      if (n['Relation Name'] === 'indicators') nodes.push({ type: String(n['Node Type']), index: n['Index Name'] as string | undefined })
+      for (const c of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(c)
+    }
+    const doc = res.rows[0]?.['QUERY PLAN'] as { Plan: Record<string, unknown> }[]
+    walk(doc[0]?.Plan ?? {})
+    const ok = nodes.length > 0 && nodes.every((x) => x.type.startsWith('Index') && x.index === 'indicators_match_digest_idx')
+    return { ok, indicators: n, summary: nodes.map((x) => `${x.type}${x.index ? ` using ${x.index}` : ''}`).join(', ') || 'indicators not scanned' }
+  } finally {
+    await db.query('ROLLBACK')
+  }
+}
+
+function evaluate(rs: Row[], plan?: { ok: boolean; indicators: number; summary: string }): Target[] {
   const by = (k: string) => rs.find((r) => r.key === k)
   const out: Target[] = []
-  const list = by('list')
-  out.push(
-    list?.ratio != null
-      ? {
-          what: 'authenticated, audited list vs baseline',
-          goal: '≥ 0.60×',
-          measured: `${list.ratio.toFixed(2)}×`,
-          met: list.ratio >= 0.6,
-          margin: pct(list.ratio / 0.6 - 1),
-        }
-      : { what: 'authenticated, audited list vs baseline', goal: '≥ 0.60×', measured: '—', met: null, margin: '' },
-  )
+  const ratioTarget = (key: string, what: string, goal: number) => {
+    const r = by(key)
+    out.push(
+      r?.ratio != null
+        ? { what, goal: `≥ ${goal.toFixed(2)}×`, measured: `${r.ratio.toFixed(2)}×`, met: r.ratio >= goal, margin: pct(r.ratio / goal - 1) }
+        : { what, goal: `≥ ${goal.toFixed(2)}×`, measured: '—', met: null, margin: '' },
+    )
+  }
+  ratioTarget('list', 'authenticated, audited list vs baseline', 0.7)
+  ratioTarget('get', 'read by id vs baseline', 0.5)
+  if (plan)
+    out.push({
+      what: `match plan at ${fmt(plan.indicators)} indicators`,
+      goal: 'index scans of the digest index only',
+      measured: plan.summary,
+      met: plan.ok,
+      margin: '',
+    })
   const m1 = by('match-10k-c1')
   const m50 = by('match-10k')
   out.push(
@@ -667,8 +711,8 @@ function evaluate(rs: Row[]): Target[] {
   const ips = bulk?.extra?.indicatorsPerSec as number | undefined
   out.push(
     ips !== undefined
-      ? { what: 'bulk ingest', goal: '≥ 5,000 indicators/s', measured: `${fmt(ips)} /s`, met: ips >= 5000, margin: pct(ips / 5000 - 1) }
-      : { what: 'bulk ingest', goal: '≥ 5,000 indicators/s', measured: '—', met: null, margin: '' },
+      ? { what: 'bulk ingest', goal: '≥ 10,000 indicators/s', measured: `${fmt(ips)} /s`, met: ips >= 10000, margin: pct(ips / 10000 - 1) }
+      : { what: 'bulk ingest', goal: '≥ 10,000 indicators/s', measured: '—', met: null, margin: '' },
   )
   const loadRows = rs.filter((r) => r.key !== 'ceiling')
   const errs = loadRows.reduce((s, r) => s + r.errors, 0)
@@ -691,10 +735,10 @@ function evaluate(rs: Row[]): Target[] {
   const worst = rssRows.find((r) => r.rssMb === maxRss)
   out.push({
     what: 'DCX server RSS during load',
-    goal: '< 250 MB',
+    goal: '≤ 300 MB',
     measured: Number.isFinite(maxRss) ? `${fmt(maxRss)} MB peak (${worst?.key})` : '—',
-    met: Number.isFinite(maxRss) ? maxRss < 250 : null,
-    margin: Number.isFinite(maxRss) ? pct(1 - maxRss / 250) : '',
+    met: Number.isFinite(maxRss) ? maxRss <= 300 : null,
+    margin: Number.isFinite(maxRss) ? pct(1 - maxRss / 300) : '',
   })
   const exp = by('export')
   if (exp?.extra) {
