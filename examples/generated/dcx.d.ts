@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database is reachable */
+        /** The database is reachable (200); "degraded" names what runs reduced but serves (Redis down: per-node rate limits) */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -1299,6 +1299,12 @@ export interface components {
                 invalid: number;
             };
         };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "degraded";
+            /** @description What works in a reduced way: redis — rate limits count per node until it returns */
+            degraded: "redis"[];
+        };
         AuditEventPage: {
             items: components["schemas"]["AuditEvent"][];
             nextCursor: string | null;
@@ -1390,9 +1396,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        status: string;
-                    };
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description Rate limit reached; retry after Retry-After seconds */
