@@ -70,7 +70,11 @@ t.test('rotation through the endpoint: new kid signs, retired kid verifies, audi
     await as(app, admin.token).get(`/v1/audit/events?action=auth.signing_key.rotate&resourceId=${body.kid}`),
   ).items
   t.equal(events.length, 1, 'one audit event')
-  t.match(events[0], { action: 'auth.signing_key.rotate', resourceId: body.kid, details: { kid: body.kid, retiredKid: kidOf(before), reason: 'test rotation' } })
+  t.match(events[0], {
+    action: 'auth.signing_key.rotate',
+    resourceId: body.kid,
+    details: { kid: body.kid, retiredKid: kidOf(before), reason: 'test rotation' },
+  })
 })
 
 t.test('bad input is a 400 problem naming the field; an Idempotency-Key retry does not rotate twice', async (t) => {

@@ -68,14 +68,18 @@ const token = (app: FastifyInstance, id: string, secret: string, ip: string) =>
 async function guesses(app: FastifyInstance, clientId: string, ip: string) {
   const res = await Promise.all(Array.from({ length: 20 }, (_, i) => token(app, clientId, `wrong-${i}`, ip)))
   const codes = res.map((r) => r.statusCode)
-  return { checked: codes.filter((c) => c === 401).length, throttled: codes.filter((c) => c === 429).length, other: codes.filter((c) => c !== 401 && c !== 429) }
+  return {
+    checked: codes.filter((c) => c === 401).length,
+    throttled: codes.filter((c) => c === 429).length,
+    other: codes.filter((c) => c !== 401 && c !== 429),
+  }
 }
 
 const messages = (logs: string[], re: RegExp) => logs.filter((l) => re.test(l)).length
 
 t.test('Redis up, down, back: tokens keep working, guesses stay bounded, /readyz tells', { skip }, async (t) => {
   const port = await freePort()
-  let redis = startRedis(t, port)
+  const redis = startRedis(t, port)
   const logs: string[] = []
   const app = await appOn(t, port, logs)
   await until('connected to Redis', async () => (await readyz(app)).body.status === 'ready')
@@ -91,13 +95,17 @@ t.test('Redis up, down, back: tokens keep working, guesses stay bounded, /readyz
   t.equal(down.code, 200, '/readyz stays 200 so the load balancer keeps routing')
   t.same(down.body, { status: 'degraded', degraded: ['redis'] }, 'and names redis as degraded')
   t.equal((await token(app, contributor.clientId, contributor.clientSecret, '10.9.0.2')).statusCode, 200, 'a good secret still gets a token')
-  t.equal((await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${contributor.token}` } })).statusCode, 200, 'and requests pass the rate-limit tiers')
+  t.equal(
+    (await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${contributor.token}` } })).statusCode,
+    200,
+    'and requests pass the rate-limit tiers',
+  )
   const local = await guesses(app, admin.clientId, '10.9.0.3')
   t.same(local, { checked: LIMIT, throttled: 20 - LIMIT, other: [] }, 'Redis down: the local limit still bounds 20 parallel wrong secrets')
   t.equal((await token(app, admin.clientId, admin.clientSecret, '10.9.0.4')).statusCode, 429, 'the client id stays locked in the local window')
   t.equal(messages(logs, /Redis is unreachable/), 1, 'the outage is logged once as it starts')
 
-  redis = startRedis(t, port)
+  startRedis(t, port)
   await until('/readyz ready again', async () => (await readyz(app)).body.status === 'ready')
   t.same((await readyz(app)).body, { status: 'ready', degraded: [] }, 'reconnected by itself')
   t.equal(messages(logs, /Redis is reachable again/), 1, 'the end of the outage is logged once')
