@@ -4,6 +4,7 @@
 // never signs with the retired key after that.
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { sql } from 'drizzle-orm'
 import { build } from '../../src/app.js'
 import { as, buildTestApp, createAccount, createOrg, isProblem, json, orgWith, testConfig } from '../helper.js'
 
@@ -127,3 +128,28 @@ t.test('two nodes on one PostgreSQL database', { skip: onPg ? false : 'PGlite is
   }
   t.equal((await as(b, reader.token).get('/v1/me')).statusCode, 200, 'a token of the retired key still verifies on B')
 })
+
+t.test(
+  'the LISTEN connection comes back after the server ends it',
+  { skip: onPg ? false : 'LISTEN/NOTIFY across connections needs a PostgreSQL server' },
+  async (t) => {
+    const listen = app.database.listen
+    if (!listen) throw new Error('no listen() on PostgreSQL')
+    let listening = 0
+    const heard: (string | undefined)[] = []
+    const channel = `dcx_test_${Math.random().toString(36).slice(2, 10)}`
+    const l = listen.call(app.database, channel, { onNotify: (p) => heard.push(p), onListening: () => listening++ })
+    t.teardown(() => l.close())
+    await until('listening', async () => listening === 1)
+    const ended = await app.database.asOwner((q) =>
+      q(sql.raw(`select pg_terminate_backend(pid) as ok from pg_stat_activity where query = 'LISTEN ${channel}' and pid <> pg_backend_pid()`)),
+    )
+    t.equal(ended.length, 1, 'the server ended the listening session')
+    await until('listening again', async () => listening === 2)
+    await until('a notification arrives on the new connection', async () => {
+      await app.database.asOwner((q) => q(sql.raw(`select pg_notify('${channel}', 'ping')`)))
+      return heard.includes('ping')
+    })
+    t.pass('reconnected and hearing')
+  },
+)
