@@ -17,7 +17,7 @@ import ops from './plugins/ops.js'
 import audit from './plugins/audit.js'
 import policy from './plugins/policy.js'
 import maintenance from './plugins/maintenance.js'
-import authRoutes, { jwksRoutes } from './modules/auth/auth.routes.js'
+import authRoutes, { jwksRoutes, signingKeyRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
 import accountRoutes from './modules/accounts/accounts.routes.js'
@@ -135,6 +135,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(
     async (v1) => {
       await v1.register(authRoutes)
+      await v1.register(signingKeyRoutes)
       await v1.register(meRoutes)
       await v1.register(organisationRoutes)
       await v1.register(accountRoutes)

@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database is reachable */
+        /** The database is reachable (200); "degraded" names what runs reduced but serves (Redis down: per-node rate limits) */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -66,6 +66,23 @@ export interface paths {
         put?: never;
         /** OAuth 2.0 client-credentials grant: credentials in the body (form or JSON) or HTTP Basic */
         post: operations["issueToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/signing-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate the token signing key now (body {} or { reason }): every node signs with the new key within seconds; the retired key keeps verifying for one token lifetime. Idempotency-Key: a retry answers the first rotation */
+        post: operations["rotateSigningKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -539,6 +556,10 @@ export interface components {
             client_secret?: string;
             scope?: string;
         };
+        SigningKeyRotationRequest: {
+            /** @description Why the key is rotated (recorded in the audit event) */
+            reason?: string;
+        };
         AccountCreate: {
             name: string;
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
@@ -762,6 +783,24 @@ export interface components {
                 alg: string;
                 use: string;
             }[];
+        };
+        SigningKeyRotation: {
+            /** @description The key that signs from now on, on every node */
+            kid: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            createdAt: string;
+            /** @description The key this rotation retired */
+            retired: {
+                kid: string;
+                /**
+                 * Format: date-time
+                 * @description Tokens it signed keep verifying until then
+                 */
+                verifiesUntil: string;
+            } | null;
         };
         Account: {
             /**
@@ -1260,6 +1299,12 @@ export interface components {
                 invalid: number;
             };
         };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "degraded";
+            /** @description What works in a reduced way: redis — rate limits count per node until it returns */
+            degraded: "redis"[];
+        };
         AuditEventPage: {
             items: components["schemas"]["AuditEvent"][];
             nextCursor: string | null;
@@ -1351,9 +1396,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        status: string;
-                    };
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description Rate limit reached; retry after Retry-After seconds */
@@ -1448,6 +1491,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateSigningKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SigningKeyRotationRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningKeyRotation"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limit reached; retry after Retry-After seconds */

@@ -2,12 +2,13 @@
 // TAXII's HTTP Basic): one Basic parser, one failed-attempt throttle per client id and per
 // address, one slow comparison. An attempt is counted *before* the slow check and uncounted when
 // it succeeds, so twenty guesses sent at once cannot all be tried: past the limit they are
-// refused without a check. Unknown client ids cost one scrypt like wrong secrets, so timing does
+// refused without a check — also while Redis is down, when the counter counts in this node's
+// memory (core/counter.ts). Unknown client ids cost one scrypt like wrong secrets, so timing does
 // not reveal which ids exist.
 import { eq } from 'drizzle-orm'
 import type { Queryable } from '../db/client.js'
 import { accounts, type AccountRow } from '../db/schema/index.js'
-import type { Counter } from '../core/counter.js'
+import type { Counter, Hit } from '../core/counter.js'
 import { AppError } from '../core/errors.js'
 import { DUMMY_HASH, verifySecret } from '../core/secrets.js'
 
@@ -46,29 +47,29 @@ export interface CredentialDeps {
 export function credentialChecker(deps: CredentialDeps) {
   const { failures, limit } = deps
 
-  async function refuseIfOver(keys: string[], counts: number[]) {
-    const over = keys.filter((_, i) => (counts[i] ?? 0) > limit)
+  function refuseIfOver(hits: Hit[]) {
+    const over = hits.filter((h) => h.count > limit)
     if (over.length === 0) return
-    const ms = Math.max(...(await Promise.all(over.map((k) => failures.ttl(k)))))
-    const seconds = Math.max(1, Math.ceil(ms / 1000))
+    const seconds = Math.max(1, Math.ceil(Math.max(...over.map((h) => h.resetMs)) / 1000))
     throw new AppError('rate_limited', `Too many failed sign-ins; retry in ${seconds} s.`, undefined, { 'retry-after': String(seconds) })
   }
 
   return async function check(id: string, secret: string, address: string): Promise<AccountRow | undefined> {
     const keys = [`cid:${id.slice(0, MAX_ID)}`, `addr:${address}`]
     // Reserve the attempt first: the count others see already includes this one.
-    const counts = (await Promise.all(keys.map((k) => failures.hit(k)))).map((r) => r.count)
+    const hits = await Promise.all(keys.map((k) => failures.hit(k)))
+    const giveBack = () => Promise.all(keys.map((k, i) => failures.unhit(k, hits[i])))
     try {
-      await refuseIfOver(keys, counts)
+      refuseIfOver(hits)
     } catch (e) {
-      await Promise.all(keys.map((k) => failures.unhit(k)))
+      await giveBack()
       throw e
     }
     const account = id.length <= MAX_ID ? (await deps.db.select().from(accounts).where(eq(accounts.clientId, id)))[0] : undefined
     const ok = await verifySecret(secret.slice(0, MAX_SECRET), account?.secretHash ?? DUMMY_HASH)
     if (!account || !ok) return undefined
     // A success is not a failure: give the reservation back.
-    await Promise.all(keys.map((k) => failures.unhit(k)))
+    await giveBack()
     return account
   }
 }

@@ -40,6 +40,8 @@ export const POLICY = {
   metrics: { allow: 'public' },
   getJwks: { allow: 'public' },
   issueToken: { allow: 'public' },
+  // Rotating the service's token signing key: platform-wide, so platform admins only.
+  rotateSigningKey: { allow: ['platform_admin'] },
 
   getMe: { allow: 'account' },
   // The directory: every member can reach every partner's contact point.

@@ -96,6 +96,9 @@ export class AuditChainer {
   }
 
   private async chainBatch(): Promise<number> {
+    // A checkpoint may be signed in the transaction: confirm the signing key first, outside it
+    // (PGlite has one connection, which the transaction holds).
+    await this.keys.fresh()
     return this.db.transaction(async (tx) => {
       const [lock] = await rows<{ ok: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${CHAIN_LOCK_ID}) as ok`)
       if (!lock?.ok) return 0

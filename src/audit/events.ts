@@ -6,6 +6,7 @@ import type { OperationId } from '../access/policy.js'
 
 export const RESOURCE_TYPES = [
   'token',
+  'signing_key',
   'account',
   'organisation',
   'sharing_group',
@@ -38,6 +39,7 @@ const CHANGED = ['changed', 'version'] as const
 /** Only /v1 and /taxii2 operations are audited; the service's own endpoints are not. */
 export const AUDIT_EVENTS = {
   issueToken: { type: 'auth.token.issue', resource: 'token', details: [] },
+  rotateSigningKey: { type: 'auth.signing_key.rotate', resource: 'signing_key', details: ['kid', 'retiredKid', 'reason'] },
 
   getMe: { type: 'account.me.read', resource: 'account', details: [] },
   listOrganisations: { type: 'organisation.list', resource: 'organisation', details: ['filters', 'returned'] },

@@ -45,6 +45,17 @@ export interface Database {
    * no other query in between. For the statistics keeper (db/maintenance.ts).
    */
   maintain<T>(fn: (q: (query: SQL) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>
+  /**
+   * PostgreSQL server only: LISTEN on a channel over a dedicated connection that reconnects by
+   * itself when it drops. onListening runs after every (re)connect, since notifications sent while
+   * it was away are lost. Closed with the database. Absent on PGlite (one process: nothing to hear).
+   */
+  listen?(channel: string, handlers: ListenHandlers): { close(): Promise<void> }
+}
+
+export interface ListenHandlers {
+  onNotify(payload: string | undefined): void
+  onListening?(): void
 }
 
 export interface DatabaseOptions {
@@ -183,6 +194,7 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
     }
   }
   const db = drizzlePg(pool, { schema }) as unknown as Db
+  const listeners = new Set<{ close(): Promise<void> }>()
   return {
     kind: 'pg',
     db,
@@ -190,11 +202,22 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
       await withTimeout(pool.query('SELECT 1'), timeoutMs)
     },
     async close() {
+      await Promise.all([...listeners].map((l) => l.close()))
       await pool.end()
     },
     asOwner,
     // A plain connection runs each statement in a transaction of its own already.
     maintain: asOwner,
+    listen(channel, handlers) {
+      const l = pgListener(serviceUrl ?? url, channel, handlers)
+      listeners.add(l)
+      return {
+        close: async () => {
+          listeners.delete(l)
+          await l.close()
+        },
+      }
+    },
   }
 }
 
@@ -261,6 +284,60 @@ async function analyseNeverAnalysed(run: (text: string) => Promise<Record<string
        and pg_relation_size(c.oid) < 8 * 1024 * 1024
        and pg_has_role(current_user, c.relowner, 'USAGE')`)
   if (fresh.length) await run(`ANALYZE ${fresh.map((r) => String(r.name)).join(', ')}`)
+}
+
+/** One LISTEN connection, reconnected with backoff (up to 5 s) whenever it ends. */
+function pgListener(connectionString: string, channel: string, handlers: ListenHandlers): { close(): Promise<void> } {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a plain channel name: ${channel}`)
+  let current: pg.Client | undefined
+  let closed = false
+  let attempt = 0
+  let timer: NodeJS.Timeout | undefined
+  const retry = () => {
+    if (closed) return
+    attempt++
+    timer = setTimeout(connect, Math.min(100 * 2 ** attempt, 5_000))
+    timer.unref()
+  }
+  async function connect() {
+    if (closed) return
+    // keepAlive: a connection whose server vanished without a word is noticed and replaced.
+    const client = new pg.Client({ connectionString, options: `-c role=${APP_ROLE}`, keepAlive: true, connectionTimeoutMillis: 5_000 })
+    client.on('error', () => {}) // 'end' follows; the connection is replaced there
+    client.on('notification', (m) => {
+      if (m.channel === channel) handlers.onNotify(m.payload)
+    })
+    client.on('end', () => {
+      if (current !== client) return
+      current = undefined
+      retry()
+    })
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${channel}`)
+    } catch {
+      client.end().catch(() => {})
+      retry()
+      return
+    }
+    if (closed) {
+      await client.end().catch(() => {})
+      return
+    }
+    current = client
+    attempt = 0
+    handlers.onListening?.()
+  }
+  void connect()
+  return {
+    async close() {
+      closed = true
+      clearTimeout(timer)
+      const client = current
+      current = undefined
+      await client?.end().catch(() => {})
+    },
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

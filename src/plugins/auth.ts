@@ -18,6 +18,7 @@ declare module 'fastify' {
     keys: KeyStore
     /** Forget cached account state now (after a change made on this node). */
     forgetActor(accountId?: string): void
+    /** Signs with the key as last loaded: a request that issues a token awaits app.keys.fresh() first (access/keys.ts). */
     signAccessToken(actor: { accountId: string; organisationId: string; clientId: string; roles: string[] }): string
     /** Verify the request's bearer token and load its account's current state; throws a 401 otherwise. */
     authenticateBearer(request: FastifyRequest): Promise<Actor>
@@ -65,15 +66,17 @@ export default fp<{ masterKey: string }>(
     })
     await keys.init()
     app.decorate('keys', keys)
-    // Check hourly whether the signing key is due for rotation; pick up other nodes' keys.
+    // Other nodes' rotations arrive by notification (PostgreSQL server) and a short poll.
+    keys.start(app.database, app.log)
+    // Check hourly whether the signing key is due for rotation.
     const timer = setInterval(() => {
-      keys.rotateIfDue(false).then(
-        () => keys.load(),
-        (err) => app.log.error({ err }, 'key rotation check failed'),
-      )
+      keys.rotateIfDue(false).catch((err: unknown) => app.log.error({ err }, 'key rotation check failed'))
     }, 3_600_000)
     timer.unref()
-    app.addHook('onClose', async () => clearInterval(timer))
+    app.addHook('onClose', async () => {
+      clearInterval(timer)
+      await keys.stop()
+    })
 
     await app.register(fastifyJwt, {
       secret: {

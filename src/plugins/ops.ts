@@ -1,4 +1,5 @@
-// Operations endpoints: /healthz (process up), /readyz (database reachable), /metrics (Prometheus).
+// Operations endpoints: /healthz (process up), /readyz (database reachable; 200 "degraded" naming
+// Redis while the rate-limit counters count per node), /metrics (Prometheus).
 import fp from 'fastify-plugin'
 import { z } from 'zod'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
@@ -33,6 +34,12 @@ export default fp(
 
     const r = app.withTypeProvider<ZodTypeProvider>()
     const health = z.object({ status: z.string() })
+    const readiness = z
+      .object({
+        status: z.enum(['ready', 'degraded']),
+        degraded: z.array(z.enum(['redis'])).describe('What works in a reduced way: redis — rate limits count per node until it returns'),
+      })
+      .meta({ id: 'Readiness' })
     r.get(
       '/healthz',
       {
@@ -49,14 +56,16 @@ export default fp(
         schema: {
           tags: ['operations'],
           operationId: 'readyz',
-          summary: 'The database is reachable',
-          response: { 200: health, ...problems(503) },
+          summary: 'The database is reachable (200); "degraded" names what runs reduced but serves (Redis down: per-node rate limits)',
+          response: { 200: readiness, ...problems(503) },
         },
       },
       async (_req, reply) => {
         try {
           await app.database.ping(2_000)
-          return { status: 'ready' }
+          // Redis down is no reason to stop routing here: the counters fall back per node.
+          const degraded = app.redisHealth?.degraded ? (['redis'] as const) : []
+          return { status: degraded.length ? ('degraded' as const) : ('ready' as const), degraded: [...degraded] }
         } catch {
           reply.header('retry-after', '5')
           return sendProblem(reply, 'unavailable', 503, 'The database is not reachable.')
@@ -82,5 +91,5 @@ export default fp(
       },
     )
   },
-  { name: 'dcx-ops', dependencies: ['dcx-db'] },
+  { name: 'dcx-ops', dependencies: ['dcx-db', 'dcx-rate-limit'] },
 )

@@ -27,6 +27,7 @@ const EXPECTED: Record<string, string[] | 'public' | 'account'> = {
   metrics: 'public',
   getJwks: 'public',
   issueToken: 'public',
+  rotateSigningKey: ['platform_admin'],
   getMe: 'account',
   listOrganisations: 'account',
   getOrganisation: 'account',

@@ -37,6 +37,7 @@ const EXPECT: Record<string, Row> = {
   getJwks: everyone(200),
   // Public; 'none' sends no credentials at all, the others their own client credentials.
   issueToken: [400, 200, 200, 200, 200, 200],
+  rotateSigningKey: platformAdmin(200),
   getMe: anyAccount(200),
   listOrganisations: anyAccount(200),
   createOrganisation: platformAdmin(201),
@@ -157,6 +158,8 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
         ? { grant_type: 'client_credentials' }
         : { grant_type: 'client_credentials', client_id: acct[c].clientId, client_secret: acct[c].clientSecret },
   }),
+  // Rotates the shared database's signing key: harmless, the retired key keeps verifying.
+  rotateSigningKey: () => ({ method: 'POST', url: '/v1/auth/signing-key', body: {} }),
   getMe: () => ({ method: 'GET', url: '/v1/me' }),
   listOrganisations: () => ({ method: 'GET', url: '/v1/organisations?limit=5' }),
   createOrganisation: () => ({

@@ -1,8 +1,9 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { problems } from '../../core/schemas.js'
+import { problems, timestamp } from '../../core/schemas.js'
 import { parseBasic } from '../../access/credentials.js'
+import { idempotent } from '../../access/idempotency.js'
 import { OAuthError, tokenService } from './auth.service.js'
 
 const tokenRequest = z
@@ -87,6 +88,63 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         }
         throw e
       }
+    },
+  )
+}
+
+const rotationRequest = z
+  .object({ reason: z.string().trim().min(1).max(200).optional().describe('Why the key is rotated (recorded in the audit event)') })
+  .strict()
+  .meta({ id: 'SigningKeyRotationRequest' })
+
+const rotation = z
+  .object({
+    kid: z.string().describe('The key that signs from now on, on every node'),
+    createdAt: timestamp,
+    retired: z
+      .object({ kid: z.string(), verifiesUntil: timestamp.describe('Tokens it signed keep verifying until then') })
+      .nullable()
+      .describe('The key this rotation retired'),
+  })
+  .meta({ id: 'SigningKeyRotation' })
+
+/**
+ * POST /v1/auth/signing-key: rotate the service's signing key now (platform admins; operators
+ * also have `npm run keys:rotate`). In its own scope, so the route stays JSON-only.
+ */
+export const signingKeyRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/auth/signing-key',
+    {
+      schema: {
+        tags: ['auth'],
+        operationId: 'rotateSigningKey',
+        summary:
+          'Rotate the token signing key now (body {} or { reason }): every node signs with the new key within seconds; the retired key keeps verifying for one token lifetime. Idempotency-Key: a retry answers the first rotation',
+        headers: z.object({ 'idempotency-key': z.string().optional() }),
+        body: rotationRequest,
+        response: { 200: rotation, ...problems(400, 401, 403, 422, 429, 500) },
+      },
+    },
+    async (req, reply) => {
+      const reason = req.body.reason
+      const out = await idempotent(req, async (tx, audit) => {
+        const r = await app.keys.rotateIn(tx, true)
+        if (!r) throw new Error('a forced rotation always rotates')
+        audit.set({ resourceId: r.kid, details: { kid: r.kid, retiredKid: r.retired?.kid ?? null, ...(reason ? { reason } : {}) } })
+        return {
+          status: 200,
+          body: {
+            kid: r.kid,
+            createdAt: r.createdAt.toISOString(),
+            retired: r.retired ? { kid: r.retired.kid, verifiesUntil: r.retired.verifiesUntil.toISOString() } : null,
+          },
+        }
+      })
+      // Committed: this node signs with the new key from here on; the others on notification.
+      if (!out.replayed) await app.keys.load()
+      reply.header('cache-control', 'no-store')
+      return out.body
     },
   )
 }

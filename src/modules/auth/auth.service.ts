@@ -33,6 +33,8 @@ export function tokenService(app: FastifyInstance) {
           organisationId: account.organisationId,
         })
       }
+      // Never sign with a key another node has retired (access/keys.ts).
+      await app.keys.fresh()
       const accessToken = app.signAccessToken({
         accountId: account.id,
         organisationId: account.organisationId,

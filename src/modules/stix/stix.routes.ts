@@ -44,7 +44,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       const stats = { objects: 0 }
       if (req.query.signed === 'true') {
         // The signature covers the exact bytes, so a signed export is assembled (in one
-        // transaction) before it is sent; its digest goes into the audit event.
+        // transaction) before it is sent; its digest goes into the audit event. The signing key
+        // is confirmed current first, outside the transaction.
+        await app.keys.fresh()
         const out = await req.ctx.tx(async (tx, audit) => {
           let text = ''
           for await (const chunk of bundleChunks((fn) => fn(tx), actor, plan, stats)) text += chunk
