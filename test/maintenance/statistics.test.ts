@@ -144,7 +144,7 @@ t.test('one pass analyses what changed past the threshold; the list and by-id re
   t.notOk(again.analysed.includes('public.indicators'), 'a second pass has nothing new to analyse')
 })
 
-t.test('on PGlite, dead rows past the threshold are vacuumed', { skip: onPg && 'the keeper vacuums on PGlite only; on PostgreSQL it analyses' }, async (t) => {
+t.test('dead rows past the threshold are vacuumed', async (t) => {
   await owner(app, `delete from indicators where value like 'seed-%' and (regexp_replace(value, '\\D', '', 'g'))::int % 3 = 0`)
   const run = await app.statsKeeper.runOnce()
   t.ok(run.vacuumed.includes('public.indicators'), `indicators vacuumed: ${JSON.stringify(run)}`)
