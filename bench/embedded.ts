@@ -1,0 +1,140 @@
+// The embedded default, measured as one user sees it: DCX on PGlite in this process (the keeper
+// on, as `npm start` runs it), filled through its own bulk endpoint, then one client at a time.
+// Each figure sits next to its baseline in the same run: the same SQL straight on the same PGlite
+// instance as its owner (no HTTP, no auth, no visibility filter, no audit).
+//
+//   npm run bench:embedded                       # 100,000 indicators (about a minute to seed)
+//   npm run bench:embedded -- --indicators 20000 --requests 100
+import os from 'node:os'
+import { parseArgs } from 'node:util'
+import { sql } from 'drizzle-orm'
+import { build } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { createAccount, createOrg } from '../test/helper.js'
+import { indicatorBatch, sharedPool, type OrgRef } from './data.js'
+import { fmt } from './report.js'
+
+const { values: args } = parseArgs({
+  options: {
+    indicators: { type: 'string', default: '100000' },
+    requests: { type: 'string', default: '200' },
+    orgs: { type: 'string', default: '10' },
+  },
+})
+const N = Number(args.indicators)
+const REQUESTS = Number(args.requests)
+const ORGS = Number(args.orgs)
+
+const config = loadConfig({
+  ...process.env,
+  DATABASE_URL: '',
+  DCX_DATA_DIR: 'memory://bench',
+  LOG_LEVEL: 'warn',
+  DCX_RATE_LIMIT_PER_MINUTE: '1000000',
+  DCX_RATE_LIMIT_ADDRESS_PER_MINUTE: '1000000',
+})
+const app = await build(config)
+await app.ready()
+const t0 = Date.now()
+const sectors = ['police', 'customs', 'postal', 'courier', 'prosecution'] as const
+const orgs: (OrgRef & { writer: string; reader: string })[] = []
+for (let i = 0; i < ORGS; i++) {
+  const org = await createOrg(app, { sector: sectors[i % sectors.length] })
+  const writer = await createAccount(app, org.id, ['contributor'])
+  const reader = await createAccount(app, org.id, ['reader'])
+  orgs.push({ id: org.id, groupIds: [], writer: writer.token, reader: reader.token })
+}
+const inject = (method: 'GET' | 'POST', url: string, token: string, payload?: unknown) =>
+  app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload: payload as object } : {}) })
+
+const pool = sharedPool(200, 'emb')
+const seedStart = Date.now()
+for (let start = 0, k = 0; start < N; start += 1000, k++) {
+  const org = orgs[k % orgs.length] as (typeof orgs)[number]
+  const res = await inject('POST', '/v1/indicators/bulk', org.writer, { items: indicatorBatch(org, start, Math.min(1000, N - start), 'emb', pool) })
+  if (res.statusCode !== 200) throw new Error(`bulk: ${res.statusCode} ${res.body.slice(0, 300)}`)
+}
+const seedS = (Date.now() - seedStart) / 1000
+process.stdout.write(`seeded ${fmt(N)} indicators in ${fmt(seedS, 1)} s = ${fmt(N / seedS)} /s (embedded bulk, one client)\n`)
+// The keeper sees the load (afterBulkLoad) and analyses; give it its pass as `npm start` would.
+await app.statsKeeper.runOnce()
+
+const reader = (orgs[0] as (typeof orgs)[number]).reader
+const owner = (q: string) => app.database.asOwner((run) => run(sql.raw(q)))
+const ids = (await owner(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 500`)).map((r) =>
+  String(r.id),
+)
+const hits = await owner(
+  `select type, normalized_value as nv from indicators where status = 'active' and distribution = 'community' order by random() limit 1000`,
+)
+
+async function timed(n: number, fn: (i: number) => Promise<unknown>) {
+  for (let i = 0; i < Math.min(10, n); i++) await fn(i) // warm-up
+  const ms: number[] = []
+  for (let i = 0; i < n; i++) {
+    const s = process.hrtime.bigint()
+    await fn(i)
+    ms.push(Number(process.hrtime.bigint() - s) / 1e6)
+  }
+  ms.sort((a, b) => a - b)
+  return { p50: ms[Math.floor(n / 2)] as number, p99: ms[Math.min(n - 1, Math.floor(n * 0.99))] as number }
+}
+const ok = async (p: Promise<{ statusCode: number; body: string }>) => {
+  const r = await p
+  if (r.statusCode !== 200) throw new Error(`${r.statusCode} ${r.body.slice(0, 200)}`)
+}
+const words = ['fentanyl', 'escrow', 'tramadol', 'parcel', 'reshipper']
+const cols = 'id, type, value, normalized_value, description, tlp, distribution, created_at'
+const matchBody = {
+  values: Array.from({ length: 10_000 }, (_, i) => {
+    const h = hits[i % hits.length]
+    return i % 10 === 0 && h ? { type: String(h.type), value: String(h.nv) } : { type: 'email', value: `nobody.${i}@screen.example` }
+  }),
+}
+const rows: { what: string; dcx: { p50: number; p99: number }; base: { p50: number; p99: number }; goal?: number }[] = []
+rows.push({
+  what: 'GET /v1/indicators?limit=50',
+  dcx: await timed(REQUESTS, () => ok(inject('GET', '/v1/indicators?limit=50', reader))),
+  base: await timed(REQUESTS, () => owner(`select ${cols} from indicators order by created_at desc, id desc limit 51`)),
+  goal: 10,
+})
+rows.push({
+  what: 'GET /v1/indicators?limit=50&q=…',
+  dcx: await timed(REQUESTS, (i) => ok(inject('GET', `/v1/indicators?limit=50&q=${words[i % words.length]}`, reader))),
+  base: await timed(REQUESTS, (i) =>
+    owner(
+      `select ${cols} from indicators where search @@ websearch_to_tsquery('simple', '${words[i % words.length]}') order by created_at desc, id desc limit 51`,
+    ),
+  ),
+})
+rows.push({
+  what: 'GET /v1/indicators/{id}',
+  dcx: await timed(REQUESTS, (i) => ok(inject('GET', `/v1/indicators/${ids[i % ids.length]}`, reader))),
+  base: await timed(REQUESTS, (i) => owner(`select ${cols} from indicators where id = '${ids[i % ids.length]}'`)),
+})
+const matchRuns = Math.max(5, Math.floor(REQUESTS / 20))
+rows.push({
+  what: 'POST /v1/indicators/match (10,000 values)',
+  dcx: await timed(matchRuns, () => ok(inject('POST', '/v1/indicators/match', reader, matchBody))),
+  base: await timed(matchRuns, () =>
+    owner(
+      `select q.i, x.id from jsonb_to_recordset('${JSON.stringify(matchBody.values.map((v, i) => ({ i, t: v.type, v: v.value }))).replace(/'/g, "''")}'::jsonb) q(i int, t text, v text) join indicators x on x.type = q.t and x.normalized_value = q.v`,
+    ),
+  ),
+  goal: 250,
+})
+
+const rss = process.memoryUsage().rss / 1024 ** 2
+process.stdout.write(
+  `\nDCX embedded (PGlite), ${fmt(N)} indicators, one client, ${REQUESTS} requests each — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}\n\n`,
+)
+process.stdout.write('| request | DCX p50 ms | DCX p99 ms | bare SQL p50 ms | target | met |\n|---|--:|--:|--:|---|---|\n')
+for (const r of rows)
+  process.stdout.write(
+    `| ${r.what} | ${fmt(r.dcx.p50, 1)} | ${fmt(r.dcx.p99, 1)} | ${fmt(r.base.p50, 1)} | ${r.goal ? `p50 ≤ ${r.goal} ms` : ''} | ${r.goal ? (r.dcx.p50 <= r.goal ? 'met' : 'MISSED') : ''} |\n`,
+  )
+process.stdout.write(`\nprocess RSS ${fmt(rss)} MB (PGlite's memory included); total ${fmt((Date.now() - t0) / 1000)} s\n`)
+await app.close()
