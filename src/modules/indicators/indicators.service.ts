@@ -133,7 +133,7 @@ export const indicatorsService = {
     const plain = where.length === 1
     const after = q.cursor ? decodeCursor<[string, string]>(q.cursor, ['t', 'u']) : undefined
     // Newest first by creation: new items land before page one, so later pages never shift.
-    if (after) where.push(keysetAfter(indicators.createdAt, indicators.id, new Date(after[0]), after[1], 'desc'))
+    if (after && !plain) where.push(keysetAfter(indicators.createdAt, indicators.id, new Date(after[0]), after[1], 'desc'))
     return ctx.tx(async (tx, audit) => {
       const rs = plain
         ? after
