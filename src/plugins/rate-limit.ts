@@ -73,9 +73,17 @@ export default fp(
         autoResendUnfulfilledCommands: false,
         // Keep trying to (re)connect, at most a second apart; the boot does not wait for it.
         retryStrategy: (times) => Math.min(100 * times, 1_000),
+        // First connection once the app is ready: a boot that keeps the event loop busy (the
+        // embedded database's migrations) would otherwise outlast connectTimeout and log an
+        // outage that never was. Until then the counters count locally.
+        lazyConnect: true,
       })
       health = new RedisHealth(redis, app.log)
       const h = health
+      app.addHook('onReady', async () => {
+        // A refused first attempt is heard by RedisHealth; the retry strategy keeps trying.
+        redis.connect().catch(() => {})
+      })
       app.addHook('onClose', async () => h.close())
     }
     const counter = (prefix: string, windowMs = MINUTE): Counter =>

@@ -4,7 +4,7 @@
 // bounded), /readyz says 200 "degraded" naming redis, and the outage is logged once as it starts
 // and once as it ends. Each test starts its own redis-server on a free port.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build } from '../../src/app.js'
@@ -34,8 +34,24 @@ async function until(what: string, fn: () => Promise<boolean>, seconds = 15): Pr
   throw new Error(`not within ${seconds} s: ${what}`)
 }
 
-/** Our own redis-server on a port; stop() kills exactly that process. */
-function startRedis(t: TapLike, port: number): { proc: ChildProcess; stop(): Promise<void> } {
+/** Does something accept connections on the port yet? */
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.once('connect', () => done(true)).once('error', () => done(false))
+    socket.setTimeout(500, () => done(false))
+  })
+
+/**
+ * Our own redis-server on a port, resolved once it accepts connections (so the app's first
+ * connection does not race the server's start and log an outage that never was); stop() kills
+ * exactly that process.
+ */
+async function startRedis(t: TapLike, port: number): Promise<{ proc: ChildProcess; stop(): Promise<void> }> {
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return
@@ -44,6 +60,7 @@ function startRedis(t: TapLike, port: number): { proc: ChildProcess; stop(): Pro
     await exited
   }
   t.teardown(stop)
+  await until(`redis-server listening on ${port}`, () => listening(port))
   return { proc, stop }
 }
 
@@ -79,7 +96,7 @@ const messages = (logs: string[], re: RegExp) => logs.filter((l) => re.test(l)).
 
 t.test('Redis up, down, back: tokens keep working, guesses stay bounded, /readyz tells', { skip }, async (t) => {
   const port = await freePort()
-  const redis = startRedis(t, port)
+  const redis = await startRedis(t, port)
   const logs: string[] = []
   const app = await appOn(t, port, logs)
   await until('connected to Redis', async () => (await readyz(app)).body.status === 'ready')
@@ -105,7 +122,7 @@ t.test('Redis up, down, back: tokens keep working, guesses stay bounded, /readyz
   t.equal((await token(app, admin.clientId, admin.clientSecret, '10.9.0.4')).statusCode, 429, 'the client id stays locked in the local window')
   t.equal(messages(logs, /Redis is unreachable/), 1, 'the outage is logged once as it starts')
 
-  startRedis(t, port)
+  await startRedis(t, port)
   await until('/readyz ready again', async () => (await readyz(app)).body.status === 'ready')
   t.same((await readyz(app)).body, { status: 'ready', degraded: [] }, 'reconnected by itself')
   t.equal(messages(logs, /Redis is reachable again/), 1, 'the end of the outage is logged once')
@@ -126,7 +143,7 @@ t.test('a node started while no Redis listens boots, serves and connects later',
   t.equal((await token(app, reader.clientId, reader.clientSecret, '10.8.0.1')).statusCode, 200, 'tokens are issued')
   const local = await guesses(app, reader.clientId, '10.8.0.2')
   t.same(local, { checked: LIMIT, throttled: 20 - LIMIT, other: [] }, 'the local limit bounds parallel guesses')
-  startRedis(t, port)
+  await startRedis(t, port)
   await until('/readyz ready once Redis listens', async () => (await readyz(app)).body.status === 'ready')
   t.pass('connected once Redis came')
 })
