@@ -18,6 +18,10 @@ export interface BenchOptions {
   cpuProf: boolean
   pool: number
   waitChainS: number
+  /** Indicator counts to grow the seed to after the first run; list, q and get are measured again at each. */
+  scales: number[]
+  /** Also run the embedded default (PGlite, in-process) at this many indicators; 0 = not. */
+  embedded: number
 }
 
 const HELP = `Usage: npm run bench -- [options]
@@ -38,6 +42,9 @@ const HELP = `Usage: npm run bench -- [options]
   --cpu-prof           start the DCX server with --cpu-prof; profiles land in bench/profiles/
   --pool N             DCX_DB_POOL_SIZE for the DCX server and the baseline's pool (default 10)
   --wait-chain S       at most this long to wait for the audit chainer to catch up (default 600)
+  --scales a,b         grow the seed to each count in turn and measure list, q, get and match again
+                       (default 100000,1000000; smoke 1200; "none" = only --indicators)
+  --embedded N         then the embedded default (PGlite) at N indicators (default 100000; smoke 2000; 0 = skip)
 `
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -61,6 +68,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       'cpu-prof': { type: 'boolean', default: false },
       pool: { type: 'string' },
       'wait-chain': { type: 'string' },
+      scales: { type: 'string' },
+      embedded: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -97,5 +106,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     cpuProf: values['cpu-prof'] === true,
     pool: Math.round(num(values.pool, 10, 'pool', 1)),
     waitChainS: num(values['wait-chain'], smoke ? 60 : 600, 'wait-chain', 0),
+    scales:
+      (values.scales ?? (smoke ? '1200' : '100000,1000000')) === 'none'
+        ? []
+        : (values.scales ?? (smoke ? '1200' : '100000,1000000')).split(',').map((x) => Math.round(num(x.trim(), 0, 'scales', 1))),
+    embedded: Math.round(num(values.embedded, smoke ? 2000 : 100_000, 'embedded', 0)),
   }
 }

@@ -3,32 +3,53 @@
 // Each figure sits next to its baseline in the same run: the same SQL straight on the same PGlite
 // instance as its owner (no HTTP, no auth, no visibility filter, no audit).
 //
+// Then the same server under concurrent load, as `npm start` serves it: DCX listening, autocannon
+// in its own process at --connections, against a bare Fastify route running the same SQL on the
+// same PGlite instance (no auth, no visibility, no audit), and this process's RSS sampled
+// throughout (DCX, PGlite's memory and the data of a database on disk, as `npm start` keeps it).
+//
 //   npm run bench:embedded                       # 100,000 indicators (about a minute to seed)
 //   npm run bench:embedded -- --indicators 20000 --requests 100
+//   npm run bench:embedded -- --json out.json    # also as JSON (npm run bench runs it so)
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import os from 'node:os'
+import path from 'node:path'
 import { parseArgs } from 'node:util'
+import Fastify from 'fastify'
 import { sql } from 'drizzle-orm'
 import { build } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { createAccount, createOrg } from '../test/helper.js'
 import { indicatorBatch, sharedPool, type OrgRef } from './data.js'
 import { fmt } from './report.js'
+import { LoadWorker } from './procs.js'
+import type { LoadResult } from './load.js'
 
 const { values: args } = parseArgs({
   options: {
     indicators: { type: 'string', default: '100000' },
     requests: { type: 'string', default: '200' },
     orgs: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    duration: { type: 'string', default: '10' },
+    json: { type: 'string' },
+    'data-dir': { type: 'string' },
   },
 })
 const N = Number(args.indicators)
 const REQUESTS = Number(args.requests)
 const ORGS = Number(args.orgs)
+const CONNECTIONS = Number(args.connections)
+const DURATION = Number(args.duration)
+// On disk, as `npm start` keeps it (./data): a database in memory:// would count its data as RSS.
+const ownDir = args['data-dir'] === undefined
+const dataDir = args['data-dir'] ?? mkdtempSync(path.join(os.tmpdir(), 'dcx-bench-embedded-'))
 
 const config = loadConfig({
   ...process.env,
   DATABASE_URL: '',
-  DCX_DATA_DIR: 'memory://bench',
+  DCX_DATA_DIR: dataDir,
   LOG_LEVEL: 'warn',
   DCX_RATE_LIMIT_PER_MINUTE: '1000000',
   DCX_RATE_LIMIT_ADDRESS_PER_MINUTE: '1000000',
@@ -124,17 +145,75 @@ rows.push({
   goal: 250,
 })
 
+// Concurrent: DCX and the bare route in turn, each after a warm-up, autocannon in its own process.
+const rssSamples: number[] = []
+const sampler = setInterval(() => rssSamples.push(process.memoryUsage.rss() / 1024 ** 2), 200)
+await app.listen({ host: '127.0.0.1', port: 0 })
+const dcxUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+const bare = Fastify()
+bare.get('/v1/indicators', async () => owner(`select ${cols} from indicators order by created_at desc, id desc limit 51`))
+bare.get<{ Params: { id: string } }>('/v1/indicators/:id', async (req) => {
+  if (!/^[0-9a-f-]{36}$/.test(req.params.id)) throw new Error('bad id')
+  return (await owner(`select ${cols} from indicators where id = '${req.params.id}'`))[0]
+})
+await bare.listen({ host: '127.0.0.1', port: 0 })
+const bareUrl = `http://127.0.0.1:${(bare.server.address() as AddressInfo).port}`
+const loader = new LoadWorker()
+await loader.start()
+const readers = orgs.map((o) => o.reader)
+const concurrent: { what: string; dcx: LoadResult; base: LoadResult; ratio: number }[] = []
+const runs: [string, string[]][] = [
+  ['GET /v1/indicators?limit=50', ['/v1/indicators?limit=50']],
+  ['GET /v1/indicators/{id}', ids.map((id) => `/v1/indicators/${id}`)],
+]
+for (const [what, paths] of runs) {
+  const spec = (url: string, duration: number) => ({ url, method: 'GET', connections: CONNECTIONS, duration, warmup: 0, timeout: 35, paths, tokens: readers })
+  await loader.run<LoadResult>(spec(bareUrl, 2))
+  const base = await loader.run<LoadResult>(spec(bareUrl, DURATION))
+  await loader.run<LoadResult>(spec(dcxUrl, 2))
+  const dcx = await loader.run<LoadResult>(spec(dcxUrl, DURATION))
+  concurrent.push({ what, dcx, base, ratio: base.rps > 0 ? dcx.rps / base.rps : 0 })
+}
+loader.stop()
+clearInterval(sampler)
 const rss = process.memoryUsage().rss / 1024 ** 2
-process.stdout.write(
-  `\nDCX embedded (PGlite), ${fmt(N)} indicators, one client, ${REQUESTS} requests each — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}\n\n`,
-)
-process.stdout.write('| request | DCX p50 ms | DCX p99 ms | bare SQL p50 ms | target | met |\n|---|--:|--:|--:|---|---|\n')
+const rssPeak = Math.max(rss, ...rssSamples)
+const load = os.loadavg().map((x) => x.toFixed(2))
+let out = `DCX embedded (PGlite, data on disk), ${fmt(N)} indicators — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${load.join(' ')}\n\n`
+out += `seeded ${fmt(N)} indicators through POST /v1/indicators/bulk at ${fmt(N / seedS)} /s (one client)\n\n`
+out += `one client, ${REQUESTS} requests each:\n\n| request | DCX p50 ms | DCX p99 ms | bare SQL p50 ms | target | met |\n|---|--:|--:|--:|---|---|\n`
 for (const r of rows)
-  process.stdout.write(
-    `| ${r.what} | ${fmt(r.dcx.p50, 1)} | ${fmt(r.dcx.p99, 1)} | ${fmt(r.base.p50, 1)} | ${r.goal ? `p50 ≤ ${r.goal} ms` : ''} | ${r.goal ? (r.dcx.p50 <= r.goal ? 'met' : 'MISSED') : ''} |\n`,
+  out += `| ${r.what} | ${fmt(r.dcx.p50, 1)} | ${fmt(r.dcx.p99, 1)} | ${fmt(r.base.p50, 1)} | ${r.goal ? `p50 ≤ ${r.goal} ms` : ''} | ${r.goal ? (r.dcx.p50 <= r.goal ? 'met' : 'MISSED') : ''} |\n`
+out += `\n${CONNECTIONS} connections, ${DURATION} s each, vs a bare Fastify route with the same SQL on the same PGlite:\n\n| request | DCX req/s | DCX p99 ms | bare req/s | ratio |\n|---|--:|--:|--:|--:|\n`
+for (const c of concurrent) out += `| ${c.what} | ${fmt(c.dcx.rps)} | ${fmt(c.dcx.p99Ms)} | ${fmt(c.base.rps)} | ${c.ratio.toFixed(2)}× |\n`
+out += `\nprocess RSS peak ${fmt(rssPeak)} MB, now ${fmt(rss)} MB (DCX, PGlite's memory, autocannon not included); total ${fmt((Date.now() - t0) / 1000)} s\n`
+// Under npm run bench (--json) the table goes with the progress lines; the harness prints it again at the end.
+;(args.json ? process.stderr : process.stdout).write(out)
+if (args.json)
+  writeFileSync(
+    args.json,
+    JSON.stringify(
+      {
+        indicators: N,
+        seedPerSecond: N / seedS,
+        loadAvg: load,
+        single: rows,
+        concurrent: concurrent.map((c) => ({
+          what: c.what,
+          rps: c.dcx.rps,
+          p50Ms: c.dcx.p50Ms,
+          p99Ms: c.dcx.p99Ms,
+          errors: c.dcx.errors,
+          baselineRps: c.base.rps,
+          ratio: c.ratio,
+        })),
+        rssPeakMb: rssPeak,
+        table: out,
+      },
+      null,
+      2,
+    ),
   )
-process.stdout.write(`\nprocess RSS ${fmt(rss)} MB (PGlite's memory included); total ${fmt((Date.now() - t0) / 1000)} s\n`)
+await bare.close()
 await app.close()
+if (ownDir) rmSync(dataDir, { recursive: true, force: true })

@@ -2,7 +2,7 @@
 // A fresh database, the DCX API and its baseline as child processes, a realistic seed, then each
 // scenario driven by autocannon in its own process — baseline first, DCX right after, so the noise
 // of whatever else the machine is doing lands on both — and a table of ratios. See bench/README.md.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { parseOptions } from './args.js'
 import { createDatabase, dbUrl, dropDatabase, insertAuditEvents, waitForChain } from './db.js'
-import { BENCH_DIR, cpuSeconds, killAll, LoadWorker, rssMb, sampleRss, startServer, waitIdle, type Server } from './procs.js'
+import { BENCH_DIR, cpuSeconds, killAll, LoadWorker, rssMb, runNode, sampleRss, startServer, waitIdle, type Server } from './procs.js'
 import { api, loadWorld, seedContent, seedDirectory, Tokens, type World } from './seed.js'
 import { validValue, prng, type OrgRef } from './data.js'
 import type { LoadResult, LoadSpec } from './load.js'
@@ -160,7 +160,12 @@ const median = (xs: number[]) => {
 }
 
 const rows: Row[] = []
-const selected = (key: string) => !opts.only || opts.only.some((w) => key === w || key.startsWith(`${w}-`))
+// A scale's rows carry the seed size after '@' (list@100k): selected like their first-scale row.
+const selected = (key: string) => {
+  const k = key.split('@')[0] as string
+  return !opts.only || opts.only.some((w) => k === w || k.startsWith(`${w}-`))
+}
+const short = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n))
 
 /**
  * Baseline then DCX, `repeat` times; the row carries the median run of each (by req/s) and the
@@ -527,7 +532,62 @@ async function main() {
     await stop(noAudit)
   }
 
-  // 11. Bulk ingest: fresh values in every request, each writer posting to its own groups.
+  // 11. Scale: grow the seed to each further size and measure the reads and a screening call again,
+  // against the same baseline (PostgreSQL's own plans at that size), to see what the size costs.
+  const scales = opts.scales.filter((n) => n > opts.indicators && ownDatabase)
+  let seeded = opts.indicators
+  const plans: { indicators: number; ok: boolean; summary: string }[] = [plan]
+  for (const n of scales) {
+    const dcxS = current.dcx
+    log(`▶ scale ${short(n)}: seeding ${(n - seeded).toLocaleString('en')} more indicators…`)
+    const st = await seedContent(dcxS.url, admin, world, tokens, n, log, seeded)
+    seeded = n
+    log(
+      `  seeded ${st.indicators.toLocaleString('en')} by bulk in ${st.seconds.toFixed(1)} s = ${Math.round(st.perSecond).toLocaleString('en')} indicators/s; the keeper's statistics ${st.statisticsSeconds.toFixed(1)} s after the load`,
+    )
+    seedRow[`scale${short(n)}`] = st
+    await settle()
+    const idsN = (
+      await admin.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1000`)
+    ).rows.map((r) => r.id)
+    const hitsN = (
+      await admin.query<{ type: IndicatorType; nv: string }>(
+        `select type, normalized_value as nv from indicators where status = 'active' and distribution in ('community', 'authorities') order by random() limit 5000`,
+      )
+    ).rows
+    const planN = await matchPlan(world.orgs[0]?.id as string, hitsN)
+    plans.push(planN)
+    log(`match plan (10,000 probes, ${planN.indicators.toLocaleString('en')} indicators): ${planN.summary}`)
+    const rtN = await readerTokens()
+    const at = `@${short(n)}`
+    await pair(`list${at}`, `GET /v1/indicators?limit=50 at ${short(n)}`, dcxS, base, () => ({
+      method: 'GET',
+      paths: ['/v1/indicators?limit=50'],
+      tokens: rtN,
+    }))
+    await pair(`list-q${at}`, `GET /v1/indicators?limit=50&q=… at ${short(n)}`, dcxS, base, () => ({
+      method: 'GET',
+      paths: qWords.map((w) => `/v1/indicators?limit=50&q=${encodeURIComponent(w)}`),
+      tokens: rtN,
+    }))
+    await pair(`get${at}`, `GET /v1/indicators/{id} at ${short(n)}`, dcxS, base, () => ({
+      method: 'GET',
+      paths: idsN.map((id) => `/v1/indicators/${id}`),
+      tokens: rtN,
+    }))
+    const bodiesN = matchBodies(hitsN, 10_000, opts.smoke ? 1 : 3, `${world.salt}${short(n)}`)
+    await pair(`match-10k-c1${at}`, `POST /v1/indicators/match (10,000 values, 1 conn) at ${short(n)}`, dcxS, base, () => ({
+      method: 'POST',
+      paths: ['/v1/indicators/match'],
+      bodies: bodiesN,
+      headers: json,
+      tokens: rtN,
+      connections: 1,
+      slow: true,
+    }))
+  }
+
+  // 12. Bulk ingest (at the largest seed): fresh values in every request, each writer posting to its own groups.
   const w = await writers()
   await pair(
     'bulk',
@@ -548,7 +608,7 @@ async function main() {
     },
   )
 
-  // 12. Audit export of 1M (smoke: 10k) synthetic events, after the chainer has linked them all.
+  // 13. Audit export of 1M (smoke: 10k) synthetic events, after the chainer has linked them all.
   if (selected('export')) {
     // On a fresh DCX server, so its RSS before the export is not what the token scenario's scrypt left behind.
     await stop(dcx)
@@ -591,11 +651,14 @@ async function main() {
     })
   }
 
+  // 14. The embedded default: DCX on PGlite in its own process, next to the same SQL run bare.
+  const embedded = opts.embedded > 0 && (!opts.only || opts.only.includes('embedded')) ? await runEmbedded(opts.embedded) : undefined
+
   // The report.
   const out = table(rows)
-  const targets = evaluate(rows, plan)
+  const targets = evaluate(rows, plans, embedded)
   const t = targetTable(targets)
-  process.stdout.write(`\n${out}\n\n${t}\n\n`)
+  process.stdout.write(`\n${out}\n\n${embedded ? `${embedded.table}\n\n` : ''}${t}\n\n`)
   if (opts.smoke) process.stdout.write('SMOKE: this proves the harness works; the numbers (cold servers, 1 s runs, tiny seed) are not measurements.\n')
   process.stdout.write(`seed: ${JSON.stringify(seedRow)}\n`)
   process.stdout.write(
@@ -626,6 +689,7 @@ async function main() {
             ...r.extra,
           })),
           targets,
+          ...(embedded ? { embedded } : {}),
         },
         null,
         2,
@@ -637,6 +701,36 @@ async function main() {
     process.stdout.write(
       `CPU profiles in bench/profiles/dcx/ (one per thread, written when the server stops; the largest is the main thread); summarise with: npx tsx bench/profile.ts <file>\n`,
     )
+}
+
+interface EmbeddedResult {
+  indicators: number
+  seedPerSecond: number
+  single: { what: string; dcx: { p50: number; p99: number }; base: { p50: number; p99: number }; goal?: number }[]
+  concurrent: { what: string; rps: number; p50Ms: number; p99Ms: number; errors: number; baselineRps: number; ratio: number }[]
+  rssPeakMb: number
+  table: string
+}
+
+/** bench/embedded.ts in its own process (PGlite lives in the process that serves it), its figures as JSON. */
+async function runEmbedded(n: number): Promise<EmbeddedResult | undefined> {
+  log(`▶ embedded default (PGlite, in its own process): ${n.toLocaleString('en')} indicators`)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dcx-bench-emb-'))
+  const file = path.join(dir, 'embedded.json')
+  const size = opts.smoke
+    ? ['--requests', '20', '--duration', '1', '--connections', '4', '--orgs', '4']
+    : ['--connections', String(opts.connections), '--duration', String(opts.duration)]
+  try {
+    const r = await runNode('embedded.ts', ['--indicators', String(n), '--json', file, ...size])
+    if (r.code !== 0) {
+      log(`  embedded bench failed (exit ${r.code}): ${r.stderr.slice(-2000)}`)
+      badScenarios.push('embedded')
+      return undefined
+    }
+    return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedResult
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /**
@@ -673,7 +767,7 @@ async function matchPlan(orgId: string, hits: { type: IndicatorType; nv: string 
   }
 }
 
-function evaluate(rs: Row[], plan?: { ok: boolean; indicators: number; summary: string }): Target[] {
+function evaluate(rs: Row[], plans: { ok: boolean; indicators: number; summary: string }[], embedded?: EmbeddedResult): Target[] {
   const by = (k: string) => rs.find((r) => r.key === k)
   const out: Target[] = []
   const ratioTarget = (key: string, what: string, goal: number) => {
@@ -684,9 +778,26 @@ function evaluate(rs: Row[], plan?: { ok: boolean; indicators: number; summary: 
         : { what, goal: `≥ ${goal.toFixed(2)}×`, measured: '—', met: null, margin: '' },
     )
   }
-  ratioTarget('list', 'authenticated, audited list vs baseline', 0.7)
-  ratioTarget('get', 'read by id vs baseline', 0.5)
-  if (plan)
+  const sizes = ['', ...opts.scales.filter((n) => n > opts.indicators).map((n) => `@${short(n)}`)]
+  const sizeName = (at: string) => (at ? at.slice(1) : short(opts.indicators))
+  for (const at of sizes) {
+    ratioTarget(`list${at}`, `authenticated, audited list vs baseline (${sizeName(at)})`, 0.7)
+    ratioTarget(`get${at}`, `read by id vs baseline (${sizeName(at)})`, 0.5)
+  }
+  // The size must not cost the reads: p99 at the largest seed against p99 at the first.
+  const largest = sizes.at(-1) as string
+  if (largest)
+    for (const key of ['list', 'list-q']) {
+      const a = by(key)?.p99Ms
+      const b = by(`${key}${largest}`)?.p99Ms
+      const what = `${key} p99 at ${sizeName(largest)} vs at ${sizeName('')}`
+      out.push(
+        a != null && b != null && a > 0
+          ? { what, goal: '≤ 1.5×', measured: `${fmt(b, 1)} / ${fmt(a, 1)} ms = ${(b / a).toFixed(2)}×`, met: b / a <= 1.5, margin: pct(1 - b / a / 1.5) }
+          : { what, goal: '≤ 1.5×', measured: '—', met: null, margin: '' },
+      )
+    }
+  for (const plan of plans)
     out.push({
       what: `match plan at ${fmt(plan.indicators)} indicators`,
       goal: 'index scans of the digest index only',
@@ -740,6 +851,43 @@ function evaluate(rs: Row[], plan?: { ok: boolean; indicators: number; summary: 
     met: Number.isFinite(maxRss) ? maxRss <= 300 : null,
     margin: Number.isFinite(maxRss) ? pct(1 - maxRss / 300) : '',
   })
+  if (embedded) {
+    const e = (what: string) => embedded.single.find((r) => r.what.startsWith(what))
+    const list = e('GET /v1/indicators?limit=50')
+    const match = e('POST /v1/indicators/match')
+    const at = fmt(embedded.indicators)
+    if (list)
+      out.push({
+        what: `embedded list p50, one client (${at})`,
+        goal: '≤ 10 ms',
+        measured: `${fmt(list.dcx.p50, 1)} ms`,
+        met: list.dcx.p50 <= 10,
+        margin: pct(1 - list.dcx.p50 / 10),
+      })
+    if (match)
+      out.push({
+        what: `embedded match 10,000 p50, one client (${at})`,
+        goal: '≤ 250 ms',
+        measured: `${fmt(match.dcx.p50)} ms`,
+        met: match.dcx.p50 <= 250,
+        margin: pct(1 - match.dcx.p50 / 250),
+      })
+    for (const c of embedded.concurrent)
+      out.push({
+        what: `embedded ${c.what} vs bare route (${opts.smoke ? 4 : opts.connections} conns)`,
+        goal: 'ratio reported',
+        measured: `${c.ratio.toFixed(2)}× (${fmt(c.rps)} req/s, ${c.errors} errors)`,
+        met: c.errors === 0,
+        margin: '',
+      })
+    out.push({
+      what: `embedded process RSS (${at}, under load)`,
+      goal: '≤ 300 MB',
+      measured: `${fmt(embedded.rssPeakMb)} MB peak`,
+      met: embedded.rssPeakMb <= 300,
+      margin: pct(1 - embedded.rssPeakMb / 300),
+    })
+  }
   const exp = by('export')
   if (exp?.extra) {
     const e = exp.extra as { rss0: number; peak: number; lines: number; heap: { at: number; heapUsedMb: number }[] }
