@@ -45,8 +45,44 @@ if (mode === 'hello-node') {
   await app.listen({ host: '127.0.0.1', port })
   onSignal(() => app.close())
   ready(app.server)
+} else if (mode === 'pglite') {
+  await pgliteBaseline()
 } else {
   await baseline()
+}
+
+/**
+ * The embedded default's baseline: the same SELECTs straight on PGlite (the data directory DCX
+ * made, opened as its owner, with the page cache DCX gives it), served by a bare Fastify.
+ */
+async function pgliteBaseline() {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const dir = process.env.DCX_DATA_DIR
+  if (!dir) throw new Error('--mode pglite needs DCX_DATA_DIR')
+  const db = await PGlite.create(dir, { postgresqlconf: [`shared_buffers=${Number(process.env.DCX_PGLITE_SHARED_BUFFERS_MB ?? 16)}MB`] })
+  const app = Fastify({ logger: false })
+  app.get('/v1/indicators', async (req) => {
+    const q = req.query as { limit?: string; q?: string }
+    const limit = Number(q.limit ?? 50)
+    const r = q.q
+      ? await db.query(`select ${IND} from indicators where search @@ websearch_to_tsquery('simple', $1) order by created_at desc, id desc limit $2`, [
+          q.q,
+          limit + 1,
+        ])
+      : await db.query(`select ${IND} from indicators order by created_at desc, id desc limit $1`, [limit + 1])
+    const items = r.rows.slice(0, limit) as { id: string }[]
+    return { items, nextCursor: r.rows.length > limit ? String(items.at(-1)?.id) : null }
+  })
+  app.get('/v1/indicators/:id', async (req, reply) => {
+    const r = await db.query(`select ${IND} from indicators where id = $1`, [(req.params as { id: string }).id])
+    return r.rows[0] ?? reply.code(404).send({ status: 404 })
+  })
+  await app.listen({ host: '127.0.0.1', port })
+  onSignal(async () => {
+    await app.close()
+    await db.close()
+  })
+  ready(app.server)
 }
 
 async function baseline() {

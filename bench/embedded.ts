@@ -3,27 +3,26 @@
 // Each figure sits next to its baseline in the same run: the same SQL straight on the same PGlite
 // instance as its owner (no HTTP, no auth, no visibility filter, no audit).
 //
-// Then the same server under concurrent load, as `npm start` serves it: DCX listening, autocannon
-// in its own process at --connections, against a bare Fastify route running the same SQL on the
-// same PGlite instance (no auth, no visibility, no audit), and this process's RSS sampled
-// throughout (DCX, PGlite's memory and the data of a database on disk, as `npm start` keeps it).
+// Then the same data directory under concurrent load, each server a process of its own: the bare
+// baseline (the same SELECTs on PGlite as its owner, a bare Fastify), then DCX exactly as
+// `npm start` runs it; autocannon in a third process at --connections, and each server's RSS
+// sampled by pid while it serves (PGlite's memory and its page cache included).
 //
 //   npm run bench:embedded                       # 100,000 indicators (about a minute to seed)
 //   npm run bench:embedded -- --indicators 20000 --requests 100
 //   npm run bench:embedded -- --json out.json    # also as JSON (npm run bench runs it so)
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import Fastify from 'fastify'
 import { sql } from 'drizzle-orm'
 import { build } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { createAccount, createOrg } from '../test/helper.js'
 import { indicatorBatch, sharedPool, type OrgRef } from './data.js'
 import { fmt } from './report.js'
-import { LoadWorker } from './procs.js'
+import { LoadWorker, ROOT, sampleRss, startCommand, startServer, type Server } from './procs.js'
 import type { LoadResult } from './load.js'
 
 const { values: args } = parseArgs({
@@ -145,48 +144,72 @@ rows.push({
   goal: 250,
 })
 
-// Concurrent: DCX and the bare route in turn, each after a warm-up, autocannon in its own process.
-const rssSamples: number[] = []
-const sampler = setInterval(() => rssSamples.push(process.memoryUsage.rss() / 1024 ** 2), 200)
-await app.listen({ host: '127.0.0.1', port: 0 })
-const dcxUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-const bare = Fastify()
-bare.get('/v1/indicators', async () => owner(`select ${cols} from indicators order by created_at desc, id desc limit 51`))
-bare.get<{ Params: { id: string } }>('/v1/indicators/:id', async (req) => {
-  if (!/^[0-9a-f-]{36}$/.test(req.params.id)) throw new Error('bad id')
-  return (await owner(`select ${cols} from indicators where id = '${req.params.id}'`))[0]
-})
-await bare.listen({ host: '127.0.0.1', port: 0 })
-const bareUrl = `http://127.0.0.1:${(bare.server.address() as AddressInfo).port}`
+// Concurrent: the in-process app closes, and the same data directory is served by a process of
+// its own — first the bare baseline (bench/baseline.ts --mode pglite: the same SELECTs on PGlite
+// as its owner, a bare Fastify), then DCX exactly as `npm start` runs it (bench/server.ts: tsx,
+// build(config), listen). autocannon runs in a third process; each server's RSS is sampled by pid
+// while it serves, so the figure is the server's alone.
+await app.close()
+const serverEnv = {
+  DATABASE_URL: '',
+  DCX_DATA_DIR: dataDir,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'warn',
+  DCX_RATE_LIMIT_PER_MINUTE: '1000000',
+  DCX_RATE_LIMIT_ADDRESS_PER_MINUTE: '1000000',
+}
 const loader = new LoadWorker()
 await loader.start()
 const readers = orgs.map((o) => o.reader)
-const concurrent: { what: string; dcx: LoadResult; base: LoadResult; ratio: number }[] = []
 const runs: [string, string[]][] = [
   ['GET /v1/indicators?limit=50', ['/v1/indicators?limit=50']],
   ['GET /v1/indicators/{id}', ids.map((id) => `/v1/indicators/${id}`)],
 ]
-for (const [what, paths] of runs) {
-  const spec = (url: string, duration: number) => ({ url, method: 'GET', connections: CONNECTIONS, duration, warmup: 0, timeout: 35, paths, tokens: readers })
-  await loader.run<LoadResult>(spec(bareUrl, 2))
-  const base = await loader.run<LoadResult>(spec(bareUrl, DURATION))
-  await loader.run<LoadResult>(spec(dcxUrl, 2))
-  const dcx = await loader.run<LoadResult>(spec(dcxUrl, DURATION))
-  concurrent.push({ what, dcx, base, ratio: base.rps > 0 ? dcx.rps / base.rps : 0 })
+async function serve(name: string, start: () => Promise<Server>) {
+  const server = await start()
+  const rss = sampleRss(server.pid)
+  const results: LoadResult[] = []
+  try {
+    for (const [, paths] of runs) {
+      const spec = (duration: number) => ({
+        url: server.url,
+        method: 'GET',
+        connections: CONNECTIONS,
+        duration,
+        warmup: 0,
+        timeout: 35,
+        paths,
+        tokens: readers,
+      })
+      await loader.run<LoadResult>(spec(2))
+      results.push(await loader.run<LoadResult>(spec(DURATION)))
+    }
+  } finally {
+    await server.stop()
+  }
+  return { results, rssPeak: rss.stop() }
 }
+const bareRun = await serve('bare-pglite', () => startServer('bare-pglite', 'baseline.ts', ['--mode', 'pglite'], serverEnv))
+// What `npm start` runs, built first as it builds.
+execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' })
+const dcxRun = await serve('dcx-pglite', () => startCommand('dcx-pglite', ['dist/server.js'], serverEnv))
 loader.stop()
-clearInterval(sampler)
-const rss = process.memoryUsage().rss / 1024 ** 2
-const rssPeak = Math.max(rss, ...rssSamples)
+const concurrent = runs.map(([what], i) => {
+  const dcx = dcxRun.results[i] as LoadResult
+  const base = bareRun.results[i] as LoadResult
+  return { what, dcx, base, ratio: base.rps > 0 ? dcx.rps / base.rps : 0 }
+})
+const rssPeak = dcxRun.rssPeak
 const load = os.loadavg().map((x) => x.toFixed(2))
 let out = `DCX embedded (PGlite, data on disk), ${fmt(N)} indicators — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${load.join(' ')}\n\n`
 out += `seeded ${fmt(N)} indicators through POST /v1/indicators/bulk at ${fmt(N / seedS)} /s (one client)\n\n`
 out += `one client, ${REQUESTS} requests each:\n\n| request | DCX p50 ms | DCX p99 ms | bare SQL p50 ms | target | met |\n|---|--:|--:|--:|---|---|\n`
 for (const r of rows)
   out += `| ${r.what} | ${fmt(r.dcx.p50, 1)} | ${fmt(r.dcx.p99, 1)} | ${fmt(r.base.p50, 1)} | ${r.goal ? `p50 ≤ ${r.goal} ms` : ''} | ${r.goal ? (r.dcx.p50 <= r.goal ? 'met' : 'MISSED') : ''} |\n`
-out += `\n${CONNECTIONS} connections, ${DURATION} s each, vs a bare Fastify route with the same SQL on the same PGlite:\n\n| request | DCX req/s | DCX p99 ms | bare req/s | ratio |\n|---|--:|--:|--:|--:|\n`
+out += `\n${CONNECTIONS} connections, ${DURATION} s each, each server its own process, vs a bare Fastify with the same SQL on the same data:\n\n| request | DCX req/s | DCX p99 ms | bare req/s | ratio |\n|---|--:|--:|--:|--:|\n`
 for (const c of concurrent) out += `| ${c.what} | ${fmt(c.dcx.rps)} | ${fmt(c.dcx.p99Ms)} | ${fmt(c.base.rps)} | ${c.ratio.toFixed(2)}× |\n`
-out += `\nprocess RSS peak ${fmt(rssPeak)} MB, now ${fmt(rss)} MB (DCX, PGlite's memory, autocannon not included); total ${fmt((Date.now() - t0) / 1000)} s\n`
+out += `\nserver RSS peak under load: DCX ${fmt(rssPeak)} MB (as npm start runs it: node dist/server.js, PGlite's memory, the page cache DCX_PGLITE_SHARED_BUFFERS_MB), bare baseline ${fmt(bareRun.rssPeak)} MB; total ${fmt((Date.now() - t0) / 1000)} s\n`
 // Under npm run bench (--json) the table goes with the progress lines; the harness prints it again at the end.
 ;(args.json ? process.stderr : process.stdout).write(out)
 if (args.json)
@@ -208,12 +231,11 @@ if (args.json)
           ratio: c.ratio,
         })),
         rssPeakMb: rssPeak,
+        baselineRssPeakMb: bareRun.rssPeak,
         table: out,
       },
       null,
       2,
     ),
   )
-await bare.close()
-await app.close()
 if (ownDir) rmSync(dataDir, { recursive: true, force: true })

@@ -4,6 +4,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -120,6 +121,62 @@ export async function startServer(
         proc.kill('SIGUSR2')
       })
     },
+  }
+}
+
+/**
+ * Start a server the way its user does — `node <argv>` (e.g. dist/server.js, what `npm start`
+ * runs) on a free port — and wait until its /readyz answers 200. No "BENCH_READY" line needed.
+ */
+export async function startCommand(name: string, argv: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<Server> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as net.AddressInfo).port
+      probe.close(() => resolve(p))
+    })
+  })
+  const proc = spawn(process.execPath, argv, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  live.add(proc)
+  let stderr = ''
+  proc.stderr?.setEncoding('utf8')
+  proc.stderr?.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4096)
+  })
+  const url = `http://127.0.0.1:${port}`
+  const t0 = Date.now()
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited before it was ready (code ${proc.exitCode})\n${stderr}`)
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${name} did not start within ${timeoutMs} ms\n${stderr}`)
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    )
+    if (ok) break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return {
+    name,
+    pid: proc.pid as number,
+    port,
+    url,
+    proc,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+        proc.kill('SIGTERM')
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+        await exited
+        clearTimeout(timer)
+      }
+      live.delete(proc)
+    },
+    memory: async () => undefined,
   }
 }
 

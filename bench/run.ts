@@ -881,7 +881,7 @@ function evaluate(rs: Row[], plans: { ok: boolean; indicators: number; summary: 
         margin: '',
       })
     out.push({
-      what: `embedded process RSS (${at}, under load)`,
+      what: `embedded server RSS (${at}, under load)`,
       goal: '≤ 300 MB',
       measured: `${fmt(embedded.rssPeakMb)} MB peak`,
       met: embedded.rssPeakMb <= 300,

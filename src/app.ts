@@ -119,6 +119,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.dbPoolSize,
+      pgliteSharedBuffersMb: config.pgliteSharedBuffersMb,
       masterKey,
       log: (m) => app.log.warn(m),
     }))

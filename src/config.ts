@@ -46,6 +46,9 @@ const envSchema = z.object({
   DCX_TOKEN_FAILURES_PER_MINUTE: int(1, 10_000).default(10),
   DCX_TOKEN_ATTEMPTS_PER_MINUTE: int(1, 100_000).default(300),
   DCX_DB_POOL_SIZE: int(1, 200).default(10),
+  // The embedded database's page cache. PGlite's memory never shrinks, so this bounds the
+  // process: the operating system caches the data files beneath it anyway.
+  DCX_PGLITE_SHARED_BUFFERS_MB: int(16, 4096).default(16),
   DCX_DOCS: bool.default(true),
   // scrypt cost of new client-secret hashes, as log2 N (r=8, p=1): 15 is N=2^15, 32 MiB and tens
   // of milliseconds per hash. Each hash carries its own parameters, so raising this later leaves
@@ -86,6 +89,7 @@ export interface Config {
     readonly tokenAttemptsPerMinute: number
   }
   readonly dbPoolSize: number
+  readonly pgliteSharedBuffersMb: number
   readonly docs: boolean
   /** scrypt cost (log2 N) of newly hashed client secrets. */
   readonly secretHashCost: number
@@ -143,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenAttemptsPerMinute: e.DCX_TOKEN_ATTEMPTS_PER_MINUTE,
     }),
     dbPoolSize: e.DCX_DB_POOL_SIZE,
+    pgliteSharedBuffersMb: e.DCX_PGLITE_SHARED_BUFFERS_MB,
     docs: e.DCX_DOCS,
     secretHashCost: e.DCX_SECRET_HASH_COST,
     auditChainTimer: e.DCX_AUDIT_CHAIN_TIMER,

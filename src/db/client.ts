@@ -3,7 +3,9 @@
 // user; every query after that runs as the non-owner role APP_ROLE, so row-level security
 // and the append-only audit grants apply to the service even when DATABASE_URL is a superuser.
 import { createHash, hkdfSync } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { promisify } from 'node:util'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
@@ -17,6 +19,8 @@ import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction }
 import type { ExtractTablesWithRelations } from 'drizzle-orm'
 import * as schema from './schema/index.js'
 import { PipedPool } from './pipeline.js'
+
+const execFileAsync = promisify(execFile)
 
 export const APP_ROLE = 'dcx_app'
 export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
@@ -62,6 +66,8 @@ export interface DatabaseOptions {
   databaseUrl: string | undefined
   dataDir: string
   poolSize: number
+  /** PGlite only: shared_buffers in MB (PostgreSQL's default is 128). */
+  pgliteSharedBuffersMb?: number | undefined
   /** Derives the service login's password (every node of one database shares it). */
   masterKey?: string | undefined
   log?: (message: string) => void
@@ -73,7 +79,9 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.databaseUrl ? openPg(opts.databaseUrl, opts.poolSize, opts.masterKey, opts.log) : openPglite(opts.dataDir, opts.pgliteTemplate)
+  return opts.databaseUrl
+    ? openPg(opts.databaseUrl, opts.poolSize, opts.masterKey, opts.log)
+    : openPglite(opts.dataDir, opts.pgliteTemplate, opts.pgliteSharedBuffersMb, opts.log)
 }
 
 /**
@@ -221,11 +229,18 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
   }
 }
 
-async function openPglite(dataDir: string, template?: Blob): Promise<Database> {
+async function openPglite(dataDir: string, template?: Blob, sharedBuffersMb?: number, log?: (m: string) => void): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://')
   if (template && !inMemory) throw new Error('a PGlite template is for in-memory databases only')
-  if (!inMemory) mkdirSync(dataDir, { recursive: true })
-  const client = inMemory ? await PGlite.create(template ? { loadDataDir: template } : {}) : await PGlite.create(path.resolve(dataDir))
+  const postgresqlconf = sharedBuffersMb ? [`shared_buffers=${sharedBuffersMb}MB`] : undefined
+  let client: PGlite
+  if (inMemory) client = await PGlite.create({ ...(template ? { loadDataDir: template } : {}), postgresqlconf })
+  else {
+    const dir = path.resolve(dataDir)
+    mkdirSync(dir, { recursive: true })
+    await preparePgliteElsewhere(dir, log)
+    client = await PGlite.create(dir, { postgresqlconf })
+  }
   await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
   await analyseNeverAnalysed((text) => client.query(text).then((r) => r.rows as Record<string, unknown>[]))
   await client.exec(`SET ROLE ${APP_ROLE}`)
@@ -268,6 +283,39 @@ async function openPglite(dataDir: string, template?: Blob): Promise<Database> {
         }
       })
     },
+  }
+}
+
+/**
+ * initdb and migrations grow PGlite's WebAssembly memory to several hundred MB, and a process
+ * never gets WebAssembly memory back: `npm start` would keep that for its whole life. So a data
+ * directory on disk is created and migrated by a short-lived child process first, and this one
+ * opens the result and finds nothing left to migrate (about a third of the memory). A new
+ * cluster is made aside and moved in: the directory may hold other files (master.key), and a
+ * child that fails half-way must leave nothing behind. Where the child fails, this process does
+ * the same work itself (and reports the same error, if it was the migration's).
+ */
+async function preparePgliteElsewhere(dir: string, log?: (m: string) => void): Promise<void> {
+  const fresh = !existsSync(path.join(dir, 'PG_VERSION'))
+  const aside = fresh ? mkdtempSync(path.join(dir, '.initdb-')) : dir
+  const url = (m: string) => JSON.stringify(import.meta.resolve(m))
+  const code = `const { PGlite } = await import(${url('@electric-sql/pglite')})
+const { drizzle } = await import(${url('drizzle-orm/pglite')})
+const { migrate } = await import(${url('drizzle-orm/pglite/migrator')})
+const db = await PGlite.create(${JSON.stringify(aside)})
+await migrate(drizzle(db), { migrationsFolder: ${JSON.stringify(MIGRATIONS_FOLDER)} })
+await db.close()`
+  try {
+    await execFileAsync(process.execPath, ['--input-type=module', '-e', code], { timeout: 600_000, env: { PATH: process.env.PATH ?? '' } })
+    if (fresh) {
+      // PG_VERSION last: its presence is what says the directory holds a whole cluster.
+      const entries = readdirSync(aside).sort((a, b) => Number(a === 'PG_VERSION') - Number(b === 'PG_VERSION'))
+      for (const entry of entries) renameSync(path.join(aside, entry), path.join(dir, entry))
+    }
+  } catch (e) {
+    log?.(`could not prepare the embedded database in a child process (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); doing it in this one`)
+  } finally {
+    if (fresh) rmSync(aside, { recursive: true, force: true })
   }
 }
 
