@@ -6,7 +6,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
 import pg from 'pg'
 import { verifySecret } from '../src/core/secrets.js'
@@ -51,6 +51,28 @@ if (mode === 'hello-node') {
   await baseline()
 }
 
+type Query = (text: string, params: unknown[]) => Promise<{ rows: unknown[] }>
+
+/** List (the same SELECT, newest first, limit+1 — no visibility filter) and read by id. */
+function indicatorReads(app: FastifyInstance, query: Query) {
+  app.get('/v1/indicators', async (req) => {
+    const q = req.query as { limit?: string; q?: string }
+    const limit = Number(q.limit ?? 50)
+    const r = q.q
+      ? await query(`select ${IND} from indicators where search @@ websearch_to_tsquery('simple', $1) order by created_at desc, id desc limit $2`, [
+          q.q,
+          limit + 1,
+        ])
+      : await query(`select ${IND} from indicators order by created_at desc, id desc limit $1`, [limit + 1])
+    const items = r.rows.slice(0, limit) as { id: string }[]
+    return { items, nextCursor: r.rows.length > limit ? String(items.at(-1)?.id) : null }
+  })
+  app.get('/v1/indicators/:id', async (req, reply) => {
+    const r = await query(`select ${IND} from indicators where id = $1`, [(req.params as { id: string }).id])
+    return r.rows[0] ?? reply.code(404).send({ status: 404 })
+  })
+}
+
 /**
  * The embedded default's baseline: the same SELECTs straight on PGlite (the data directory DCX
  * made, opened as its owner, with the page cache DCX gives it), served by a bare Fastify.
@@ -61,22 +83,7 @@ async function pgliteBaseline() {
   if (!dir) throw new Error('--mode pglite needs DCX_DATA_DIR')
   const db = await PGlite.create(dir, { postgresqlconf: [`shared_buffers=${Number(process.env.DCX_PGLITE_SHARED_BUFFERS_MB ?? 16)}MB`] })
   const app = Fastify({ logger: false })
-  app.get('/v1/indicators', async (req) => {
-    const q = req.query as { limit?: string; q?: string }
-    const limit = Number(q.limit ?? 50)
-    const r = q.q
-      ? await db.query(`select ${IND} from indicators where search @@ websearch_to_tsquery('simple', $1) order by created_at desc, id desc limit $2`, [
-          q.q,
-          limit + 1,
-        ])
-      : await db.query(`select ${IND} from indicators order by created_at desc, id desc limit $1`, [limit + 1])
-    const items = r.rows.slice(0, limit) as { id: string }[]
-    return { items, nextCursor: r.rows.length > limit ? String(items.at(-1)?.id) : null }
-  })
-  app.get('/v1/indicators/:id', async (req, reply) => {
-    const r = await db.query(`select ${IND} from indicators where id = $1`, [(req.params as { id: string }).id])
-    return r.rows[0] ?? reply.code(404).send({ status: 404 })
-  })
+  indicatorReads(app, (text, params) => db.query(text, params))
   await app.listen({ host: '127.0.0.1', port })
   onSignal(async () => {
     await app.close()
@@ -100,24 +107,7 @@ async function baseline() {
     return { access_token: 'baseline', token_type: 'Bearer', expires_in: 600 }
   })
 
-  // List: the same SELECT, newest first, limit+1 — no visibility filter.
-  app.get('/v1/indicators', async (req) => {
-    const q = req.query as { limit?: string; q?: string }
-    const limit = Number(q.limit ?? 50)
-    const r = q.q
-      ? await pool.query(`select ${IND} from indicators where search @@ websearch_to_tsquery('simple', $1) order by created_at desc, id desc limit $2`, [
-          q.q,
-          limit + 1,
-        ])
-      : await pool.query(`select ${IND} from indicators order by created_at desc, id desc limit $1`, [limit + 1])
-    const items = r.rows.slice(0, limit)
-    return { items, nextCursor: r.rows.length > limit ? String(items.at(-1)?.id) : null }
-  })
-
-  app.get('/v1/indicators/:id', async (req, reply) => {
-    const r = await pool.query(`select ${IND} from indicators where id = $1`, [(req.params as { id: string }).id])
-    return r.rows[0] ?? reply.code(404).send({ status: 404 })
-  })
+  indicatorReads(app, (text, params) => pool.query(text, params))
 
   // Match: the same set-based join, values taken as already normalised (untyped ones on the value alone).
   app.post('/v1/indicators/match', async (req) => {

@@ -39,6 +39,29 @@ export function killAll() {
   live.clear()
 }
 
+/** The last 4 KB of a child's stderr, kept for the error message if it dies (each line also passed to onLine). */
+function tailOf(proc: ChildProcess, onLine?: (line: string) => void): () => string {
+  let stderr = ''
+  proc.stderr?.setEncoding('utf8')
+  proc.stderr?.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4096)
+    if (onLine) for (const line of d.split('\n')) if (line.trim()) onLine(line)
+  })
+  return () => stderr
+}
+
+/** SIGTERM (a graceful close, which also writes a --cpu-prof profile), SIGKILL after 15 s. */
+async function stopProc(proc: ChildProcess) {
+  if (proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+    proc.kill('SIGTERM')
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+    await exited
+    clearTimeout(timer)
+  }
+  live.delete(proc)
+}
+
 /**
  * Start `node [nodeFlags] --import tsx <script> [args]` and wait for its "BENCH_READY <port>" line.
  * stderr is kept (last 4 KB) for the error message if it dies, and echoed with a prefix.
@@ -57,12 +80,7 @@ export async function startServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   live.add(proc)
-  let stderr = ''
-  proc.stderr?.setEncoding('utf8')
-  proc.stderr?.on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4096)
-    for (const line of d.split('\n')) if (line.trim()) process.stderr.write(`  [${name}] ${line.slice(0, 400)}\n`)
-  })
+  const stderr = tailOf(proc, (line) => process.stderr.write(`  [${name}] ${line.slice(0, 400)}\n`))
   const memWaiters: ((m: NodeJS.MemoryUsage | undefined) => void)[] = []
   let line = ''
   proc.stdout?.setEncoding('utf8')
@@ -76,7 +94,7 @@ export async function startServer(
   })
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms\n${stderr}`)), timeoutMs)
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms\n${stderr()}`)), timeoutMs)
     proc.stdout?.on('data', (d: string) => {
       out += d
       const m = /BENCH_READY (\d+)/.exec(out)
@@ -87,7 +105,7 @@ export async function startServer(
     })
     proc.once('exit', (code, signal) => {
       clearTimeout(timer)
-      reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})\n${stderr}`))
+      reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})\n${stderr()}`))
     })
   })
   proc.stdout?.resume()
@@ -98,19 +116,7 @@ export async function startServer(
     port,
     url: `http://127.0.0.1:${port}`,
     proc,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        live.delete(proc)
-        return
-      }
-      // SIGTERM: the server closes gracefully (and writes its --cpu-prof profile).
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()))
-      proc.kill('SIGTERM')
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
-      await exited
-      clearTimeout(timer)
-      live.delete(proc)
-    },
+    stop: () => stopProc(proc),
     memory() {
       return new Promise((resolve) => {
         const t = setTimeout(() => resolve(undefined), 10_000)
@@ -143,16 +149,12 @@ export async function startCommand(name: string, argv: string[], env: Record<str
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   live.add(proc)
-  let stderr = ''
-  proc.stderr?.setEncoding('utf8')
-  proc.stderr?.on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4096)
-  })
+  const stderr = tailOf(proc)
   const url = `http://127.0.0.1:${port}`
   const t0 = Date.now()
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited before it was ready (code ${proc.exitCode})\n${stderr}`)
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${name} did not start within ${timeoutMs} ms\n${stderr}`)
+    if (proc.exitCode !== null) throw new Error(`${name} exited before it was ready (code ${proc.exitCode})\n${stderr()}`)
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${name} did not start within ${timeoutMs} ms\n${stderr()}`)
     const ok = await fetch(`${url}/readyz`).then(
       (r) => r.status === 200,
       () => false,
@@ -166,16 +168,7 @@ export async function startCommand(name: string, argv: string[], env: Record<str
     port,
     url,
     proc,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise<void>((r) => proc.once('exit', () => r()))
-        proc.kill('SIGTERM')
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
-        await exited
-        clearTimeout(timer)
-      }
-      live.delete(proc)
-    },
+    stop: () => stopProc(proc),
     memory: async () => undefined,
   }
 }

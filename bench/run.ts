@@ -374,14 +374,18 @@ async function main() {
     const ts = await tokens.many(readersOrgs.map((o) => o.adminClientId))
     return readersOrgs.map((o, i) => ({ token: ts[i] as string, org: { id: o.id, groupIds: o.groupIds } as OrgRef }))
   }
-  const ids = (
-    await admin.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1000`)
-  ).rows.map((r) => r.id)
-  const hits = (
-    await admin.query<{ type: IndicatorType; nv: string }>(
-      `select type, normalized_value as nv from indicators where status = 'active' and distribution in ('community', 'authorities') order by random() limit 5000`,
-    )
-  ).rows
+  // What the reads ask for: 1,000 ids readers may see, 5,000 values screening will find.
+  const readTargets = async (db: pg.Client) => ({
+    ids: (
+      await db.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1000`)
+    ).rows.map((r) => r.id),
+    hits: (
+      await db.query<{ type: IndicatorType; nv: string }>(
+        `select type, normalized_value as nv from indicators where status = 'active' and distribution in ('community', 'authorities') order by random() limit 5000`,
+      )
+    ).rows,
+  })
+  const { ids, hits } = await readTargets(admin)
   const firstReader = (await readerTokens())[0] as string
   const cursors: string[] = ['']
   for (let i = 0; i < 100; i++) {
@@ -547,14 +551,7 @@ async function main() {
     )
     seedRow[`scale${short(n)}`] = st
     await settle()
-    const idsN = (
-      await admin.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1000`)
-    ).rows.map((r) => r.id)
-    const hitsN = (
-      await admin.query<{ type: IndicatorType; nv: string }>(
-        `select type, normalized_value as nv from indicators where status = 'active' and distribution in ('community', 'authorities') order by random() limit 5000`,
-      )
-    ).rows
+    const { ids: idsN, hits: hitsN } = await readTargets(admin)
     const planN = await matchPlan(world.orgs[0]?.id as string, hitsN)
     plans.push(planN)
     log(`match plan (10,000 probes, ${planN.indicators.toLocaleString('en')} indicators): ${planN.summary}`)
