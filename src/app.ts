@@ -17,6 +17,7 @@ import auth from './plugins/auth.js'
 import ops from './plugins/ops.js'
 import audit from './plugins/audit.js'
 import policy from './plugins/policy.js'
+import batchLimit from './plugins/batch-limit.js'
 import maintenance from './plugins/maintenance.js'
 import authRoutes, { jwksRoutes, signingKeyRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
@@ -131,6 +132,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(auth, { masterKey })
   await app.register(audit, { recording: opts.auditRecording !== false })
   await app.register(policy)
+  await app.register(batchLimit)
   await app.register(ops)
 
   // Feature modules under /v1.

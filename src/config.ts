@@ -37,6 +37,8 @@ const envSchema = z.object({
   DCX_TOKEN_TTL_SECONDS: int(60, 900).default(600),
   DCX_KEY_ROTATION_DAYS: int(1, 365).default(30),
   DCX_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  // Batch calls (bulk, match, imports) running at once per node; the rest wait their turn.
+  DCX_BATCH_CONCURRENCY: int(1, 256).default(4),
   DCX_REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
   // Trust X-Forwarded-For only from these proxies (comma-separated addresses/CIDRs, or "true"
   // for any hop). Default: trust nobody, so a spoofed header never resets a rate limit.
@@ -80,6 +82,7 @@ export interface Config {
   readonly tokenTtlSeconds: number
   readonly keyRotationDays: number
   readonly bodyLimit: number
+  readonly batchConcurrency: number
   readonly requestTimeoutMs: number
   readonly trustProxy: boolean | string[]
   readonly rateLimit: {
@@ -138,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenTtlSeconds: e.DCX_TOKEN_TTL_SECONDS,
     keyRotationDays: e.DCX_KEY_ROTATION_DAYS,
     bodyLimit: e.DCX_BODY_LIMIT_BYTES,
+    batchConcurrency: e.DCX_BATCH_CONCURRENCY,
     requestTimeoutMs: e.DCX_REQUEST_TIMEOUT_MS,
     trustProxy: parseTrustProxy(e.DCX_TRUST_PROXY),
     rateLimit: Object.freeze({
