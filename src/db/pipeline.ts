@@ -161,8 +161,14 @@ export class PipedClient {
     if (verb === 'commit') {
       const text = [...this.held, 'COMMIT'].join(';\n')
       this.held = []
+      // The transaction reaches the server with this message (if it had not already): should a
+      // statement in it fail — a held insert, a statement_timeout — the rest of the message is
+      // skipped and the transaction is left open and aborted. The caller's ROLLBACK must then
+      // reach the server, or the pool would lend out a connection stuck in a failed transaction.
+      this.sent = true
+      const out = await this.client.query(text)
       this.sent = false
-      return this.last(await this.client.query(text))
+      return this.last(out)
     }
     if (this.held.length === 0) return (await this.client.query(cfg as pg.QueryConfig, params as unknown[])) as Result
     const inlined = inlineParams(cfg.text, params)
