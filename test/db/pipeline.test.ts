@@ -86,6 +86,7 @@ t.test(
     t.equal(json<{ id: string }>(res).id, ind.id)
     t.ok(sent.length <= 2, `round trips: ${sent.length} (${sent.map((s) => s.slice(0, 40).replace(/\s+/g, ' ')).join(' | ')})`)
     t.match(sent.at(-1), /insert into "?audit_events"?[\s\S]*COMMIT$/i, 'the audit insert travels with COMMIT')
+    t.match(sent[0], /^BEGIN;[\s\S]*set_config\('statement_timeout', '\d+', true\)/, "the deadline's statement_timeout rides with BEGIN")
     const events = await app.database.asOwner((q) =>
       q(sql.raw(`select count(*)::int as n from audit_events where resource_id = '${ind.id}' and action = 'indicator.read'`)),
     )
