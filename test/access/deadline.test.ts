@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify'
 import { build } from '../../src/app.js'
 import { idempotent } from '../../src/access/idempotency.js'
 import { indicatorsService } from '../../src/modules/indicators/indicators.service.js'
-import { DeadlineExceeded, receiveTimeoutMs, serverTimeoutMs } from '../../src/core/deadline.js'
+import { Deadline, DeadlineExceeded, MAX_STATEMENT_MS, deadlineIn, receiveTimeoutMs, serverTimeoutMs } from '../../src/core/deadline.js'
 import { as, isProblem, orgWith, testConfig, testDatabase, type TestOrg } from '../helper.js'
 import { countAs, vendorAlias, type IndicatorInput } from '../exchange/fixtures.js'
 
@@ -74,6 +74,20 @@ function isDeadline503(t: Test, res: Parameters<typeof isProblem>[1]) {
   t.equal(res.headers['retry-after'], '5', 'Retry-After: 5')
   return p
 }
+
+t.test('Deadline: the statement_timeout is the time left, at most 30 s, never 0 (no limit)', async (t) => {
+  t.equal(Deadline.after(10 * 60_000).statementTimeoutMs(), MAX_STATEMENT_MS)
+  const soon = Deadline.after(5_000).statementTimeoutMs()
+  t.ok(soon > 0 && soon <= 5_000, `${soon} ms`)
+  const past = Deadline.after(-1)
+  t.equal(past.statementTimeoutMs(), 1)
+  t.ok(past.passed())
+  t.throws(() => past.check(), DeadlineExceeded)
+  t.doesNotThrow(() => Deadline.after(60_000).check())
+  const wrapped = new Error('Failed query', { cause: new Error('inner', { cause: new DeadlineExceeded() }) })
+  t.type(deadlineIn(wrapped), DeadlineExceeded, 'found along the cause chain')
+  t.equal(deadlineIn(new Error('other')), undefined)
+})
 
 t.test('the server waits longer than the deadline before it would cut a socket', async (t) => {
   const server = app.server
