@@ -6,6 +6,7 @@ import helmet from '@fastify/helmet'
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { serializerCompiler } from './plugins/serializer.js'
 import type { Config } from './config.js'
+import { Deadline, receiveTimeoutMs, serverTimeoutMs } from './core/deadline.js'
 import { openDatabase, type Database } from './db/client.js'
 import { resolveMasterKey } from './access/keys.js'
 import { setSecretHashCost } from './core/secrets.js'
@@ -36,6 +37,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Config
   }
+  interface FastifyRequest {
+    /** When the request's work must have committed (core/deadline.ts); set in the first hook. */
+    deadline: Deadline
+  }
 }
 
 export interface BuildOptions {
@@ -63,6 +68,8 @@ export const LOG_REDACT = [
 export async function build(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   // New client-secret hashes (account creation, rotation, bootstrap) use the configured cost.
   setSecretHashCost(config.secretHashCost)
+  const serverTimeout = serverTimeoutMs(config.requestTimeoutMs)
+  const receiveTimeout = receiveTimeoutMs(config.requestTimeoutMs)
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     // A client's request id is kept when it is a sane token, so partners can correlate.
@@ -72,13 +79,19 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     },
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,
-    // Fastify sets no timeout by default: a slow client could hold a socket forever.
-    requestTimeout: config.requestTimeoutMs,
-    connectionTimeout: config.requestTimeoutMs,
+    // Fastify sets no timeout by default: a slow client could hold a socket forever. The request's
+    // own deadline (DCX_REQUEST_TIMEOUT_MS, core/deadline.ts) ends its work first: these are longer
+    // than the deadline plus what may still run after it, so the server always answers (a 503 past
+    // the deadline) before it would cut the socket of a request whose COMMIT may still land:
+    // connectionTimeout is the socket's inactivity limit, which also runs while the handler works.
+    // Node's requestTimeout and headersTimeout bound receiving the request only (no handler runs
+    // before it is complete, so nothing can commit meanwhile): the deadline plus a margin.
+    requestTimeout: receiveTimeout,
+    connectionTimeout: serverTimeout,
     // Node checks the header and request timeouts only every connectionsCheckingInterval (30 s by
     // default), so a slowloris client that drips a header line now and then held its socket up to
     // twice the timeout. Check every second (or sooner for short timeouts).
-    http: { connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.requestTimeoutMs / 4)) },
+    http: { headersTimeout: receiveTimeout, connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.requestTimeoutMs / 4)) },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // A malformed URL or an over-long path parameter is refused by the router itself: as problem+json.
@@ -87,6 +100,11 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   }).withTypeProvider<ZodTypeProvider>()
 
   app.decorate('config', config)
+  // The first hook: the request's deadline counts from here (core/deadline.ts).
+  app.decorateRequest('deadline', null as unknown as Deadline)
+  app.addHook('onRequest', async (request) => {
+    request.deadline = Deadline.after(config.requestTimeoutMs)
+  })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   // While closing, answer with Connection: close, so a keep-alive socket whose response ends

@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { build } from './app.js'
+import { serverTimeoutMs } from './core/deadline.js'
 import { bootstrapAdmin } from './modules/accounts/bootstrap.js'
 
 let config: Config
@@ -32,8 +33,9 @@ if (boot) {
   process.stdout.write(lines.join('\n') + '\n')
 }
 
-// In-flight requests finish (Fastify stops accepting, then waits), then the pool closes.
-closeWithGrace({ delay: Math.max(10_000, config.requestTimeoutMs + 1_000) }, async ({ signal, err }) => {
+// In-flight requests finish (Fastify stops accepting, then waits), then the pool closes. The grace
+// covers a request that arrived just before the signal, up to its deadline and its answer after it.
+closeWithGrace({ delay: Math.max(10_000, serverTimeoutMs(config.requestTimeoutMs) + 1_000) }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error')
   else app.log.info({ signal }, 'shutting down')
   await app.close()

@@ -9,6 +9,7 @@ import type { Actor } from '../core/actor.js'
 import { auditEvents } from '../db/schema/index.js'
 import { withActor } from './visibility.js'
 import { holdOn } from '../db/pipeline.js'
+import type { Deadline } from '../core/deadline.js'
 
 export type Outcome = 'ok' | 'denied' | 'error'
 
@@ -117,8 +118,11 @@ export async function writeEvent(
   if (!holdOn(q, { sql: EVENT_INSERT, params })) await q.insert(auditEvents).values(v)
 }
 
-/** The scope of one request. Re-entrant: a service called inside an outer tx() (the idempotency wrapper) joins it. */
-export function openScope(deps: ScopeDeps, actor: Actor, facts: RequestFacts, st: AuditState): Ctx {
+/**
+ * The scope of one request. Re-entrant: a service called inside an outer tx() (the idempotency
+ * wrapper) joins it. With the request's deadline, tx() commits nothing after it (withActor).
+ */
+export function openScope(deps: ScopeDeps, actor: Actor, facts: RequestFacts, st: AuditState, deadline?: Deadline): Ctx {
   const note: AuditNote = {
     set(e) {
       if (e.resourceId !== undefined) st.resourceId = e.resourceId
@@ -131,16 +135,21 @@ export function openScope(deps: ScopeDeps, actor: Actor, facts: RequestFacts, st
     actor,
     tx: async (fn) => {
       if (open) return fn(open, note)
-      const result = await withActor(deps.db, actor, async (tx) => {
-        open = tx
-        try {
-          const out = await fn(tx, note)
-          await writeEvent(deps, tx, facts, actor, st, 'ok', st.status ?? 200)
-          return out
-        } finally {
-          open = undefined
-        }
-      })
+      const result = await withActor(
+        deps.db,
+        actor,
+        async (tx) => {
+          open = tx
+          try {
+            const out = await fn(tx, note)
+            await writeEvent(deps, tx, facts, actor, st, 'ok', st.status ?? 200)
+            return out
+          } finally {
+            open = undefined
+          }
+        },
+        deadline,
+      )
       st.recorded = true
       return result
     },

@@ -8,7 +8,8 @@ import { sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import { rows, type Db, type Tx } from '../db/client.js'
 import type { Actor } from '../core/actor.js'
-import { holdOn } from '../db/pipeline.js'
+import { armDeadline, holdOn } from '../db/pipeline.js'
+import { DeadlineExceeded, deadlineIn, type Deadline } from '../core/deadline.js'
 
 export const DISTRIBUTIONS = ['organisation', 'sharing_group', 'authorities', 'community'] as const
 export type Distribution = (typeof DISTRIBUTIONS)[number]
@@ -50,13 +51,41 @@ export function reachesCaller(t: Pick<Distributed, 'distribution' | 'sharingGrou
  * statement sets its organisation, the distributions that reach it and its sharing groups.
  * set_config(..., true) is transaction-local, so a pooled connection never carries one caller's
  * identity to the next.
+ *
+ * With a request's deadline (core/deadline.ts), nothing commits after it: it is checked on entry
+ * and right before COMMIT (and on PostgreSQL before every statement, db/pipeline.ts); past it the
+ * transaction rolls back with DeadlineExceeded (a 503). On PostgreSQL the same statement also
+ * sets statement_timeout to the time left (at most 30 s), so a runaway statement stops at the
+ * deadline rather than holding the request — no extra round trip: it travels with BEGIN and the
+ * caller's settings. PGlite (single-threaded WebAssembly, no timer signals) ignores
+ * statement_timeout, so there the checks alone apply: a statement runs to its end, and what it
+ * did past the deadline is rolled back.
  */
-export async function withActor<T>(db: Db, actor: Actor, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    const actAs = sql`select dcx_act_as(${actor.organisationId}::uuid)`
-    if (!holdOn(tx, actAs)) await rows(tx, actAs)
-    return fn(tx)
-  })
+export async function withActor<T>(db: Db, actor: Actor, fn: (tx: Tx) => Promise<T>, deadline?: Deadline): Promise<T> {
+  try {
+    return await db.transaction(async (tx) => {
+      // On entry (after waiting for a connection, perhaps): BEGIN is still held, so this costs nothing.
+      deadline?.check()
+      const actAs =
+        deadline && armDeadline(tx, deadline)
+          ? sql`select dcx_act_as(${actor.organisationId}::uuid), set_config('statement_timeout', ${String(deadline.statementTimeoutMs())}, true)`
+          : sql`select dcx_act_as(${actor.organisationId}::uuid)`
+      if (!holdOn(tx, actAs)) await rows(tx, actAs)
+      const out = await fn(tx)
+      // Right before COMMIT: the work (and the audit event written with it) rolls back instead.
+      deadline?.check()
+      return out
+    })
+  } catch (err) {
+    // statement_timeout fired because the deadline came: the same answer as the check's.
+    if (deadline?.passed() && !deadlineIn(err) && queryCanceled(err)) throw new DeadlineExceeded()
+    throw err
+  }
+}
+
+function queryCanceled(err: unknown): boolean {
+  for (let e = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) if ((e as { code?: unknown }).code === '57014') return true
+  return false
 }
 
 /**

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module'
 import pg from 'pg'
 import type { SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
+import type { Deadline } from '../core/deadline.js'
 
 /**
  * pg's escapeLiteral, byte for byte, but with native replaces instead of a loop over characters:
@@ -132,6 +133,12 @@ export class PipedClient {
   private held: string[] = []
   /** Whether anything of the current transaction has reached the server. */
   private sent = false
+  /**
+   * The request's deadline for the current transaction (armDeadline): checked before every
+   * statement is sent, COMMIT included, so nothing reaches the server — and nothing commits —
+   * after it. What throws here drizzle wraps in DrizzleQueryError, then rolls back.
+   */
+  deadline: Deadline | undefined
 
   constructor(readonly client: pg.PoolClient) {}
 
@@ -150,6 +157,7 @@ export class PipedClient {
     if (verb === 'begin') {
       this.held = ['BEGIN']
       this.sent = false
+      this.deadline = undefined
       return none('BEGIN')
     }
     if (verb === 'rollback') {
@@ -158,11 +166,19 @@ export class PipedClient {
       this.sent = false
       return wasSent ? ((await this.client.query('ROLLBACK')) as Result) : none('ROLLBACK')
     }
+    // Past the deadline nothing more is sent but the way out (ROLLBACK [TO SAVEPOINT]).
+    if (!verb.startsWith('rollback')) this.deadline?.check()
     if (verb === 'commit') {
       const text = [...this.held, 'COMMIT'].join(';\n')
       this.held = []
+      // The transaction reaches the server with this message (if it had not already): should a
+      // statement in it fail — a held insert, a statement_timeout — the rest of the message is
+      // skipped and the transaction is left open and aborted. The caller's ROLLBACK must then
+      // reach the server, or the pool would lend out a connection stuck in a failed transaction.
+      this.sent = true
+      const out = await this.client.query(text)
       this.sent = false
-      return this.last(await this.client.query(text))
+      return this.last(out)
     }
     if (this.held.length === 0) return (await this.client.query(cfg as pg.QueryConfig, params as unknown[])) as Result
     const inlined = inlineParams(cfg.text, params)
@@ -216,6 +232,7 @@ export class PipedClient {
   release(err?: Error | boolean) {
     this.held = []
     this.sent = false
+    this.deadline = undefined
     this.client.release(err)
   }
 
@@ -246,6 +263,18 @@ const dialect = new PgDialect()
 function pipeOf(q: unknown): PipedClient | undefined {
   const client = (q as { session?: { client?: unknown } }).session?.client
   return client instanceof PipedClient ? client : undefined
+}
+
+/**
+ * Check the request's deadline before every further statement of this transaction, COMMIT
+ * included. True when the transaction runs on a piped client (a PostgreSQL server); false on
+ * PGlite, where the caller checks on entry and before COMMIT itself.
+ */
+export function armDeadline(q: unknown, deadline: Deadline): boolean {
+  const pipe = pipeOf(q)
+  if (!pipe) return false
+  pipe.deadline = deadline
+  return true
 }
 
 /**

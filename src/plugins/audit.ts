@@ -58,7 +58,7 @@ export default fp<{ recording?: boolean }>(
         recorded: false,
       }
       request.auditState = st
-      request.ctx = openScope(deps, request.actor, facts(request), st)
+      request.ctx = openScope(deps, request.actor, facts(request), st, request.deadline ?? undefined)
       return st
     }
 

@@ -4,6 +4,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
+import { deadlineIn } from '../core/deadline.js'
 import { AppError, codeForStatus, PROBLEM_TYPE_BASE, titleFor, type ErrorCode, type FieldProblem } from '../core/errors.js'
 
 export interface ProblemBody {
@@ -44,6 +45,10 @@ const MAX_FIELD_PROBLEMS = 100
 const contextNames: Record<string, string> = { querystring: 'query', headers: 'header', params: 'params', body: 'body' }
 
 function toProblem(err: FastifyError | Error, request: FastifyRequest): { code: ErrorCode; status: number; detail: string; fields?: FieldProblem[] } {
+  // The request's deadline passed (core/deadline.ts), thrown by our code or inside a query, where
+  // drizzle wraps it (DrizzleQueryError, the deadline error its cause): a 503, nothing committed.
+  const deadline = deadlineIn(err)
+  if (deadline) return { code: deadline.code, status: deadline.status, detail: deadline.detail }
   if (err instanceof AppError) return { code: err.code, status: err.status, detail: err.detail, fields: err.fields }
   if (hasZodFastifySchemaValidationErrors(err)) {
     // Fastify says querystring/headers; field names use query/header (lib/errors.ts, lib/cursor.ts).
@@ -173,9 +178,11 @@ export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError | Error, request, reply) => {
       const p = toProblem(err, request)
-      if (p.status >= 500) request.log.error({ err: loggable(err) }, 'request failed')
+      if (p.code === 'timeout' && deadlineIn(err)) request.log.warn({ code: p.code, status: p.status }, 'request past its deadline: rolled back')
+      else if (p.status >= 500) request.log.error({ err: loggable(err) }, 'request failed')
       else request.log.info({ code: p.code, status: p.status }, 'request refused')
-      if (err instanceof AppError) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
+      const appErr = err instanceof AppError ? err : deadlineIn(err)
+      if (appErr) for (const [k, v] of Object.entries(appErr.headers)) reply.header(k, v)
       if (p.status === 503) reply.header('retry-after', String(DB_RETRY_AFTER_SECONDS))
       closeIfBodyUnread(request, reply)
       // The token endpoint speaks OAuth 2.0 (RFC 6749 §5.2): its 400/401 bodies are OAuth error

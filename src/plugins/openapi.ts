@@ -28,7 +28,7 @@ const STATUS_TEXT: Record<string, string> = {
   422: 'The request is well-formed but cannot be processed',
   429: 'Rate limit reached; retry after Retry-After seconds',
   500: 'Internal error; quote the requestId when reporting it',
-  503: 'Not available now',
+  503: 'Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds',
 }
 
 /** Per route, before the document is assembled: zod → JSON Schema, then our defaults. */
@@ -64,6 +64,9 @@ const transformObject: SwaggerTransformObject = (input) => {
       op.responses ??= {}
       // The per-address limit (plugins/rate-limit.ts) runs before routing: any route can answer 429.
       op.responses['429'] ??= { description: 'Default Response', content: { 'application/json': { schema: { $ref: PROBLEM_REF } } } }
+      // And any route can answer 503: while the server shuts down, when the database is away, or
+      // when the request passed its deadline (core/deadline.ts) and nothing of it was committed.
+      op.responses['503'] ??= { description: 'Default Response', content: { 'application/json': { schema: { $ref: PROBLEM_REF } } } }
       for (const [status, response] of Object.entries(op.responses)) describeResponse(status, response)
     }
   }
@@ -93,11 +96,12 @@ function describeResponse(status: string, response: Response): void {
   if (Number(status) >= 400 && media.length > 0 && media.every((m) => m.schema?.$ref === PROBLEM_REF)) {
     response.content = { 'application/problem+json': media[0]! }
   }
-  if (status === '429' && !response.headers) {
+  if ((status === '429' || status === '503') && !response.headers) {
     // Headers before content, as a reader expects them.
     const body = response.content
     delete response.content
-    response.headers = { 'Retry-After': { description: 'Seconds until the limit resets', schema: { type: 'integer', minimum: 1 } } }
+    const description = status === '429' ? 'Seconds until the limit resets' : 'Seconds to wait before retrying'
+    response.headers = { 'Retry-After': { description, schema: { type: 'integer', minimum: 1 } } }
     if (body) response.content = body
   }
 }

@@ -86,9 +86,40 @@ t.test(
     t.equal(json<{ id: string }>(res).id, ind.id)
     t.ok(sent.length <= 2, `round trips: ${sent.length} (${sent.map((s) => s.slice(0, 40).replace(/\s+/g, ' ')).join(' | ')})`)
     t.match(sent.at(-1), /insert into "?audit_events"?[\s\S]*COMMIT$/i, 'the audit insert travels with COMMIT')
+    t.match(sent[0], /^BEGIN;[\s\S]*set_config\('statement_timeout', '\d+', true\)/, "the deadline's statement_timeout rides with BEGIN")
     const events = await app.database.asOwner((q) =>
       q(sql.raw(`select count(*)::int as n from audit_events where resource_id = '${ind.id}' and action = 'indicator.read'`)),
     )
     t.equal(events[0]?.n, 2, 'each of the two reads left exactly one committed event')
+  },
+)
+
+t.test(
+  'on PostgreSQL: a statement failing inside the COMMIT message leaves no connection in a failed transaction',
+  { skip: pgUrl ? false : 'needs DATABASE_URL (PostgreSQL)' },
+  async (t) => {
+    const { PipedPool, holdOn } = await import('../../src/db/pipeline.js')
+    const { drizzle } = await import('drizzle-orm/node-postgres')
+    // One connection: the next transaction gets the very client the failed one used.
+    const pool = new PipedPool({ connectionString: pgUrl, max: 1 })
+    t.teardown(() => pool.end())
+    const db = drizzle(pool)
+    await t.rejects(
+      db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`)
+        // Held, so it travels in the COMMIT message, and fails there (division by zero).
+        t.ok(holdOn(tx, sql`select 1 / 0`), 'held')
+      }),
+      'the failed COMMIT message fails the transaction',
+    )
+    const client = await pool.connect()
+    try {
+      const state = await client.query('select 1 as one')
+      t.equal(state.rows[0].one, 1, 'the pooled connection answers a plain statement (not 25P02, in failed transaction)')
+    } finally {
+      client.release()
+    }
+    const out = await db.transaction(async (tx) => (await tx.execute(sql`select 2 as two`)).rows[0])
+    t.same(out, { two: 2 }, 'and the next transaction on it runs')
   },
 )

@@ -2,6 +2,7 @@
 // shape, not problem+json: a standard TAXII client parses only this.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { deadlineIn } from '../../core/deadline.js'
 import { AppError, codeForStatus, titleFor } from '../../core/errors.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
@@ -81,6 +82,8 @@ const FRAMEWORK_STATUS: Record<string, number> = {
 
 /** The TAXII scope's error handler: every error in the TAXII error shape; 5xx bodies say nothing internal. */
 export function taxiiErrorHandler(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  // The request's deadline passed, also when drizzle wrapped it (core/deadline.ts): 503, nothing committed.
+  err = deadlineIn(err) ?? err
   if (err instanceof AppError) {
     for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
     request.log.info({ code: err.code, status: err.status }, 'taxii request refused')
