@@ -1,6 +1,6 @@
 // STIX objects → indicators of the caller's organisation (POST /v1/import/stix and TAXII POST
 // objects). One result per object. An indicator whose pattern maps to a DCX type goes through the
-// same validation as POST /v1/indicators (prepareInsert); placement comes from the request (or the
+// same validation as POST /v1/indicators (checkInsert, and the sharing group's check); placement comes from the request (or the
 // collection), the TLP from the request or the object's markings, grading from DCX's extension
 // when the object came from DCX, else from STIX confidence (Appendix A in reverse).
 //
