@@ -1,7 +1,7 @@
 // The two batch calls partner systems live on: bulk ingest (up to 1,000 items, per-item results,
 // valid items committed even when others fail) and match (up to 10,000 values screened in one
 // set-based query — the call a postal operator makes for a whole parcel batch).
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { indicators } from '../../db/schema/index.js'
 import { rows, type Tx } from '../../db/client.js'
@@ -10,10 +10,11 @@ import { AppError, type FieldProblem } from '../../core/errors.js'
 import { canSee, forMatching } from '../../access/visibility.js'
 import { candidateTypes, normalizeIndicator, type IndicatorType } from './normalize.js'
 import { indicatorCreate } from './indicators.schemas.js'
-import { prepareInsert } from './indicators.service.js'
+import { checkInsert, type IndicatorInsert } from './indicators.service.js'
+import { insertIndicators } from './indicators.repository.js'
+import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
 import { matchDigest } from './digest.js'
 
-const INSERT_CHUNK = 500
 const AUDIT_VALUES_KEPT = 100
 // A hostile item with thousands of unknown keys must not turn into a megabyte of problems.
 const MAX_ITEM_PROBLEMS = 20
@@ -21,42 +22,53 @@ const MAX_ITEM_PROBLEMS = 20
 type BulkResult = { index: number; status: 'created' | 'invalid'; id?: string; problem?: { detail: string; errors: FieldProblem[] } }
 
 export async function bulkCreate(ctx: Ctx, items: unknown[]) {
+  // Every item is checked in code first, outside the transaction; only the sharing groups named
+  // (each once) and the insert itself (one statement) reach the database.
+  const results: BulkResult[] = new Array(items.length)
+  const valid: { index: number; values: IndicatorInsert & { id: string }; groupField?: string }[] = []
+  const invalid = (index: number, e: AppError) => {
+    results[index] = { index, status: 'invalid', problem: { detail: e.detail.slice(0, 2_000), errors: (e.fields ?? []).slice(0, MAX_ITEM_PROBLEMS) } }
+  }
+  for (const [index, item] of items.entries()) {
+    const prefix = `items.${index}`
+    const parsed = indicatorCreate.safeParse(item)
+    if (!parsed.success) {
+      // An unknown property is named itself (items.3.organisationId), as the single POST does.
+      const errors = parsed.error.issues
+        .flatMap((i) =>
+          i.code === 'unrecognized_keys'
+            ? i.keys.map((k) => ({ name: [prefix, ...i.path.map(String), k].join('.'), reason: 'is not a known property' }))
+            : [{ name: [prefix, ...i.path.map(String)].join('.'), reason: i.message }],
+        )
+        .slice(0, MAX_ITEM_PROBLEMS)
+      results[index] = { index, status: 'invalid', problem: { detail: errors.map((e) => `${e.name}: ${e.reason}`).join('; '), errors } }
+      continue
+    }
+    try {
+      const values = { ...checkInsert(ctx, parsed.data, prefix), id: randomUUID() }
+      if (parsed.data.distribution !== 'sharing_group') valid.push({ index, values })
+      else if (!values.sharingGroupId) invalid(index, groupRequired(`${prefix}.sharingGroupId`))
+      else valid.push({ index, values, groupField: `${prefix}.sharingGroupId` })
+    } catch (e) {
+      if (!(e instanceof AppError) || e.status !== 400) throw e
+      invalid(index, e)
+    }
+  }
   return ctx.tx(async (tx, audit) => {
-    const results: BulkResult[] = []
-    const valid: { index: number; values: Awaited<ReturnType<typeof prepareInsert>> }[] = []
-    for (const [index, item] of items.entries()) {
-      const prefix = `items.${index}`
-      const parsed = indicatorCreate.safeParse(item)
-      if (!parsed.success) {
-        // An unknown property is named itself (items.3.organisationId), as the single POST does.
-        const errors = parsed.error.issues
-          .flatMap((i) =>
-            i.code === 'unrecognized_keys'
-              ? i.keys.map((k) => ({ name: [prefix, ...i.path.map(String), k].join('.'), reason: 'is not a known property' }))
-              : [{ name: [prefix, ...i.path.map(String)].join('.'), reason: i.message }],
-          )
-          .slice(0, MAX_ITEM_PROBLEMS)
-        results.push({ index, status: 'invalid', problem: { detail: errors.map((e) => `${e.name}: ${e.reason}`).join('; '), errors } })
-        continue
-      }
-      try {
-        valid.push({ index, values: await prepareInsert(tx, ctx, parsed.data, prefix) })
-      } catch (e) {
-        if (!(e instanceof AppError) || e.status !== 400) throw e
-        results.push({ index, status: 'invalid', problem: { detail: e.detail.slice(0, 2_000), errors: (e.fields ?? []).slice(0, MAX_ITEM_PROBLEMS) } })
-      }
-    }
-    // Valid items go in with a few multi-row inserts; ids come back in insertion order.
-    for (let i = 0; i < valid.length; i += INSERT_CHUNK) {
-      const chunk = valid.slice(i, i + INSERT_CHUNK)
-      const ids = await tx
-        .insert(indicators)
-        .values(chunk.map((c) => c.values))
-        .returning({ id: indicators.id })
-      chunk.forEach((c, j) => results.push({ index: c.index, status: 'created', id: ids[j]?.id }))
-    }
-    results.sort((a, b) => a.index - b.index)
-    audit.set({ details: { submitted: items.length, created: valid.length, invalid: items.length - valid.length } })
+    const named = valid.flatMap((v) => (v.groupField && v.values.sharingGroupId ? [v.values.sharingGroupId] : []))
+    const usable = await usableGroups(tx, ctx.actor.organisationId, named)
+    const accepted = valid.filter((v) => {
+      if (!v.groupField || usable.has(v.values.sharingGroupId as string)) return true
+      invalid(v.index, groupUnusable(v.groupField))
+      return false
+    })
+    // The valid rows go in with one statement; their ids were chosen here.
+    await insertIndicators(
+      tx,
+      accepted.map((r) => r.values),
+    )
+    for (const r of accepted) results[r.index] = { index: r.index, status: 'created', id: r.values.id }
+    audit.set({ details: { submitted: items.length, created: accepted.length, invalid: items.length - accepted.length } })
     return { results }
   })
 }

@@ -4,9 +4,11 @@
 import { and, eq, getTableColumns, gte, or, sql, type SQL } from 'drizzle-orm'
 import { indicators } from '../../db/schema/index.js'
 import { canSee } from '../../access/visibility.js'
+import { rows, type Tx } from '../../db/client.js'
 import { candidateTypes } from './normalize.js'
 import { normalizedOrThrow } from './indicators.rules.js'
 import type { IndicatorListQuery } from './indicators.schemas.js'
+import type { IndicatorInsert } from './indicators.service.js'
 
 // Every column but the tsvector and the change-feed bookkeeping.
 const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(indicators)
@@ -40,4 +42,71 @@ export function indicatorFilters(f: IndicatorFilter): SQL[] {
   if (f.updatedSince) where.push(gte(i.updatedAt, new Date(f.updatedSince)))
   if (f.status) where.push(eq(i.status, f.status))
   return where
+}
+
+// The columns a batch supplies, as jsonb_to_recordset reads them; every other column (status,
+// version, created_at, updated_at, change_xid, change_seq, the generated ones) takes its default,
+// exactly as the single insert leaves them.
+const BATCH_COLUMNS = [
+  ['id', 'uuid'],
+  ['organisation_id', 'uuid'],
+  ['created_by', 'uuid'],
+  ['type', 'text'],
+  ['value', 'text'],
+  ['normalized_value', 'text'],
+  ['network', 'text'],
+  ['value_visibility', 'text'],
+  ['description', 'text'],
+  ['confidence', 'smallint'],
+  ['reliability', 'text'],
+  ['credibility', 'smallint'],
+  ['tlp', 'text'],
+  ['distribution', 'text'],
+  ['sharing_group_id', 'uuid'],
+  ['valid_from', 'timestamptz'],
+  ['valid_until', 'timestamptz'],
+  ['tags', 'text[]'],
+  ['countries', 'text[]'],
+] as const
+const BATCH_HEAD = `insert into indicators (${BATCH_COLUMNS.map((c) => c[0]).join(', ')})
+  select ${BATCH_COLUMNS.map((c) => c[0]).join(', ')} from jsonb_to_recordset(`
+const BATCH_TAIL = `::jsonb) as r(${BATCH_COLUMNS.map((c) => `${c[0]} ${c[1]}`).join(', ')}) returning id, updated_at`
+
+// JSON.stringify writes a lone surrogate as a \\udXXX escape, which jsonb refuses; a text
+// parameter stores it as U+FFFD (UTF-8 encoding replaces it), so the batch does the same. An
+// escape preceded by an odd number of backslashes is a literal backslash, not an escape.
+const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g
+
+/**
+ * Many rows in one statement: the rows travel as one jsonb array, ids chosen by the caller (so
+ * each result knows its id whatever order RETURNING gives). Returns each id's updated_at.
+ */
+export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: string })[]): Promise<Map<string, Date>> {
+  const out = new Map<string, Date>()
+  if (batch.length === 0) return out
+  const records = batch.map((v) => ({
+    id: v.id,
+    organisation_id: v.organisationId,
+    created_by: v.createdBy ?? null,
+    type: v.type,
+    value: v.value,
+    normalized_value: v.normalizedValue,
+    network: v.network,
+    value_visibility: v.valueVisibility,
+    description: v.description,
+    confidence: v.confidence,
+    reliability: v.reliability,
+    credibility: v.credibility,
+    tlp: v.tlp,
+    distribution: v.distribution,
+    sharing_group_id: v.sharingGroupId,
+    valid_from: v.validFrom ? v.validFrom.toISOString() : null,
+    valid_until: v.validUntil ? v.validUntil.toISOString() : null,
+    tags: v.tags,
+    countries: v.countries,
+  }))
+  const json = JSON.stringify(records).replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd')
+  const rs = await rows<{ id: string; updated_at: string | Date }>(tx, sql`${sql.raw(BATCH_HEAD)}${json}${sql.raw(BATCH_TAIL)}`)
+  for (const r of rs) out.set(r.id, new Date(r.updated_at))
+  return out
 }

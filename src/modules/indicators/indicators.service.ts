@@ -77,8 +77,12 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
   return row as IndicatorRow
 }
 
-/** The row to insert for a validated input; throws a 400 naming the fields. */
-export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
+/**
+ * The row to insert for a validated input, checked in code only (no query): throws a 400 naming
+ * the fields. A row distributed to a sharing group still needs its group checked
+ * (assertUsableGroup, or usableGroups for a batch) before it is written.
+ */
+export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
   const problems = placementProblems(input, prefix)
   const n = normalizeIndicator(input.type, input.value)
   if (!n.ok) problems.unshift({ name: `${prefix}.value`, reason: n.reason })
@@ -87,9 +91,6 @@ export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, pr
     problems.unshift({ name: `${prefix}.value`, reason: `too long: at most ${MAX_NORMALIZED_BYTES} bytes once normalised` })
   }
   if (problems.length) throw invalidFields(problems)
-  if (input.distribution === 'sharing_group') {
-    await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, `${prefix}.sharingGroupId`)
-  }
   return {
     organisationId: ctx.actor.organisationId,
     createdBy: ctx.actor.accountId,
@@ -110,6 +111,17 @@ export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, pr
     tags: [...new Set(input.tags)],
     countries: [...new Set(input.countries)],
   }
+}
+
+export type IndicatorInsert = ReturnType<typeof checkInsert>
+
+/** The row to insert for a validated input; throws a 400 naming the fields. */
+export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, prefix = 'body'): Promise<IndicatorInsert> {
+  const values = checkInsert(ctx, input, prefix)
+  if (input.distribution === 'sharing_group') {
+    await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, `${prefix}.sharingGroupId`)
+  }
+  return values
 }
 
 export const indicatorsService = {

@@ -157,18 +157,33 @@ async function owned(tx: Tx, ctx: Ctx, id: string) {
 
 /** For distribution = sharing_group: the group must exist and include the caller's organisation. */
 export async function assertUsableGroup(tx: Tx, organisationId: string, groupId: string | null | undefined, field: string) {
-  if (!groupId) {
-    throw new AppError('validation', `${field}: required when distribution is sharing_group`, [
-      { name: field, reason: 'required when distribution is sharing_group' },
-    ])
-  }
+  if (!groupId) throw groupRequired(field)
   const [m] = await tx
     .select()
     .from(sharingGroupMembers)
     .where(and(eq(sharingGroupMembers.groupId, groupId), eq(sharingGroupMembers.organisationId, organisationId)))
-  if (!m) {
-    throw new AppError('validation', `${field}: no sharing group with that id includes your organisation`, [
-      { name: field, reason: 'no sharing group with that id includes your organisation' },
-    ])
-  }
+  if (!m) throw groupUnusable(field)
 }
+
+/**
+ * assertUsableGroup's rule for many groups in one query (a batch names each distinct group once):
+ * the ids among `groupIds` of groups that include the caller's organisation.
+ */
+export async function usableGroups(tx: Tx, organisationId: string, groupIds: Iterable<string>): Promise<Set<string>> {
+  const ids = [...new Set(groupIds)]
+  if (ids.length === 0) return new Set()
+  const rs = await tx
+    .select({ groupId: sharingGroupMembers.groupId })
+    .from(sharingGroupMembers)
+    .where(and(inArray(sharingGroupMembers.groupId, ids), eq(sharingGroupMembers.organisationId, organisationId)))
+  return new Set(rs.map((r) => r.groupId))
+}
+
+/** The 400s assertUsableGroup throws, for callers that check many items at once. */
+export const groupRequired = (field: string) =>
+  new AppError('validation', `${field}: required when distribution is sharing_group`, [{ name: field, reason: 'required when distribution is sharing_group' }])
+
+export const groupUnusable = (field: string) =>
+  new AppError('validation', `${field}: no sharing group with that id includes your organisation`, [
+    { name: field, reason: 'no sharing group with that id includes your organisation' },
+  ])

@@ -1,6 +1,6 @@
 // STIX objects → indicators of the caller's organisation (POST /v1/import/stix and TAXII POST
 // objects). One result per object. An indicator whose pattern maps to a DCX type goes through the
-// same validation as POST /v1/indicators (prepareInsert); placement comes from the request (or the
+// same validation as POST /v1/indicators (checkInsert, and the sharing group's check); placement comes from the request (or the
 // collection), the TLP from the request or the object's markings, grading from DCX's extension
 // when the object came from DCX, else from STIX confidence (Appendix A in reverse).
 //
@@ -10,7 +10,7 @@
 // Keeping a free id (and only a free one) made the answer differ for an id another organisation's
 // hidden item holds: an existence oracle. Now both take one path, with one answer.
 import { createHash } from 'node:crypto'
-import { and, eq, inArray, or } from 'drizzle-orm'
+import { and, eq, or, sql } from 'drizzle-orm'
 import { indicators } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
@@ -18,7 +18,9 @@ import { AppError } from '../../core/errors.js'
 import { isCountryCode } from '../../core/countries.js'
 import { TLPS, type Distribution, type Tlp } from '../../access/visibility.js'
 import { indicatorCreate } from '../indicators/indicators.schemas.js'
-import { prepareInsert } from '../indicators/indicators.service.js'
+import { checkInsert, type IndicatorInsert } from '../indicators/indicators.service.js'
+import { insertIndicators } from '../indicators/indicators.repository.js'
+import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
 import { DCX_PROPERTIES_EXT, TLP_BY_MARKING } from './stix.constants.js'
 import { credibilityFromConfidence } from './stix.mapping.js'
 import { mapPattern } from './stix.pattern.js'
@@ -90,7 +92,16 @@ function toInput(o: Rec, type: string, value: string, placement: Placement) {
   }
 }
 
-async function importOne(tx: Tx, ctx: Ctx, obj: unknown, index: number, placement: Placement): Promise<ImportResult> {
+/** An object that may become an item: its row, checked in code, waiting for the duplicate check. */
+interface Candidate {
+  kind: 'candidate'
+  base: { index: number; id: string | null; type: string | null }
+  producerId: string
+  values: IndicatorInsert & { id: string }
+}
+
+/** Everything about one object that needs no query: a final result, or a candidate row. */
+function checkOne(ctx: Ctx, obj: unknown, index: number, placement: Placement): ImportResult | Candidate {
   if (!isRec(obj)) return { index, id: null, type: null, status: 'invalid', reason: 'not a STIX object' }
   const id = typeof obj.id === 'string' ? obj.id.slice(0, 300) : null
   const type = typeof obj.type === 'string' ? obj.type.slice(0, 100) : null
@@ -115,36 +126,50 @@ async function importOne(tx: Tx, ctx: Ctx, obj: unknown, index: number, placemen
   if (!parsed.success) {
     return { ...base, status: 'invalid', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }
   }
-  let values: Awaited<ReturnType<typeof prepareInsert>>
+  let values: IndicatorInsert
   try {
-    values = await prepareInsert(tx, ctx, parsed.data, 'indicator')
+    values = checkInsert(ctx, parsed.data, 'indicator')
+    if (parsed.data.distribution === 'sharing_group' && !values.sharingGroupId) throw groupRequired('indicator.sharingGroupId')
   } catch (e) {
     if (e instanceof AppError && e.status === 400) return { ...base, status: 'invalid', reason: e.detail }
     throw e
   }
   const producerId = (idMatch[1] ?? '').toLowerCase()
-  const ownId = importedId(ctx.actor.organisationId, producerId)
-  // Nothing new: the same object again (the id it was given here; or, for the organisation's own
-  // items and those imported before ids were derived, the producer's id), or the same value the
-  // organisation already holds. Only the organisation's own rows are consulted.
-  const [dup] = await tx
-    .select({ id: indicators.id, updatedAt: indicators.updatedAt })
-    .from(indicators)
+  return { kind: 'candidate', base, producerId, values: { ...values, id: importedId(ctx.actor.organisationId, producerId) } }
+}
+
+/** A text[] literal: each element double-quoted, its quotes and backslashes escaped (one parameter, not one per value). */
+const textArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`
+
+const valueKey = (type: string, normalizedValue: string) => `${type}\u0000${normalizedValue}`
+
+/**
+ * The organisation's own rows any candidate could duplicate — by the id it would get here, by the
+ * producer's id (the organisation's own items and those imported before ids were derived), or by
+ * (type, normalized value) — in one statement. Only the organisation's own rows are consulted.
+ */
+async function existingRows(tx: Tx, organisationId: string, candidates: Candidate[]) {
+  const byId = new Map<string, { id: string; updatedAt: Date }>()
+  const byValue = new Map<string, { id: string; updatedAt: Date }>()
+  if (candidates.length === 0) return { byId, byValue }
+  const ids = [...new Set(candidates.flatMap((c) => [c.values.id, c.producerId]))]
+  const values = [...new Set(candidates.map((c) => c.values.normalizedValue))]
+  const i = indicators
+  const rs = await tx
+    .select({ id: i.id, type: i.type, normalizedValue: i.normalizedValue, updatedAt: i.updatedAt })
+    .from(i)
     .where(
       and(
-        eq(indicators.organisationId, ctx.actor.organisationId),
-        or(inArray(indicators.id, [ownId, producerId]), and(eq(indicators.type, values.type), eq(indicators.normalizedValue, values.normalizedValue))),
+        eq(i.organisationId, organisationId),
+        or(sql`${i.id} = any(${`{${ids.join(',')}}`}::uuid[])`, sql`${i.normalizedValue} = any(${textArray(values)}::text[])`),
       ),
     )
-    .limit(1)
-  if (dup) return { ...base, status: 'duplicate', indicatorId: dup.id, version: dup.updatedAt.toISOString() }
-  const ret = { id: indicators.id, updatedAt: indicators.updatedAt }
-  const [row] = await tx
-    .insert(indicators)
-    .values({ ...values, id: ownId })
-    .returning(ret)
-  if (!row) throw new Error('insert returned nothing')
-  return { ...base, status: 'created', indicatorId: row.id, version: row.updatedAt.toISOString() }
+  for (const r of rs) {
+    byId.set(r.id, r)
+    const k = valueKey(r.type, r.normalizedValue)
+    if (!byValue.has(k)) byValue.set(k, r)
+  }
+  return { byId, byValue }
 }
 
 // The UUIDv5 namespace of imported indicator ids (a fixed random UUID; never change it, or
@@ -165,9 +190,51 @@ export function importedId(organisationId: string, producerId: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`
 }
 
+/**
+ * One result per object, as importing them one after another would give (an object the same as
+ * an earlier one of the batch is a duplicate of the item that one created), set-based: every
+ * object checked in code, the sharing group checked once, one query for the duplicates, one insert.
+ */
 export async function importObjects(tx: Tx, ctx: Ctx, objects: unknown[], placement: Placement): Promise<ImportResult[]> {
-  const results: ImportResult[] = []
-  for (const [index, obj] of objects.entries()) results.push(await importOne(tx, ctx, obj, index, placement))
+  const checked = objects.map((obj, index) => checkOne(ctx, obj, index, placement))
+  const candidates = checked.filter((c): c is Candidate => 'kind' in c)
+  // Placement is the request's (or the collection's): one group for every object.
+  const group = placement.distribution === 'sharing_group' ? placement.sharingGroupId : null
+  const groupOk = group && candidates.length ? (await usableGroups(tx, ctx.actor.organisationId, [group])).has(group) : true
+  const unusable = groupUnusable('indicator.sharingGroupId').detail
+  const { byId, byValue } = groupOk ? await existingRows(tx, ctx.actor.organisationId, candidates) : { byId: new Map(), byValue: new Map() }
+  // Rows this batch creates, found by later objects exactly as rows already stored are.
+  const createdById = new Map<string, Candidate>()
+  const createdByValue = new Map<string, Candidate>()
+  const toInsert: Candidate[] = []
+  const pending: { slot: number; of: Candidate }[] = []
+  const results = checked.map((c, slot): ImportResult => {
+    if (!('kind' in c)) return c
+    if (!groupOk) return { ...c.base, status: 'invalid', reason: unusable }
+    const v = c.values
+    const k = valueKey(v.type, v.normalizedValue)
+    const stored = byId.get(v.id) ?? byId.get(c.producerId) ?? byValue.get(k)
+    if (stored) return { ...c.base, status: 'duplicate', indicatorId: stored.id, version: stored.updatedAt.toISOString() }
+    const earlier = createdById.get(v.id) ?? createdById.get(c.producerId) ?? createdByValue.get(k)
+    if (earlier) {
+      pending.push({ slot, of: earlier })
+      return { ...c.base, status: 'duplicate', indicatorId: earlier.values.id }
+    }
+    createdById.set(v.id, c)
+    if (!createdByValue.has(k)) createdByValue.set(k, c)
+    toInsert.push(c)
+    pending.push({ slot, of: c })
+    return { ...c.base, status: 'created', indicatorId: v.id }
+  })
+  const inserted = await insertIndicators(
+    tx,
+    toInsert.map((c) => c.values),
+  )
+  for (const p of pending) {
+    const at = inserted.get(p.of.values.id)
+    if (!at) throw new Error('insert returned no row for an imported object')
+    ;(results[p.slot] as ImportResult).version = at.toISOString()
+  }
   return results
 }
 

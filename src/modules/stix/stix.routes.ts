@@ -15,6 +15,10 @@ import { countByStatus, importObjects } from './stix.import.js'
 import { exportQuery, importQuery, importResponse, stixBundle } from './stix.schemas.js'
 import { signDetached } from './stix.sign.js'
 
+// A bundle may hold 10,000 objects (stixBundle); a DCX export's indicator is about 1 kB (more
+// with a long description), so 10,000 of them need more than the 8 MiB bulk and match allow.
+export const IMPORT_BODY_LIMIT = 32 * 1024 * 1024
+
 // Filed under indicators: the OpenAPI tag list (src/plugins/openapi.ts) has no interoperability tag yet.
 const tags = ['indicators']
 
@@ -69,7 +73,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/import/stix',
     {
-      bodyLimit: 8 * 1024 * 1024,
+      bodyLimit: IMPORT_BODY_LIMIT,
       schema: {
         tags,
         operationId: 'importStix',
