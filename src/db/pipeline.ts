@@ -47,9 +47,24 @@ function literal(value: unknown): string | undefined {
  * inside any of them is left alone.
  */
 export function inlineParams(text: string, params: readonly unknown[]): string | undefined {
-  if (params.length === 0) return text
-  const lits: (string | undefined)[] = params.map(literal)
-  if (lits.some((l) => l === undefined)) return undefined
+  const lits = literals(params)
+  return lits && inlineLiterals(text, lits)
+}
+
+/** Every parameter's literal, or undefined when one cannot be written into a query text. */
+function literals(params: readonly unknown[]): string[] | undefined {
+  const lits: string[] = []
+  for (const p of params) {
+    const l = literal(p)
+    if (l === undefined) return undefined
+    lits.push(l)
+  }
+  return lits
+}
+
+/** The statement with $n replaced by lits[n - 1] (see inlineParams); undefined for a $n out of range. */
+function inlineLiterals(text: string, lits: readonly string[]): string | undefined {
+  if (lits.length === 0) return text
   let out = ''
   let i = 0
   const n = text.length
@@ -181,12 +196,17 @@ export class PipedClient {
       return this.last(out)
     }
     if (this.held.length === 0) return (await this.client.query(cfg as pg.QueryConfig, params as unknown[])) as Result
-    const inlined = inlineParams(cfg.text, params)
-    if (inlined === undefined) {
+    // Each parameter's literal is made once (a match call's is several hundred kilobytes).
+    const lits = literals(params)
+    if (lits === undefined) {
       await this.flush()
       return (await this.client.query(cfg as pg.QueryConfig, params as unknown[])) as Result
     }
-    const prepared = this.prepared(cfg.text, params)
+    const prepared = this.prepared(cfg.text, lits)
+    if (prepared === undefined) {
+      await this.flush()
+      return (await this.client.query(cfg as pg.QueryConfig, params as unknown[])) as Result
+    }
     const text = [...this.held, ...prepared.statements].join(';\n')
     this.held = []
     this.sent = true
@@ -204,13 +224,14 @@ export class PipedClient {
    * first time on this connection), so the server parses and plans it once per connection rather
    * than once per request; the literal form when its parameters cannot be inlined into EXECUTE.
    */
-  private prepared(text: string, params: readonly unknown[]): { statements: string[]; created: boolean } {
+  private prepared(text: string, lits: readonly string[]): { statements: string[]; created: boolean } | undefined {
     const names = statementsOf(this.client)
-    const args = params.length ? `(${params.map((p) => literal(p)).join(', ')})` : ''
+    const args = lits.length ? `(${lits.join(', ')})` : ''
     let name = names.get(text)
     if (name) return { statements: [`EXECUTE ${name}${args}`], created: false }
     if (names.size >= MAX_PREPARED || !/^\s*(select|insert|update|delete|with|values)\b/i.test(text)) {
-      return { statements: [inlineParams(text, params) as string], created: false }
+      const inlined = inlineLiterals(text, lits)
+      return inlined === undefined ? undefined : { statements: [inlined], created: false }
     }
     name = `dcx_p${++preparedCount}`
     names.set(text, name)
