@@ -11,7 +11,6 @@
 //   npm run bench:embedded                       # 100,000 indicators (about a minute to seed)
 //   npm run bench:embedded -- --indicators 20000 --requests 100
 //   npm run bench:embedded -- --json out.json    # also as JSON (npm run bench runs it so)
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -22,7 +21,7 @@ import { loadConfig } from '../src/config.js'
 import { createAccount, createOrg } from '../test/helper.js'
 import { indicatorBatch, sharedPool, type OrgRef } from './data.js'
 import { fmt } from './report.js'
-import { LoadWorker, ROOT, sampleRss, startCommand, startServer, type Server } from './procs.js'
+import { buildDist, LoadWorker, sampleRss, startCommand, startServer, type Server } from './procs.js'
 import type { LoadResult } from './load.js'
 
 const { values: args } = parseArgs({
@@ -146,7 +145,7 @@ rows.push({
 
 // Concurrent: the in-process app closes, and the same data directory is served by a process of
 // its own — first the bare baseline (bench/baseline.ts --mode pglite: the same SELECTs on PGlite
-// as its owner, a bare Fastify), then DCX exactly as `npm start` runs it (bench/server.ts: tsx,
+// as its owner, a bare Fastify), then DCX exactly as `npm start` runs it (`npm run build`, then node dist/server.js:
 // build(config), listen). autocannon runs in a third process; each server's RSS is sampled by pid
 // while it serves, so the figure is the server's alone.
 await app.close()
@@ -192,7 +191,7 @@ async function serve(name: string, start: () => Promise<Server>) {
 }
 const bareRun = await serve('bare-pglite', () => startServer('bare-pglite', 'baseline.ts', ['--mode', 'pglite'], serverEnv))
 // What `npm start` runs, built first as it builds.
-execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' })
+buildDist()
 const dcxRun = await serve('dcx-pglite', () => startCommand('dcx-pglite', ['dist/server.js'], serverEnv))
 loader.stop()
 const concurrent = runs.map(([what], i) => {

@@ -19,7 +19,7 @@ import { effectiveRoles } from '../src/access/policy.js'
 import { s10CheckDigit } from '../src/modules/indicators/validators/s10.js'
 import { parseOptions } from './args.js'
 import { createDatabase, dbUrl, dropDatabase, insertAuditEvents, waitForChain, withClient } from './db.js'
-import { BENCH_DIR, killAll, startServer } from './procs.js'
+import { BENCH_DIR, buildDist, killAll, startServer } from './procs.js'
 import { loadWorld, seedContent, seedDirectory, Tokens } from './seed.js'
 
 const opts = parseOptions(process.argv.filter((a) => a !== '--what-if').slice(2))
@@ -38,7 +38,8 @@ interface Captured {
 /** A fresh database seeded exactly as `npm run bench` seeds it (through a DCX server child). */
 async function seed() {
   await createDatabase(opts.pgUrl, dbName)
-  const server = await startServer('dcx', 'server.ts', [], {
+  buildDist()
+  const server = await startServer('dcx', 'server.mjs', [], {
     DATABASE_URL: url,
     HOST: '127.0.0.1',
     PORT: '0',

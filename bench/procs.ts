@@ -19,7 +19,7 @@ export interface Server {
   proc: ChildProcess
   stop(): Promise<void>
   /**
-   * The server's process.memoryUsage() right after a full GC (bench/server.ts answers SIGUSR2 with a
+   * The server's process.memoryUsage() right after a full GC (bench/server.mjs answers SIGUSR2 with a
    * "BENCH_MEM {…}" line when started with --expose-gc): live memory, not what the GC has yet to collect.
    */
   memory(): Promise<NodeJS.MemoryUsage | undefined>
@@ -63,7 +63,7 @@ async function stopProc(proc: ChildProcess) {
 }
 
 /**
- * Start `node [nodeFlags] --import tsx <script> [args]` and wait for its "BENCH_READY <port>" line.
+ * Start `node [nodeFlags] [--import tsx] <script> [args]` (tsx unless the script is .mjs) and wait for its "BENCH_READY <port>" line.
  * stderr is kept (last 4 KB) for the error message if it dies, and echoed with a prefix.
  */
 export async function startServer(
@@ -74,7 +74,9 @@ export async function startServer(
   nodeFlags: string[] = [],
   timeoutMs = 90_000,
 ): Promise<Server> {
-  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(BENCH_DIR, script), ...args], {
+  // A plain .mjs script (the built server) runs without tsx's loader.
+  const loader = script.endsWith('.mjs') ? [] : ['--import', 'tsx']
+  const proc = spawn(process.execPath, [...nodeFlags, ...loader, path.join(BENCH_DIR, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -128,6 +130,11 @@ export async function startServer(
       })
     },
   }
+}
+
+/** `npm run build` (tsc → dist/): the DCX server the bench measures is the built one, as production runs it. */
+export function buildDist() {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
 }
 
 /**

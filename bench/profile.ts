@@ -48,11 +48,12 @@ function where(url: string): string {
     return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url)
   }
   if (url.startsWith('node:')) return url.split('/')[0] ?? url
-  const src = url.indexOf('/src/')
+  // The server runs from dist/ (the built src/): the same folders.
+  const src = Math.max(url.indexOf('/src/'), url.indexOf('/dist/'))
   if (src >= 0)
     return `src/${
       url
-        .slice(src + 5)
+        .slice(url.indexOf('/', src + 1) + 1)
         .split('/')
         .slice(0, -1)
         .join('/') || '.'

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { parseOptions } from './args.js'
 import { createDatabase, dbUrl, dropDatabase, insertAuditEvents, waitForChain } from './db.js'
-import { BENCH_DIR, cpuSeconds, killAll, LoadWorker, rssMb, runNode, sampleRss, startServer, waitIdle, type Server } from './procs.js'
+import { BENCH_DIR, buildDist, cpuSeconds, killAll, LoadWorker, rssMb, runNode, sampleRss, startServer, waitIdle, type Server } from './procs.js'
 import { api, loadWorld, seedContent, seedDirectory, Tokens, type World } from './seed.js'
 import { validValue, prng, type OrgRef } from './data.js'
 import type { LoadResult, LoadSpec } from './load.js'
@@ -48,11 +48,11 @@ function dcxEnv(): Record<string, string> {
 }
 
 async function startDcx(noAudit: boolean): Promise<Server> {
-  // One profile per thread (tsx's loader runs in a worker): the main thread's is the big one.
+  // The built server (bench/server.mjs runs dist/); its profiles map back through dist's source maps.
   // --expose-gc only lets the harness trigger a GC before reading live memory (see Server.memory).
   const flags = ['--expose-gc', ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(BENCH_DIR, 'profiles', noAudit ? 'dcx-noaudit' : 'dcx')}`] : [])]
   if (opts.cpuProf) mkdirSync(path.join(BENCH_DIR, 'profiles', noAudit ? 'dcx-noaudit' : 'dcx'), { recursive: true })
-  const s = await startServer(noAudit ? 'dcx-noaudit' : 'dcx', 'server.ts', noAudit ? ['--no-audit'] : [], dcxEnv(), flags)
+  const s = await startServer(noAudit ? 'dcx-noaudit' : 'dcx', 'server.mjs', noAudit ? ['--no-audit'] : [], dcxEnv(), flags)
   servers.push(s)
   return s
 }
@@ -346,6 +346,7 @@ async function main() {
   )
 
   if (ownDatabase) await createDatabase(opts.pgUrl, dbName)
+  buildDist()
   // Started together: on a loaded machine each takes seconds (tsx compiles the sources at start).
   const [, dcx, base] = await Promise.all([loader.start(), startDcx(false), startBaseline('baseline')])
   admin = new pg.Client({ connectionString: dbUrl(opts.pgUrl, dbName) })
