@@ -18,8 +18,9 @@ import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js'
 import { sha512 } from '@noble/hashes/sha2.js'
 import sodium from 'libsodium-wrappers-sumo'
 import { CONTEXT, ELEMENT_BYTES, type Evaluation, finalizeHash, HASH_TO_GROUP_DST, HASH_TO_SCALAR_DST, MAX_INPUT_BYTES, SCALAR_BYTES } from './oprf.js'
+import { MAX_EVALUATE_ELEMENTS } from './wire.js'
 
-export const MAX_BATCH = 10_000
+export const MAX_BATCH = MAX_EVALUATE_ELEMENTS
 
 const SEED_DST = new Uint8Array([...new TextEncoder().encode('Seed-'), ...CONTEXT])
 const COMPOSITE = new TextEncoder().encode('Composite')

@@ -6,6 +6,8 @@
 import { MODE, OUTPUT_BYTES, SUITE } from './oprf.js'
 
 export const TAG_BYTES = 8
+/** Blinded elements per evaluate call, at most. */
+export const MAX_EVALUATE_ELEMENTS = 10_000
 
 export type KeysEntry = { suite: typeof SUITE; mode: typeof MODE; epoch: number; publicKey: string; notAfter: string }
 export type DigestMessage = { epoch: number; type: string; tagBytes: typeof TAG_BYTES; tags: string[] }

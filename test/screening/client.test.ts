@@ -115,3 +115,8 @@ t.test('digest: sorted, unique, 8-byte tags; TagSet rejects malformed digests', 
   t.throws(() => TagSet.fromDigest({ ...d, tags: ['AAAA'] }), /8 bytes/)
   t.equal(MAX_ELEMENTS, 10_000)
 })
+
+t.test('a batch holds at most 10,000 distinct values (duplicates count once)', async (t) => {
+  const many = Array.from({ length: MAX_ELEMENTS + 1 }, (_, i) => `user${i}@example.org`)
+  t.throws(() => prepareScreening('email', many), /at most 10000 distinct values/)
+})
