@@ -102,8 +102,8 @@ export function finalize(items: BlindState[], evaluated: Uint8Array[], publicKey
   )
 }
 
-/** Finalize's hash: Hash(I2OSP(len(input), 2) || input || I2OSP(len(element), 2) || element || "Finalize"). */
-export function finalizeHash(input: Uint8Array, element: Uint8Array): Uint8Array {
+/** What Finalize hashes: I2OSP(len(input), 2) || input || I2OSP(len(element), 2) || element || "Finalize". */
+export function finalizeMessage(input: Uint8Array, element: Uint8Array): Uint8Array {
   const suffix = utf8('Finalize')
   const msg = new Uint8Array(2 + input.length + 2 + element.length + suffix.length)
   const view = new DataView(msg.buffer)
@@ -112,7 +112,7 @@ export function finalizeHash(input: Uint8Array, element: Uint8Array): Uint8Array
   view.setUint16(2 + input.length, element.length)
   msg.set(element, 4 + input.length)
   msg.set(suffix, 4 + input.length + element.length)
-  return sha512(msg)
+  return msg
 }
 
 /** Server: Evaluate(skS, input) — the output a client would finalize, without the round trip (precomputing a holding's tag). */
@@ -120,5 +120,5 @@ export function evaluate(secretKey: Uint8Array, input: Uint8Array): Uint8Array {
   if (input.length > MAX_INPUT_BYTES) throw new RangeError(`OPRF input longer than ${MAX_INPUT_BYTES} bytes`)
   const element = ristretto255_hasher.hashToCurve(input, { DST: HASH_TO_GROUP_DST })
   if (element.equals(Point.ZERO)) throw new Error('input maps to the identity')
-  return finalizeHash(input, element.multiply(Fn.fromBytes(secretKey)).toBytes())
+  return sha512(finalizeMessage(input, element.multiply(Fn.fromBytes(secretKey)).toBytes()))
 }

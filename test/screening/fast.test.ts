@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { loadFastOprf, MAX_BATCH } from '../../src/screening/fast.js'
+import { expandMessageXmd64, loadFastOprf, MAX_BATCH } from '../../src/screening/fast.js'
 import { blind, blindEvaluate, evaluate, finalize, generateKeyPair } from '../../src/screening/oprf.js'
 import { hex, toHex, VOPRF_KEY, VOPRF_VECTORS } from './vectors.js'
 
@@ -62,4 +62,20 @@ t.test('fast path rejects bad batches', async (t) => {
     RangeError,
   )
   t.throws(() => fast.blindEvaluate({ ...keys, secretKey: new Uint8Array(31) }, [good]), /secret key/)
+})
+
+t.test('expand_message_xmd over libsodium SHA-512 = noble (RFC 9380)', async (t) => {
+  const { expand_message_xmd } = await import('@noble/curves/abstract/hash-to-curve.js')
+  const { sha512 } = await import('@noble/hashes/sha2.js')
+  for (const [msgLen, dstLen] of [
+    [0, 1],
+    [1, 40],
+    [200, 255],
+    [5000, 13],
+  ] as const) {
+    const msg = new Uint8Array(randomBytes(msgLen))
+    const dst = new Uint8Array(randomBytes(dstLen))
+    t.equal(toHex(expandMessageXmd64(msg, dst)), toHex(expand_message_xmd(msg, dst, 64, sha512)), `msg ${msgLen}, DST ${dstLen}`)
+  }
+  t.throws(() => expandMessageXmd64(new Uint8Array(1), new Uint8Array(256)), RangeError)
 })
