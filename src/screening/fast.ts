@@ -86,8 +86,12 @@ function hashToScalar(msg: Uint8Array): Uint8Array {
   return sodium.crypto_core_ristretto255_scalar_reduce(expandMessageXmd64(msg, HASH_TO_SCALAR_DST))
 }
 
+/** A scalar in canonical form (32 bytes, little-endian, below L) and not zero. */
 function checkScalar(label: string, s: Uint8Array): void {
-  if (s.length !== SCALAR_BYTES) throw new RangeError(`${label} must be ${SCALAR_BYTES} bytes`)
+  const wide = new Uint8Array(64)
+  if (s.length === SCALAR_BYTES) wide.set(s)
+  const canonical = s.length === SCALAR_BYTES && sodium.memcmp(sodium.crypto_core_ristretto255_scalar_reduce(wide), s)
+  if (!canonical || s.every((b) => b === 0)) throw new RangeError(`${label} must be a non-zero canonical scalar of ${SCALAR_BYTES} bytes`)
 }
 
 /**
@@ -107,6 +111,9 @@ function evaluateElement(k: Uint8Array, index: number, e: Uint8Array): Uint8Arra
 function blindEvaluate(key: FastKey, blinded: Uint8Array[], proofRandomScalar?: Uint8Array): Evaluation {
   const k = key.secretKey
   checkScalar('secret key', k)
+  // a key pair that does not belong together would give proofs no client accepts
+  if (key.publicKey.length !== ELEMENT_BYTES || !sodium.memcmp(sodium.crypto_scalarmult_ristretto255_base(k), key.publicKey))
+    throw new RangeError("public key is not the secret key's")
   if (blinded.length === 0 || blinded.length > MAX_BATCH) throw new RangeError(`a batch holds 1 to ${MAX_BATCH} elements`)
   const evaluated = blinded.map((c, i) => evaluateElement(k, i, c))
 

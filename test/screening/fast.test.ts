@@ -62,6 +62,11 @@ t.test('fast path rejects bad batches', async (t) => {
     RangeError,
   )
   t.throws(() => fast.blindEvaluate({ ...keys, secretKey: new Uint8Array(31) }, [good]), /secret key/)
+  t.throws(() => fast.blindEvaluate({ ...keys, secretKey: new Uint8Array(32) }, [good]), /secret key/)
+  t.throws(() => fast.blindEvaluate({ ...keys, secretKey: new Uint8Array(32).fill(0xff) }, [good]), /canonical/)
+  t.throws(() => fast.blindEvaluate({ ...keys, publicKey: generateKeyPair().publicKey }, [good]), /public key/)
+  t.throws(() => fast.blindEvaluate(keys, [good], new Uint8Array(32)), /proof random scalar/)
+  t.throws(() => fast.evaluate(new Uint8Array(32), new Uint8Array(1)), /secret key/)
 })
 
 t.test('expand_message_xmd over libsodium SHA-512 = noble (RFC 9380)', async (t) => {
