@@ -388,18 +388,24 @@ async function main() {
   })
   const { ids, hits } = await readTargets(admin)
   const firstReader = (await readerTokens())[0] as string
-  const cursors: string[] = ['']
-  for (let i = 0; i < 100; i++) {
-    const r = await api<{ nextCursor: string | null; hasMore: boolean }>(
-      dcx.url,
-      'GET',
-      `/v1/changes${cursors.at(-1) ? `?cursor=${cursors.at(-1)}` : ''}`,
-      firstReader,
-    )
-    if (r.status !== 200) throw new Error(`walking the change feed: ${r.status} ${r.text.slice(0, 300)}`)
-    if (!r.json.hasMore || !r.json.nextCursor) break
-    cursors.push(r.json.nextCursor)
+  // Each server's own cursors (DCX seals its cursors; the baseline's are plain [xid, seq]).
+  const walk = async (server: Server) => {
+    const cursors: string[] = ['']
+    for (let i = 0; i < 100; i++) {
+      const r = await api<{ nextCursor: string | null; hasMore: boolean }>(
+        server.url,
+        'GET',
+        `/v1/changes${cursors.at(-1) ? `?cursor=${cursors.at(-1)}` : ''}`,
+        firstReader,
+      )
+      if (r.status !== 200) throw new Error(`walking the change feed of ${server.name}: ${r.status} ${r.text.slice(0, 300)}`)
+      if (!r.json.hasMore || !r.json.nextCursor) break
+      cursors.push(r.json.nextCursor)
+    }
+    return cursors
   }
+  const cursors = await walk(dcx)
+  const baseCursors = await walk(base)
   await settle()
   const bodies1k = matchBodies(hits, 1_000, opts.smoke ? 2 : 4, world.salt)
   const bodies10k = matchBodies(hits, 10_000, opts.smoke ? 1 : 3, world.salt)
@@ -475,9 +481,9 @@ async function main() {
 
   // 9. Change feed paging: every page of the feed, as partner systems poll it. A change cursor is
   // sealed to the organisation it was issued to, so the pages are walked with the reader that got them.
-  await pair('changes', `GET /v1/changes (paging, ${cursors.length} pages)`, dcx, base, () => ({
+  await pair('changes', `GET /v1/changes (paging, ${cursors.length} pages)`, dcx, base, (forDcx) => ({
     method: 'GET',
-    paths: cursors.map((c) => (c ? `/v1/changes?cursor=${c}` : '/v1/changes')),
+    paths: (forDcx ? cursors : baseCursors).map((c) => (c ? `/v1/changes?cursor=${c}` : '/v1/changes')),
     tokens: [firstReader],
   }))
 
