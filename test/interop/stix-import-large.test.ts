@@ -9,16 +9,8 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
 import { countAs, rowsAs, word } from '../exchange/fixtures.js'
+import type { ImportResult as Result } from '../../src/modules/stix/stix.import.js'
 
-interface Result {
-  index: number
-  id: string | null
-  type: string | null
-  status: string
-  indicatorId?: string
-  version?: string
-  reason?: string
-}
 interface ImportOut {
   results: Result[]
   counts: Record<string, number>
