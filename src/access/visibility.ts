@@ -1,4 +1,4 @@
-// Who sees what (the visibility rule), written once — in the database. dcx_can_see() (migrations/0009) is
+// Who sees what (the visibility rule), written once — in the database. dcx_can_see() (migrations/0009, as 0014 left it) is
 // the one definition: the application's read queries call it through canSee(), and the
 // row-level-security policies call it again under the service role, so a query that forgets the
 // filter still cannot leak. The distributions are rows of dcx_distributions; the caller is set
@@ -16,17 +16,24 @@ export type Distribution = (typeof DISTRIBUTIONS)[number]
 export const TLPS = ['clear', 'green', 'amber', 'amber+strict', 'red'] as const
 export type Tlp = (typeof TLPS)[number]
 
-/** An item (or a version of one): its owner, distribution and sharing group, and for indicators the value visibility. */
+/**
+ * An item (or a version of one): its owner, distribution and sharing group, for indicators the
+ * value visibility, and for items with a lifecycle its status (a draft reaches its owner only) and
+ * explicit grants (organisations an approved share request added). Passing the table itself
+ * (indicators, notes, noteRevisions) passes them all.
+ */
 export interface Distributed {
   organisationId: AnyPgColumn | SQL
   distribution: AnyPgColumn | SQL
   sharingGroupId: AnyPgColumn | SQL
   valueVisibility?: AnyPgColumn | SQL
+  status?: AnyPgColumn | SQL
+  grantedTo?: AnyPgColumn | SQL
 }
 
 // The caller's settings (set by withActor), as uncorrelated sub-selects: PostgreSQL evaluates
 // each once per statement (an InitPlan), not once per row, and dcx_can_see() inlines around them.
-const CALLER = sql`(select dcx_org()), (select dcx_reach()), (select dcx_groups()), (select dcx_matching())`
+const CALLER = sql`(select dcx_org()), (select dcx_reach()), (select dcx_groups()), (select dcx_principals()), (select dcx_matching())`
 
 /**
  * The caller of the current transaction may see the item: dcx_can_see() on its columns, exactly
@@ -35,7 +42,7 @@ const CALLER = sql`(select dcx_org()), (select dcx_reach()), (select dcx_groups(
  * caller it is never true.
  */
 export function canSee(t: Distributed): SQL {
-  return sql`dcx_can_see(${t.organisationId}, ${t.distribution}, ${t.sharingGroupId}, ${t.valueVisibility ?? sql`'full'`}, ${CALLER})`
+  return sql`dcx_can_see(${t.organisationId}, ${t.distribution}, ${t.sharingGroupId}, ${t.valueVisibility ?? sql`'full'`}, ${t.status ?? sql`'active'`}, ${t.grantedTo ?? sql`'{}'::uuid[]`}, ${CALLER})`
 }
 
 /**

@@ -22,6 +22,14 @@ export const notes = pgTable(
     distribution: text('distribution').notNull(),
     sharingGroupId: uuid('sharing_group_id').references(() => sharingGroups.id),
     status: text('status').notNull().default('published'),
+    // The lifecycle (migrations/0014): SIENA handling code (H3 states its restriction in the
+    // note), organisations added by an approved share request, and the review-by date (a trigger
+    // fills it from the owner's retention settings when the writer gives none).
+    handlingCode: text('handling_code').notNull().default('H0'),
+    handlingNote: text('handling_note'),
+    grantedTo: uuid('granted_to').array().notNull().default(sql`'{}'::uuid[]`),
+    // No column default: the BEFORE INSERT trigger fills a missing date (default(null) only makes it optional to drizzle).
+    reviewBy: timestamp('review_by', { withTimezone: true, precision: 3 }).notNull().default(sql`null`),
     version: integer('version').notNull().default(1),
     createdBy: uuid('created_by').references(() => accounts.id),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
@@ -63,6 +71,9 @@ export const noteRevisions = pgTable(
     distribution: text('distribution').notNull(),
     sharingGroupId: uuid('sharing_group_id'),
     status: text('status').notNull(),
+    handlingCode: text('handling_code').notNull().default('H0'),
+    handlingNote: text('handling_note'),
+    grantedTo: uuid('granted_to').array().notNull().default(sql`'{}'::uuid[]`),
     editedBy: uuid('edited_by').references(() => accounts.id),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },

@@ -1,4 +1,4 @@
-import { pgTable, uuid, text, timestamp, integer, index } from 'drizzle-orm/pg-core'
+import { pgTable, uuid, text, timestamp, integer, index, boolean, smallint } from 'drizzle-orm/pg-core'
 
 export const organisations = pgTable(
   'organisations',
@@ -11,6 +11,10 @@ export const organisations = pgTable(
     contactEmail: text('contact_email').notNull(),
     contactPhone: text('contact_phone'),
     contactHours: text('contact_hours'),
+    // The lifecycle's settings (migrations/0014): four-eyes publication, retention periods in months.
+    fourEyes: boolean('four_eyes').notNull().default(true),
+    retentionPersonalMonths: smallint('retention_personal_months').notNull().default(12),
+    retentionOtherMonths: smallint('retention_other_months').notNull().default(36),
     version: integer('version').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
