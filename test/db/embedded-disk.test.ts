@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { openDatabase } from '../../src/db/client.js'
+import { migratedTo, migrationsHead, openDatabase } from '../../src/db/client.js'
 
 t.test('a fresh data directory on disk', { skip: process.env.DATABASE_URL ? 'PGlite only' : false }, async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dcx-embedded-'))
@@ -32,8 +32,21 @@ t.test('a fresh data directory on disk', { skip: process.env.DATABASE_URL ? 'PGl
     'nothing left aside',
   )
 
+  t.ok(migratedTo(dir, migrationsHead()), 'the directory records the newest migration: a restart skips the child process')
+
   const again = await open()
   const [n] = await again.asOwner((q) => q(sql`select count(*)::int as n from drizzle.__drizzle_migrations`))
   t.equal(n?.n, row?.n, 'reopened: the same migrations, none run twice')
   await again.close()
+
+  // A directory whose record names an older migration (or none) goes through the child again,
+  // and comes out recording the newest.
+  writeFileSync(path.join(dir, '.dcx-migrated'), '0000_foundation 1\n')
+  t.notOk(migratedTo(dir, migrationsHead()), 'an older record: not taken as migrated')
+  const third = await open()
+  await third.close()
+  t.same(warnings, [], 'still no fallback')
+  t.ok(migratedTo(dir, migrationsHead()), 'recorded again after migrating')
+  rmSync(path.join(dir, 'PG_VERSION'))
+  t.notOk(migratedTo(dir, migrationsHead()), 'no cluster: never taken as migrated, whatever the record says')
 })
