@@ -20,6 +20,7 @@ import audit from './plugins/audit.js'
 import policy from './plugins/policy.js'
 import batchLimit from './plugins/batch-limit.js'
 import maintenance from './plugins/maintenance.js'
+import screening from './plugins/screening.js'
 import authRoutes, { jwksRoutes, signingKeyRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
@@ -144,6 +145,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     }))
   await app.register(dbPlugin, { database })
   await app.register(maintenance)
+  await app.register(screening, { masterKey })
   await app.register(openapi)
   // Rate limits before auth in registration order: the per-address hook runs before token checks.
   await app.register(rateLimitPlugin)
