@@ -33,6 +33,7 @@ import statsRoutes from './modules/stats/stats.routes.js'
 import auditRoutes from './modules/audit/audit.routes.js'
 import stixRoutes from './modules/stix/stix.routes.js'
 import taxiiRoutes from './modules/taxii/taxii.routes.js'
+import screeningRoutes from './modules/screening/screening.routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -170,6 +171,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)
       await v1.register(stixRoutes)
+      await v1.register(screeningRoutes)
     },
     { prefix: '/v1' },
   )
