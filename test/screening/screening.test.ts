@@ -279,3 +279,22 @@ t.test('bad input is a 400 naming the field', async (t) => {
     t.match(JSON.stringify(problem), field, `${name}: names ${field}`)
   }
 })
+
+t.test(
+  'the tagger on many nodes: a pass finds another node holding the lock and leaves the work to it',
+  { skip: process.env.DATABASE_URL ? false : 'PGlite has one session: no other node can hold the lock' },
+  async (t) => {
+    // Another "node": a session of its own holding the tagger's advisory lock (tagger.ts TAG_LOCK_ID).
+    const run = await app.database.asOwner(async (q) => {
+      await q(sql`select pg_advisory_lock(${0x64637819})`)
+      try {
+        return await app.screening.tagger.runOnce()
+      } finally {
+        await q(sql`select pg_advisory_unlock(${0x64637819})`)
+      }
+    })
+    t.match(run, { locked: true, tagged: 0 }, 'nothing done while another node works')
+    const after = await app.screening.tagger.runOnce({ wait: true })
+    t.equal(after.locked, false, 'the lock released, the pass runs')
+  },
+)
