@@ -166,6 +166,10 @@ t.test('the digest: what the caller may match, sorted, no ids; raw octets; ETag'
   const again = await as(app, postal.reader.token).get('/v1/screening/digest?type=email', { 'if-none-match': etag })
   t.equal(again.statusCode, 304, 'unchanged: 304')
   t.equal(again.body, '')
+  const [event] = await app.database.asOwner((q) =>
+    q(sql`select status, details from audit_events where request_id = ${String(again.headers['x-request-id'])}`),
+  )
+  t.match(event, { status: 304, details: { returned: 0 } }, 'the 304 is audited as one')
 
   const phones = await digest(t, postal.reader.token, 'phone')
   t.notOk(phones.body.tags.includes(await tagOf(values.community)), 'a tag is of its own type only')

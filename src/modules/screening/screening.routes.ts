@@ -55,10 +55,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const octets = (req.headers.accept ?? '').split(',').some((a) => a.trim().split(';')[0] === OCTETS)
-      const d = await screeningDigest(req.ctx, deps(), req.query.type, octets ? 'octets' : 'json')
+      const d = await screeningDigest(req.ctx, deps(), req.query.type, octets ? 'octets' : 'json', req.headers['if-none-match'])
       reply.header('etag', d.etag).header('cache-control', 'private, no-cache').header('vary', 'accept').header('dcx-screening-epoch', String(d.epoch))
-      const inm = req.headers['if-none-match']
-      if (inm && inm.split(',').some((e) => e.trim().replace(/^W\//, '') === d.etag)) return (reply as unknown as FastifyReply).code(304).send()
+      if (d.notModified) return (reply as unknown as FastifyReply).code(304).send()
       if (octets) return reply.type(OCTETS).send(d.packed as unknown as never)
       return digestMessage(d) as never
     },

@@ -50,7 +50,13 @@ export interface Digest {
 }
 
 /** The caller's digest of one type in the current epoch: the tags of the holdings it may match. */
-export async function screeningDigest(ctx: Ctx, deps: ScreeningDeps, type: string, format: 'json' | 'octets'): Promise<Digest> {
+export async function screeningDigest(
+  ctx: Ctx,
+  deps: ScreeningDeps,
+  type: string,
+  format: 'json' | 'octets',
+  ifNoneMatch?: string | undefined,
+): Promise<Digest & { notModified: boolean }> {
   const key = await deps.keys.current()
   return ctx.tx(async (tx, audit) => {
     await forMatching(tx)
@@ -63,8 +69,10 @@ export async function screeningDigest(ctx: Ctx, deps: ScreeningDeps, type: strin
     )
     const packed = Buffer.concat(found.map((r) => Buffer.from(r.tag)))
     const etag = `"sd-${createHash('sha256').update(`${key.epoch}:${type}:`).update(packed).digest('base64url').slice(0, 22)}"`
-    audit.set({ details: { epoch: key.epoch, type, returned: found.length, format } })
-    return { epoch: key.epoch, type, packed, count: found.length, etag }
+    // If-None-Match naming this digest: a 304, and the event says so.
+    const notModified = ifNoneMatch !== undefined && ifNoneMatch.split(',').some((e) => e.trim().replace(/^W\//, '') === etag)
+    audit.set({ details: { epoch: key.epoch, type, returned: notModified ? 0 : found.length, format }, ...(notModified ? { status: 304 } : {}) })
+    return { epoch: key.epoch, type, packed, count: found.length, etag, notModified }
   })
 }
 
