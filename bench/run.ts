@@ -658,9 +658,13 @@ async function main() {
   // 14. The embedded default: DCX on PGlite in its own process, next to the same SQL run bare.
   const embedded = opts.embedded > 0 && (!opts.only || opts.only.includes('embedded')) ? await runEmbedded(opts.embedded) : undefined
 
+  // 15. Oblivious screening (bench/screening.ts, its own process): evaluate 10,000 and the digest's size.
+  const screening = !opts.only || opts.only.includes('screening') ? await runScreening() : undefined
+
   // The report.
   const out = table(rows)
   const targets = evaluate(rows, plans, embedded)
+  if (screening) targets.push(...screeningTargets(screening))
   const t = targetTable(targets)
   process.stdout.write(`\n${out}\n\n${embedded ? `${embedded.table}\n\n` : ''}${t}\n\n`)
   if (opts.smoke) process.stdout.write('SMOKE: this proves the harness works; the numbers (cold servers, 1 s runs, tiny seed) are not measurements.\n')
@@ -735,6 +739,56 @@ async function runEmbedded(n: number): Promise<EmbeddedResult | undefined> {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+interface ScreeningResult {
+  evaluate: { elements: number; cpuS: number; wallS: number; httpCpuS: number; httpWallS: number }
+  digest: { holdings: number; rawBytes: number; jsonBytes: number; jsonGzipBytes: number }
+}
+
+/** bench/screening.ts in its own process (one core: it is single-threaded), its figures as JSON. */
+async function runScreening(): Promise<ScreeningResult | undefined> {
+  log('▶ oblivious screening: evaluate + batch proof of 10,000 elements, digest of 100,000 holdings')
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dcx-bench-scr-'))
+  const file = path.join(dir, 'screening.json')
+  try {
+    const r = await runNode('screening.ts', ['--json', file], opts.smoke ? { NOBLE_N: '50' } : {})
+    if (r.code !== 0) {
+      log(`  screening bench failed (exit ${r.code}): ${r.stderr.slice(-2000)}`)
+      badScenarios.push('screening')
+      return undefined
+    }
+    return JSON.parse(readFileSync(file, 'utf8')) as ScreeningResult
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function screeningTargets(s: ScreeningResult): Target[] {
+  const kB = (n: number) => `${fmt(n / 1000)} kB`
+  return [
+    {
+      what: `screening: evaluate + proof of ${fmt(s.evaluate.elements)} elements (CPU, one core)`,
+      goal: '≤ 3 s',
+      measured: `${s.evaluate.cpuS.toFixed(2)} s (wall ${s.evaluate.wallS.toFixed(2)} s)`,
+      met: s.evaluate.cpuS <= 3,
+      margin: pct(1 - s.evaluate.cpuS / 3),
+    },
+    {
+      what: `screening: POST /v1/screening/evaluate, ${fmt(s.evaluate.elements)} elements (CPU, one process)`,
+      goal: '≤ 3 s',
+      measured: `${s.evaluate.httpCpuS.toFixed(2)} s (wall ${s.evaluate.httpWallS.toFixed(2)} s)`,
+      met: s.evaluate.httpCpuS <= 3,
+      margin: pct(1 - s.evaluate.httpCpuS / 3),
+    },
+    {
+      what: `screening: digest of ${fmt(s.digest.holdings)} holdings (application/octet-stream)`,
+      goal: '≤ 1 MB',
+      measured: `${kB(s.digest.rawBytes)} (JSON ${kB(s.digest.jsonBytes)}, gzipped ${kB(s.digest.jsonGzipBytes)})`,
+      met: s.digest.rawBytes <= 1_000_000,
+      margin: pct(1 - s.digest.rawBytes / 1_000_000),
+    },
+  ]
 }
 
 /**

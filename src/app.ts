@@ -20,6 +20,7 @@ import audit from './plugins/audit.js'
 import policy from './plugins/policy.js'
 import batchLimit from './plugins/batch-limit.js'
 import maintenance from './plugins/maintenance.js'
+import screening from './plugins/screening.js'
 import authRoutes, { jwksRoutes, signingKeyRoutes } from './modules/auth/auth.routes.js'
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
@@ -32,6 +33,7 @@ import statsRoutes from './modules/stats/stats.routes.js'
 import auditRoutes from './modules/audit/audit.routes.js'
 import stixRoutes from './modules/stix/stix.routes.js'
 import taxiiRoutes from './modules/taxii/taxii.routes.js'
+import screeningRoutes from './modules/screening/screening.routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -144,6 +146,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     }))
   await app.register(dbPlugin, { database })
   await app.register(maintenance)
+  await app.register(screening, { masterKey })
   await app.register(openapi)
   // Rate limits before auth in registration order: the per-address hook runs before token checks.
   await app.register(rateLimitPlugin)
@@ -168,6 +171,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)
       await v1.register(stixRoutes)
+      await v1.register(screeningRoutes)
     },
     { prefix: '/v1' },
   )

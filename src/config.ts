@@ -66,6 +66,13 @@ const envSchema = z.object({
   // Tests run the keeper themselves.
   DCX_STATS_KEEPER: bool.default(true),
   DCX_STATS_INTERVAL_MS: int(500, 3_600_000).default(5_000),
+  // Oblivious screening (DESIGN.md §8): the VOPRF key's epoch, the blinded elements one
+  // organisation may have evaluated per UTC day (every node shares the count), and the tagger that
+  // precomputes the holdings' tags every DCX_SCREENING_TAG_INTERVAL_MS (tests run it themselves).
+  DCX_SCREENING_EPOCH_DAYS: int(1, 365).default(30),
+  DCX_SCREENING_DAILY_QUOTA: int(1, 100_000_000).default(100_000),
+  DCX_SCREENING_TAGGER: bool.default(true),
+  DCX_SCREENING_TAG_INTERVAL_MS: int(500, 3_600_000).default(5_000),
 })
 
 export interface Config {
@@ -101,6 +108,13 @@ export interface Config {
   /** Run the statistics keeper on its timer in this process, every statsIntervalMs. */
   readonly statsKeeper: boolean
   readonly statsIntervalMs: number
+  readonly screening: {
+    readonly epochDays: number
+    readonly dailyQuota: number
+    /** Run the tagger on its timer in this process, every tagIntervalMs. */
+    readonly tagger: boolean
+    readonly tagIntervalMs: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -157,6 +171,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditChainTimer: e.DCX_AUDIT_CHAIN_TIMER,
     statsKeeper: e.DCX_STATS_KEEPER,
     statsIntervalMs: e.DCX_STATS_INTERVAL_MS,
+    screening: Object.freeze({
+      epochDays: e.DCX_SCREENING_EPOCH_DAYS,
+      dailyQuota: e.DCX_SCREENING_DAILY_QUOTA,
+      tagger: e.DCX_SCREENING_TAGGER,
+      tagIntervalMs: e.DCX_SCREENING_TAG_INTERVAL_MS,
+    }),
   })
 }
 

@@ -42,6 +42,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DCX_AUDIT_CHAIN_TIMER: 'false',
     // Nor maintenance: a test that needs it calls app.statsKeeper.runOnce() or turns it on.
     DCX_STATS_KEEPER: 'false',
+    // Nor the screening tagger: a test that needs tags calls app.screening.tagger.runOnce().
+    DCX_SCREENING_TAGGER: 'false',
     ...env,
   })
   return env.DCX_SECRET_HASH_COST ? config : Object.freeze({ ...config, secretHashCost: TEST_SECRET_HASH_COST })

@@ -85,6 +85,14 @@ export const POLICY = {
   exportStix: READ,
   importStix: { allow: ['contributor'] },
 
+  // Oblivious screening (DESIGN.md §8): readers screen (what they may match decides the digest and
+  // resolve); the notices of disclosed holdings go to the owner organisation's readers.
+  getScreeningKeys: READ,
+  getScreeningDigest: READ,
+  evaluateScreening: READ,
+  resolveScreening: READ,
+  listScreeningDisclosures: READ,
+
   listAuditEvents: AUDIT_READ,
   exportAuditEvents: AUDIT_READ,
   verifyAuditLog: { allow: ['auditor'] },

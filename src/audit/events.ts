@@ -19,6 +19,7 @@ export const RESOURCE_TYPES = [
   'stix',
   'taxii',
   'route',
+  'screening',
 ] as const
 export type ResourceType = (typeof RESOURCE_TYPES)[number]
 
@@ -83,6 +84,14 @@ export const AUDIT_EVENTS = {
 
   listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },
   getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },
+
+  // Never a tested value: the server has none (blinded elements and tags are not recorded either).
+  getScreeningKeys: { type: 'screening.keys.read', resource: 'screening', details: [] },
+  getScreeningDigest: { type: 'screening.digest.read', resource: 'screening', details: ['epoch', 'type', 'returned', 'format'] },
+  evaluateScreening: { type: 'screening.evaluate', resource: 'screening', details: ['epoch', 'type', 'count', 'quotaUsed', 'quota', 'justification'] },
+  // The disclosure event: which holdings (and whose) reached the calling organisation.
+  resolveScreening: { type: 'screening.resolve', resource: 'screening', details: ['epoch', 'type', 'count', 'resolved', 'disclosed', 'justification'] },
+  listScreeningDisclosures: { type: 'screening.disclosure.list', resource: 'screening', details: ['returned'] },
 
   listAuditEvents: { type: 'audit.event.list', resource: 'audit', details: ['filters'] },
   exportAuditEvents: { type: 'audit.export', resource: 'audit', details: ['filters', 'format'] },

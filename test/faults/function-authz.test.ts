@@ -6,12 +6,14 @@
 // openapi.yaml, so a new route cannot be added without being covered here.
 // Every response is also held to the invariants (support.ts): problem+json errors, nothing
 // internal, no banner, no CORS, no secret, 2xx bodies valid against openapi.yaml.
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Role } from '../../src/core/roles.js'
 import { buildTestApp, createAccount, createOrg, unique, type TestAccount } from '../helper.js'
 import { holds, operations, routeTable, type Operation } from './support.js'
+import { blind, oprfInput } from '../../src/screening/oprf.js'
+import { toBase64url } from '../../src/screening/wire.js'
 
 type Caller = 'none' | Role
 const CALLERS: Caller[] = ['none', 'reader', 'contributor', 'org_admin', 'auditor', 'platform_admin']
@@ -77,6 +79,11 @@ const EXPECT: Record<string, Row> = {
   listAuditCheckpoints: auditors(200),
   exportStix: readerPlus(200),
   importStix: contributorPlus(200),
+  getScreeningKeys: readerPlus(200),
+  getScreeningDigest: readerPlus(200),
+  evaluateScreening: readerPlus(200),
+  resolveScreening: readerPlus(200),
+  listScreeningDisclosures: readerPlus(200),
 }
 
 // Where the code answers otherwise than the access contract and the fix is pending, "operationId:caller" →
@@ -208,6 +215,23 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   listAuditCheckpoints: () => ({ method: 'GET', url: '/v1/audit/checkpoints?limit=2' }),
   exportStix: () => ({ method: 'GET', url: `/v1/export/stix?organisationId=${org.id}` }),
   importStix: () => ({ method: 'POST', url: '/v1/import/stix', body: { type: 'bundle', id: `bundle--${randomUUID()}`, objects: [] } }),
+  getScreeningKeys: () => ({ method: 'GET', url: '/v1/screening/keys' }),
+  getScreeningDigest: () => ({ method: 'GET', url: '/v1/screening/digest?type=email' }),
+  evaluateScreening: async () => ({
+    method: 'POST',
+    url: '/v1/screening/evaluate',
+    body: {
+      epoch: (await app.screening.keys.current()).epoch,
+      type: 'email',
+      elements: [toBase64url(blind(oprfInput('email', 'nobody@example.org')).blinded)],
+    },
+  }),
+  resolveScreening: async () => ({
+    method: 'POST',
+    url: '/v1/screening/resolve',
+    body: { epoch: (await app.screening.keys.current()).epoch, type: 'email', tags: [toBase64url(randomBytes(8))] },
+  }),
+  listScreeningDisclosures: () => ({ method: 'GET', url: '/v1/screening/disclosures?limit=5' }),
 }
 
 t.test('every operation has a request builder', async (t) => {
