@@ -96,7 +96,19 @@ export interface TestAccount {
   token: string
 }
 
-export async function createAccount(app: FastifyInstance, organisationId: string, roles: Role[]): Promise<TestAccount> {
+/**
+ * Test accounts act like partner systems that set a defaultJustification once (DESIGN §7), so
+ * tests of other rules may read personal data without a DCX-Justification header; tests of the
+ * justification rule pass `{ defaultJustification: null }`.
+ */
+export const TEST_JUSTIFICATION = 'DCX test suite'
+
+export async function createAccount(
+  app: FastifyInstance,
+  organisationId: string,
+  roles: Role[],
+  opts: { defaultJustification?: string | null } = {},
+): Promise<TestAccount> {
   const clientId = generateClientId()
   const clientSecret = generateSecret()
   const row = await accountsRepository.insert(app.db, {
@@ -105,6 +117,7 @@ export async function createAccount(app: FastifyInstance, organisationId: string
     roles,
     clientId,
     secretHash: await hashSecret(clientSecret),
+    defaultJustification: opts.defaultJustification === undefined ? TEST_JUSTIFICATION : opts.defaultJustification,
   })
   const token = app.signAccessToken({ accountId: row.id, organisationId, clientId, roles })
   return { id: row.id, organisationId, clientId, clientSecret, roles, token }

@@ -563,11 +563,15 @@ export interface components {
         AccountCreate: {
             name: string;
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
+            /** @description Used as the justification of a consultation of personal data when the request has no DCX-Justification header (3–200 characters; for partner systems that screen automatically) */
+            defaultJustification?: string | null;
         };
         AccountPatch: {
             name?: string;
             roles?: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled?: boolean;
+            /** @description Used as the justification of a consultation of personal data when the request has no DCX-Justification header (3–200 characters; for partner systems that screen automatically) */
+            defaultJustification?: string | null;
         };
         OrganisationCreate: {
             name: string;
@@ -817,6 +821,8 @@ export interface components {
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled: boolean;
             clientId: string;
+            /** @description The justification used when a request has no DCX-Justification header */
+            defaultJustification: string | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time (UTC)
@@ -848,6 +854,8 @@ export interface components {
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled: boolean;
             clientId: string;
+            /** @description The justification used when a request has no DCX-Justification header */
+            defaultJustification: string | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time (UTC)

@@ -48,7 +48,7 @@ export const AUDIT_EVENTS = {
   updateOrganisation: { type: 'organisation.update', resource: 'organisation', details: ['changed', 'values', 'version'] },
 
   listAccounts: { type: 'account.list', resource: 'organisation', details: ['returned'] },
-  createAccount: { type: 'account.create', resource: 'account', details: ['organisationId', 'name', 'roles'] },
+  createAccount: { type: 'account.create', resource: 'account', details: ['organisationId', 'name', 'roles', 'defaultJustification'] },
   getAccount: { type: 'account.read', resource: 'account', details: [] },
   updateAccount: { type: 'account.update', resource: 'account', details: ['changed', 'values', 'version'] },
   rotateAccountSecret: { type: 'account.secret.rotate', resource: 'account', details: ['changed'] },
@@ -59,18 +59,18 @@ export const AUDIT_EVENTS = {
   updateSharingGroup: { type: 'sharing_group.update', resource: 'sharing_group', details: ['changed', 'values'] },
   deleteSharingGroup: { type: 'sharing_group.delete', resource: 'sharing_group', details: [] },
 
-  listIndicators: { type: 'indicator.list', resource: 'indicator', details: LIST },
-  getIndicator: { type: 'indicator.read', resource: 'indicator', details: [] },
+  listIndicators: { type: 'indicator.list', resource: 'indicator', details: [...LIST, 'justification'] },
+  getIndicator: { type: 'indicator.read', resource: 'indicator', details: ['justification'] },
   createIndicator: { type: 'indicator.create', resource: 'indicator', details: ['type', 'tlp', 'distribution', 'valueVisibility'] },
   bulkCreateIndicators: { type: 'indicator.bulk_create', resource: 'indicator', details: ['submitted', 'created', 'invalid'] },
   matchIndicators: {
     type: 'indicator.match',
     resource: 'indicator',
-    details: ['count', 'values', 'truncated', 'sha256', 'matchedValues', 'matches'],
+    details: ['count', 'values', 'truncated', 'sha256', 'matchedValues', 'matches', 'justification'],
   },
   updateIndicator: { type: 'indicator.update', resource: 'indicator', details: CHANGED },
   revokeIndicator: { type: 'indicator.revoke', resource: 'indicator', details: CHANGED },
-  listRelatedIndicators: { type: 'indicator.related.list', resource: 'indicator', details: ['returned'] },
+  listRelatedIndicators: { type: 'indicator.related.list', resource: 'indicator', details: ['returned', 'justification'] },
   listSightings: { type: 'sighting.list', resource: 'indicator', details: ['returned'] },
   reportSighting: { type: 'sighting.create', resource: 'sighting', details: ['indicatorId', 'outcome', 'count'] },
 
@@ -81,15 +81,15 @@ export const AUDIT_EVENTS = {
   revokeNote: { type: 'note.revoke', resource: 'note', details: CHANGED },
   listNoteRevisions: { type: 'note.revision.list', resource: 'note', details: ['returned'] },
 
-  listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },
+  listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned', 'justification'] },
   getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },
 
   listAuditEvents: { type: 'audit.event.list', resource: 'audit', details: ['filters'] },
-  exportAuditEvents: { type: 'audit.export', resource: 'audit', details: ['filters', 'format'] },
+  exportAuditEvents: { type: 'audit.export', resource: 'audit', details: ['filters', 'format', 'justification'] },
   verifyAuditLog: { type: 'audit.verify', resource: 'audit', details: [] },
   listAuditCheckpoints: { type: 'audit.checkpoint.list', resource: 'audit', details: [] },
 
-  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid'] },
+  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid', 'justification'] },
   importStix: {
     type: 'stix.import',
     resource: 'stix',
@@ -102,13 +102,13 @@ export const AUDIT_EVENTS = {
   taxiiGetCollection: { type: 'taxii.collection.read', resource: 'taxii', details: [] },
   taxiiGetStatus: { type: 'taxii.status.read', resource: 'taxii', details: [] },
   taxiiGetManifest: { type: 'taxii.manifest.read', resource: 'taxii', details: ['collection', 'query', 'returned'] },
-  taxiiGetObjects: { type: 'taxii.object.list', resource: 'taxii', details: ['collection', 'query', 'returned', 'ids'] },
+  taxiiGetObjects: { type: 'taxii.object.list', resource: 'taxii', details: ['collection', 'query', 'returned', 'ids', 'justification'] },
   taxiiAddObjects: {
     type: 'taxii.object.add',
     resource: 'taxii',
     details: ['collection', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'statusId'],
   },
-  taxiiGetObject: { type: 'taxii.object.read', resource: 'taxii', details: ['collection', 'objectId', 'returned'] },
+  taxiiGetObject: { type: 'taxii.object.read', resource: 'taxii', details: ['collection', 'objectId', 'returned', 'justification'] },
   taxiiDeleteObject: { type: 'taxii.object.revoke', resource: 'taxii', details: ['collection', 'objectId', 'revoked'] },
   taxiiGetVersions: { type: 'taxii.object.versions.read', resource: 'taxii', details: ['collection', 'objectId', 'returned'] },
 } as const satisfies Partial<Record<OperationId, EventSpec>>

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problems, timestamp, uuid } from '../../core/schemas.js'
 import { auditService, type AuditEvent } from './audit.service.js'
+import { requireJustification } from '../../access/justification.js'
 
 const tags = ['audit']
 
@@ -105,6 +106,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { format, ...f } = req.query
+      // Every audit export consults personal data (who looked at what, from where).
+      requireJustification(req, 'an audit export')
       req.auditState && Object.assign(req.auditState.details, { filters: f, format })
       const events = auditService.export(app.db, req.actor, f)
       // The first batch is read before any byte is sent: a filter the database refuses becomes a
