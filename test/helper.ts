@@ -40,6 +40,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     // No chaining behind a test's back: a test that needs the chain calls app.chainer.chainNow()
     // (or GET /v1/audit/verify, which chains first).
     DCX_AUDIT_CHAIN_TIMER: 'false',
+    // Nor pruning: a test that needs it calls app.auditPruner.runNow().
+    DCX_AUDIT_PRUNE_TIMER: 'false',
     // Nor maintenance: a test that needs it calls app.statsKeeper.runOnce() or turns it on.
     DCX_STATS_KEEPER: 'false',
     ...env,

@@ -1277,11 +1277,18 @@ export interface components {
             requestId: string | null;
             clientAddress: string | null;
             userAgent: string | null;
+            /** @description null once the payload is pruned */
             details: {
                 [key: string]: unknown;
-            };
+            } | null;
             hash: string | null;
             previousHash: string | null;
+            /** @description How the hash is computed: 1 over the whole event (chained before payload pruning existed), 2 over the header and payloadDigest; null until chained */
+            scheme: number | null;
+            /** @description Scheme 2: SHA-256 of the canonical payload {details, clientAddress, userAgent}, fixed when chained; what the chain covers once the payload is pruned */
+            payloadDigest: string | null;
+            /** @description The payload (details, clientAddress, userAgent) was cleared after DCX_AUDIT_PAYLOAD_RETENTION_MONTHS; the header and digest remain */
+            pruned: boolean;
         };
         StixImportResult: {
             results: {

@@ -115,6 +115,12 @@ export const AUDIT_EVENTS = {
 
 export type AuditedOperation = keyof typeof AUDIT_EVENTS
 
+/** Events the service records of its own accord, outside any request. */
+export const SYSTEM_EVENTS = {
+  /** One run of the audit pruning job (audit/pruning.ts): its cut-off and counts, never a payload. */
+  auditPrune: { type: 'audit.prune', resource: 'audit', details: ['cutoff', 'pruned', 'legacyKept', 'retentionMonths'] },
+} as const satisfies Record<string, EventSpec>
+
 export function eventSpec(operation: unknown): EventSpec | undefined {
   return typeof operation === 'string' && Object.hasOwn(AUDIT_EVENTS, operation) ? AUDIT_EVENTS[operation as AuditedOperation] : undefined
 }
