@@ -157,6 +157,9 @@ t.test('justification', async (t) => {
     const coll = `/taxii2/dcx/collections/${COMMUNITY_COLLECTION}/objects`
     const X = taxii(app, reader.token)
     for (const url of [`${coll}/?match[id]=indicator--${ind.id}`, `${coll}/indicator--${ind.id}/`]) {
+      // A page holds only what committed below every running transaction (on a shared
+      // PostgreSQL another file's may hold it back a moment): wait until the object is there.
+      for (let i = 0; i < 200 && !(await X.get(url, { [HEADER]: 'Case 7' })).body.includes(shared); i++) await new Promise((r) => setTimeout(r, 50))
       const res = await X.get(url)
       t.equal(res.statusCode, 428, `${url}: ${res.body.slice(0, 200)}`)
       t.notOk(res.body.includes(shared), 'no data in the body')
