@@ -4,10 +4,14 @@
 // GET /v1/audit/checkpoints saved earlier (or its JWS). The key comes from --jwks (a JWKS saved
 // when the checkpoint was taken) or, failing that, the checkpoint's own publicJwk.
 // Exit 0: the export's chain is intact and matches the signed checkpoint. Exit 1: it is not.
+// Each event verifies by its own scheme (src/audit/canonical.ts): 1 (chained before payload
+// pruning; an export without a scheme field is all scheme 1) over the whole event, 2 over the
+// header and payloadDigest — a pruned event verifies by its digest, an unpruned one's payload
+// must match it.
 import { createReadStream, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { chainHash, GENESIS_HASH } from '../src/audit/canonical.js'
+import { expectedHash, GENESIS_HASH } from '../src/audit/canonical.js'
 import { toCanonical } from '../src/audit/chain.js'
 import { verifyCheckpointJws } from '../src/modules/audit/audit.service.js'
 
@@ -37,19 +41,22 @@ export async function verifyExport(exportFile: string, cp: Checkpoint, jwks?: { 
   events.sort((a, b) => Number(a.sequence) - Number(b.sequence))
   let previous = GENESIS_HASH
   let firstInvalid: number | null = null
+  let pruned = 0
   for (const [i, e] of events.entries()) {
     const seq = Number(e.sequence)
-    const hash = chainHash(previous, seq, toCanonical(e))
-    if (seq !== i + 1 || e.previousHash !== previous || e.hash !== hash) {
+    const scheme = e.scheme === null || e.scheme === undefined ? 1 : Number(e.scheme)
+    const hash = expectedHash(previous, seq, toCanonical(e), scheme, (e.payloadDigest as string | null | undefined) ?? null)
+    if (seq !== i + 1 || e.previousHash !== previous || hash === null || e.hash !== hash) {
       firstInvalid = Math.min(seq, i + 1)
       break
     }
     previous = hash
+    if (e.pruned === true) pruned += 1
   }
   if (firstInvalid !== null) problems.push(`the chain breaks at sequence ${firstInvalid}`)
   else if (events.length !== cp.sequence) problems.push(`the export holds ${events.length} chained events up to the checkpoint; it should hold ${cp.sequence}`)
   else if (previous !== cp.hash) problems.push('the chain head does not match the checkpoint hash')
-  return { ok: problems.length === 0, checked: events.length, firstInvalid, problems }
+  return { ok: problems.length === 0, checked: events.length, pruned, firstInvalid, problems }
 }
 
 async function main() {

@@ -60,6 +60,12 @@ const envSchema = z.object({
   // chain grows when an auditor verifies (or wherever another node's chainer runs); tests drive
   // the chainer themselves.
   DCX_AUDIT_CHAIN_TIMER: bool.default(true),
+  // Audit payload retention (audit/pruning.ts): the details, client address and user agent of
+  // events older than this many months are cleared (the chained header and payload digest stay,
+  // so the chain still verifies). 0 keeps payloads for ever. At least 1 month when on.
+  DCX_AUDIT_PAYLOAD_RETENTION_MONTHS: int(0, 600).default(24),
+  // Run the pruning job on its timer (hourly) in this process; tests run it themselves.
+  DCX_AUDIT_PRUNE_TIMER: bool.default(true),
   // Keep the planner's statistics from this process (db/maintenance.ts): every
   // DCX_STATS_INTERVAL_MS, ANALYZE the tables past autovacuum's threshold (and VACUUM on the
   // embedded database), one node at a time. PGlite never autovacuums; a server may have it off.
@@ -105,6 +111,10 @@ export interface Config {
   readonly secretHashCost: number
   /** Run the audit chainer on its timer in this process. */
   readonly auditChainTimer: boolean
+  /** Months an audit event keeps its payload (0: for ever). */
+  readonly auditPayloadRetentionMonths: number
+  /** Run the audit pruning job on its timer in this process. */
+  readonly auditPruneTimer: boolean
   /** Run the statistics keeper on its timer in this process, every statsIntervalMs. */
   readonly statsKeeper: boolean
   readonly statsIntervalMs: number
@@ -169,6 +179,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     docs: e.DCX_DOCS,
     secretHashCost: e.DCX_SECRET_HASH_COST,
     auditChainTimer: e.DCX_AUDIT_CHAIN_TIMER,
+    auditPayloadRetentionMonths: e.DCX_AUDIT_PAYLOAD_RETENTION_MONTHS,
+    auditPruneTimer: e.DCX_AUDIT_PRUNE_TIMER,
     statsKeeper: e.DCX_STATS_KEEPER,
     statsIntervalMs: e.DCX_STATS_INTERVAL_MS,
     screening: Object.freeze({

@@ -40,6 +40,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     // No chaining behind a test's back: a test that needs the chain calls app.chainer.chainNow()
     // (or GET /v1/audit/verify, which chains first).
     DCX_AUDIT_CHAIN_TIMER: 'false',
+    // Nor pruning: a test that needs it calls app.auditPruner.runNow().
+    DCX_AUDIT_PRUNE_TIMER: 'false',
     // Nor maintenance: a test that needs it calls app.statsKeeper.runOnce() or turns it on.
     DCX_STATS_KEEPER: 'false',
     // Nor the screening tagger: a test that needs tags calls app.screening.tagger.runOnce().
@@ -98,7 +100,19 @@ export interface TestAccount {
   token: string
 }
 
-export async function createAccount(app: FastifyInstance, organisationId: string, roles: Role[]): Promise<TestAccount> {
+/**
+ * Test accounts act like partner systems that set a defaultJustification once (DESIGN §7), so
+ * tests of other rules may read personal data without a DCX-Justification header; tests of the
+ * justification rule pass `{ defaultJustification: null }`.
+ */
+export const TEST_JUSTIFICATION = 'DCX test suite'
+
+export async function createAccount(
+  app: FastifyInstance,
+  organisationId: string,
+  roles: Role[],
+  opts: { defaultJustification?: string | null } = {},
+): Promise<TestAccount> {
   const clientId = generateClientId()
   const clientSecret = generateSecret()
   const row = await accountsRepository.insert(app.db, {
@@ -107,6 +121,7 @@ export async function createAccount(app: FastifyInstance, organisationId: string
     roles,
     clientId,
     secretHash: await hashSecret(clientSecret),
+    defaultJustification: opts.defaultJustification === undefined ? TEST_JUSTIFICATION : opts.defaultJustification,
   })
   const token = app.signAccessToken({ accountId: row.id, organisationId, clientId, roles })
   return { id: row.id, organisationId, clientId, clientSecret, roles, token }

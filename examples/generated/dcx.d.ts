@@ -648,11 +648,15 @@ export interface components {
         AccountCreate: {
             name: string;
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
+            /** @description Used as the justification of a consultation of personal data when the request has no DCX-Justification header (3–200 characters; for partner systems that screen automatically) */
+            defaultJustification?: string | null;
         };
         AccountPatch: {
             name?: string;
             roles?: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled?: boolean;
+            /** @description Used as the justification of a consultation of personal data when the request has no DCX-Justification header (3–200 characters; for partner systems that screen automatically) */
+            defaultJustification?: string | null;
         };
         OrganisationCreate: {
             name: string;
@@ -918,6 +922,8 @@ export interface components {
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled: boolean;
             clientId: string;
+            /** @description The justification used when a request has no DCX-Justification header */
+            defaultJustification: string | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time (UTC)
@@ -949,6 +955,8 @@ export interface components {
             roles: ("reader" | "contributor" | "org_admin" | "auditor" | "platform_admin")[];
             disabled: boolean;
             clientId: string;
+            /** @description The justification used when a request has no DCX-Justification header */
+            defaultJustification: string | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time (UTC)
@@ -1370,11 +1378,18 @@ export interface components {
             requestId: string | null;
             clientAddress: string | null;
             userAgent: string | null;
+            /** @description null once the payload is pruned */
             details: {
                 [key: string]: unknown;
-            };
+            } | null;
             hash: string | null;
             previousHash: string | null;
+            /** @description How the hash is computed: 1 over the whole event (chained before payload pruning existed), 2 over the header and payloadDigest; null until chained */
+            scheme: number | null;
+            /** @description Scheme 2: SHA-256 of the canonical payload {details, clientAddress, userAgent}, fixed when chained; what the chain covers once the payload is pruned */
+            payloadDigest: string | null;
+            /** @description The payload (details, clientAddress, userAgent) was cleared after DCX_AUDIT_PAYLOAD_RETENTION_MONTHS; the header and digest remain */
+            pruned: boolean;
         };
         StixImportResult: {
             results: {

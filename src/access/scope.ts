@@ -37,6 +37,11 @@ export interface AuditState {
   /** The status the route will answer with, for events written inside the transaction. */
   status?: number
   recorded: boolean
+  /**
+   * Checked on the outermost tx()'s result before its event is written (access/justification.ts):
+   * throwing rolls the work back and the refusal is recorded instead.
+   */
+  beforeCommit?: (out: unknown) => void
   /** Who was behind the credential when there is no actor (token endpoint, refusals). */
   clientId?: string
   accountId?: string
@@ -142,6 +147,7 @@ export function openScope(deps: ScopeDeps, actor: Actor, facts: RequestFacts, st
           open = tx
           try {
             const out = await fn(tx, note)
+            st.beforeCommit?.(out)
             await writeEvent(deps, tx, facts, actor, st, 'ok', st.status ?? 200)
             return out
           } finally {

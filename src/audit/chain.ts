@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { rows, sql, type Db } from '../db/client.js'
 import { horizon } from '../db/horizon.js'
 import type { KeyStore } from '../access/keys.js'
-import { canonicalJson, chainHash, GENESIS_HASH, type CanonicalEvent } from './canonical.js'
+import { canonicalJson, chainHashV2, CURRENT_SCHEME, GENESIS_HASH, payloadDigest, type CanonicalEvent } from './canonical.js'
 
 const CHAIN_LOCK_ID = 0x64637804
 const BATCH = 2_000
@@ -125,20 +125,23 @@ export class AuditChainer {
       if (events.length === 0) return 0
       let sequence = head ? Number(head.sequence) : 0
       let previous = head?.hash ?? GENESIS_HASH
-      const chainRows: { sequence: number; eventId: number; hash: string; previousHash: string }[] = []
+      const chainRows: { sequence: number; eventId: number; hash: string; previousHash: string; digest: string }[] = []
       for (const raw of events) {
         const e = toCanonical(raw)
         sequence += 1
-        const hash = chainHash(previous, sequence, e)
-        chainRows.push({ sequence, eventId: Number(e.id), hash, previousHash: previous })
+        // Scheme 2 (audit/canonical.ts): the link covers the header and the payload's digest, so
+        // the payload can be pruned later and the chain still verifies.
+        const digest = payloadDigest(e)
+        const hash = chainHashV2(previous, sequence, e, digest)
+        chainRows.push({ sequence, eventId: Number(e.id), hash, previousHash: previous, digest })
         previous = hash
       }
       // One multi-row insert per batch: a few thousand events cost one round trip.
       const values = sql.join(
-        chainRows.map((r) => sql`(${r.sequence}, ${r.eventId}, ${r.hash}, ${r.previousHash})`),
+        chainRows.map((r) => sql`(${r.sequence}, ${r.eventId}, ${r.hash}, ${r.previousHash}, ${CURRENT_SCHEME}, ${r.digest})`),
         sql`, `,
       )
-      await rows(tx, sql`insert into audit_chain (sequence, event_id, hash, previous_hash) values ${values}`)
+      await rows(tx, sql`insert into audit_chain (sequence, event_id, hash, previous_hash, scheme, payload_digest) values ${values}`)
       await this.maybeCheckpoint(tx, { sequence, hash: previous })
       return events.length
     })
@@ -173,7 +176,8 @@ export function toCanonical(raw: Record<string, unknown>): EventRow {
     requestId: str(raw.request_id ?? raw.requestId),
     clientAddress: str(raw.client_address ?? raw.clientAddress),
     userAgent: str(raw.user_agent ?? raw.userAgent),
-    details: typeof raw.details === 'string' ? JSON.parse(raw.details) : (raw.details ?? {}),
+    // null once pruned (audit/pruning.ts); an event is never written without details.
+    details: typeof raw.details === 'string' ? JSON.parse(raw.details) : (raw.details ?? null),
     xid: String(raw.xid ?? ''),
   }
 }

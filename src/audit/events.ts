@@ -49,7 +49,7 @@ export const AUDIT_EVENTS = {
   updateOrganisation: { type: 'organisation.update', resource: 'organisation', details: ['changed', 'values', 'version'] },
 
   listAccounts: { type: 'account.list', resource: 'organisation', details: ['returned'] },
-  createAccount: { type: 'account.create', resource: 'account', details: ['organisationId', 'name', 'roles'] },
+  createAccount: { type: 'account.create', resource: 'account', details: ['organisationId', 'name', 'roles', 'defaultJustification'] },
   getAccount: { type: 'account.read', resource: 'account', details: [] },
   updateAccount: { type: 'account.update', resource: 'account', details: ['changed', 'values', 'version'] },
   rotateAccountSecret: { type: 'account.secret.rotate', resource: 'account', details: ['changed'] },
@@ -60,18 +60,18 @@ export const AUDIT_EVENTS = {
   updateSharingGroup: { type: 'sharing_group.update', resource: 'sharing_group', details: ['changed', 'values'] },
   deleteSharingGroup: { type: 'sharing_group.delete', resource: 'sharing_group', details: [] },
 
-  listIndicators: { type: 'indicator.list', resource: 'indicator', details: LIST },
-  getIndicator: { type: 'indicator.read', resource: 'indicator', details: [] },
+  listIndicators: { type: 'indicator.list', resource: 'indicator', details: [...LIST, 'justification'] },
+  getIndicator: { type: 'indicator.read', resource: 'indicator', details: ['justification'] },
   createIndicator: { type: 'indicator.create', resource: 'indicator', details: ['type', 'tlp', 'distribution', 'valueVisibility'] },
   bulkCreateIndicators: { type: 'indicator.bulk_create', resource: 'indicator', details: ['submitted', 'created', 'invalid'] },
   matchIndicators: {
     type: 'indicator.match',
     resource: 'indicator',
-    details: ['count', 'values', 'truncated', 'sha256', 'matchedValues', 'matches'],
+    details: ['count', 'values', 'truncated', 'sha256', 'matchedValues', 'matches', 'justification'],
   },
   updateIndicator: { type: 'indicator.update', resource: 'indicator', details: CHANGED },
   revokeIndicator: { type: 'indicator.revoke', resource: 'indicator', details: CHANGED },
-  listRelatedIndicators: { type: 'indicator.related.list', resource: 'indicator', details: ['returned'] },
+  listRelatedIndicators: { type: 'indicator.related.list', resource: 'indicator', details: ['returned', 'justification'] },
   listSightings: { type: 'sighting.list', resource: 'indicator', details: ['returned'] },
   reportSighting: { type: 'sighting.create', resource: 'sighting', details: ['indicatorId', 'outcome', 'count'] },
 
@@ -82,7 +82,7 @@ export const AUDIT_EVENTS = {
   revokeNote: { type: 'note.revoke', resource: 'note', details: CHANGED },
   listNoteRevisions: { type: 'note.revision.list', resource: 'note', details: ['returned'] },
 
-  listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },
+  listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned', 'justification'] },
   getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },
 
   // Never a tested value: the server has none (blinded elements and tags are not recorded either).
@@ -94,11 +94,11 @@ export const AUDIT_EVENTS = {
   listScreeningDisclosures: { type: 'screening.disclosure.list', resource: 'screening', details: ['returned'] },
 
   listAuditEvents: { type: 'audit.event.list', resource: 'audit', details: ['filters'] },
-  exportAuditEvents: { type: 'audit.export', resource: 'audit', details: ['filters', 'format'] },
+  exportAuditEvents: { type: 'audit.export', resource: 'audit', details: ['filters', 'format', 'justification'] },
   verifyAuditLog: { type: 'audit.verify', resource: 'audit', details: [] },
   listAuditCheckpoints: { type: 'audit.checkpoint.list', resource: 'audit', details: [] },
 
-  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid'] },
+  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid', 'justification'] },
   importStix: {
     type: 'stix.import',
     resource: 'stix',
@@ -111,18 +111,24 @@ export const AUDIT_EVENTS = {
   taxiiGetCollection: { type: 'taxii.collection.read', resource: 'taxii', details: [] },
   taxiiGetStatus: { type: 'taxii.status.read', resource: 'taxii', details: [] },
   taxiiGetManifest: { type: 'taxii.manifest.read', resource: 'taxii', details: ['collection', 'query', 'returned'] },
-  taxiiGetObjects: { type: 'taxii.object.list', resource: 'taxii', details: ['collection', 'query', 'returned', 'ids'] },
+  taxiiGetObjects: { type: 'taxii.object.list', resource: 'taxii', details: ['collection', 'query', 'returned', 'ids', 'justification'] },
   taxiiAddObjects: {
     type: 'taxii.object.add',
     resource: 'taxii',
     details: ['collection', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'statusId'],
   },
-  taxiiGetObject: { type: 'taxii.object.read', resource: 'taxii', details: ['collection', 'objectId', 'returned'] },
+  taxiiGetObject: { type: 'taxii.object.read', resource: 'taxii', details: ['collection', 'objectId', 'returned', 'justification'] },
   taxiiDeleteObject: { type: 'taxii.object.revoke', resource: 'taxii', details: ['collection', 'objectId', 'revoked'] },
   taxiiGetVersions: { type: 'taxii.object.versions.read', resource: 'taxii', details: ['collection', 'objectId', 'returned'] },
 } as const satisfies Partial<Record<OperationId, EventSpec>>
 
 export type AuditedOperation = keyof typeof AUDIT_EVENTS
+
+/** Events the service records of its own accord, outside any request. */
+export const SYSTEM_EVENTS = {
+  /** One run of the audit pruning job (audit/pruning.ts): its cut-off and counts, never a payload. */
+  auditPrune: { type: 'audit.prune', resource: 'audit', details: ['cutoff', 'pruned', 'legacyKept', 'retentionMonths'] },
+} as const satisfies Record<string, EventSpec>
 
 export function eventSpec(operation: unknown): EventSpec | undefined {
   return typeof operation === 'string' && Object.hasOwn(AUDIT_EVENTS, operation) ? AUDIT_EVENTS[operation as AuditedOperation] : undefined

@@ -8,4 +8,6 @@ export interface Actor {
   /** Effective roles, implied ones expanded (org_admin ⇒ contributor ⇒ reader). */
   roles: ReadonlySet<Role>
   sector: Sector
+  /** The account's defaultJustification (access/justification.ts), when it has one. */
+  defaultJustification?: string | null
 }

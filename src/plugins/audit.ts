@@ -7,12 +7,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Actor } from '../core/actor.js'
 import { openScope, outcomeOf, writeEvent, type AuditState, type Ctx, type RequestFacts } from '../access/scope.js'
 import { AuditChainer } from '../audit/chain.js'
+import { AuditPruner } from '../audit/pruning.js'
 import { eventSpec, UNKNOWN_ROUTE } from '../audit/events.js'
 import { operationOf } from './policy.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     chainer: AuditChainer
+    auditPruner: AuditPruner
   }
   interface FastifyRequest {
     auditState: AuditState | null
@@ -28,6 +30,10 @@ export default fp<{ recording?: boolean }>(
     app.decorate('chainer', chainer)
     if (app.config.auditChainTimer) chainer.start()
     app.addHook('onClose', async () => chainer.stop())
+    const pruner = new AuditPruner(app.db, app.config.auditPayloadRetentionMonths, app.log)
+    app.decorate('auditPruner', pruner)
+    if (app.config.auditPruneTimer) pruner.start()
+    app.addHook('onClose', async () => pruner.stop())
 
     const deps = { db: app.db, recording: opts.recording !== false }
     const facts = (request: FastifyRequest): RequestFacts => {

@@ -137,6 +137,7 @@ export default fp<{ masterKey: string }>(
           roles: accounts.roles,
           disabled: accounts.disabled,
           secretRotatedAt: accounts.secretRotatedAt,
+          defaultJustification: accounts.defaultJustification,
           orgStatus: organisations.status,
           sector: organisations.sector,
         })
@@ -151,6 +152,7 @@ export default fp<{ masterKey: string }>(
               clientId: row.clientId,
               roles: effectiveRoles(row.roles),
               sector: row.sector as Sector,
+              defaultJustification: row.defaultJustification,
             }
           : null
       if (cache.size >= STATUS_CACHE_MAX) cache.clear()

@@ -126,7 +126,7 @@ t.test('reads of protected data: get, list, search, match — with the query and
   const m = await eventOf(t, app, match)
   t.match(m, { action: 'indicator.match', resourceType: 'indicator', outcome: 'ok', details: { count: 2, matches: 1, matchedValues: 1 } })
   t.same(
-    (m.details.values as { value: string }[]).map((v) => v.value),
+    (m.details?.values as { value: string }[]).map((v) => v.value),
     [domain, `${word}@example.org`],
     'the values screened are kept',
   )
@@ -149,7 +149,7 @@ t.test('writes record what changed', async (t) => {
   t.equal(patched.statusCode, 200, patched.body)
   const p = await eventOf(t, app, patched)
   t.match(p, { action: 'indicator.update', resourceId: id, outcome: 'ok', details: { version: 2 } })
-  t.same([...(p.details.changed as string[])].sort(), ['confidence', 'tags'])
+  t.same([...(p.details?.changed as string[])].sort(), ['confidence', 'tags'])
   const sighting = await C.post(`/v1/indicators/${id}/sightings`, { seenAt: new Date().toISOString(), outcome: 'seen', count: 3 })
   t.equal(sighting.statusCode, 201, sighting.body)
   t.match(await eventOf(t, app, sighting), { action: 'sighting.create', resourceType: 'sighting', outcome: 'ok', details: { indicatorId: id, count: 3 } })
@@ -247,7 +247,7 @@ t.test('admin actions: organisation create and suspend, account create, patch, s
 
   // What changed: a list of field names, or the fields with their new values.
   const changed = (e: AuditEvent) => {
-    const c = e.details.changed
+    const c = e.details?.changed
     return Array.isArray(c) ? c : Object.keys((c ?? {}) as object)
   }
   t.same(changed(await eventOf(t, app, patch)), ['name'], 'updateAccount says what changed')

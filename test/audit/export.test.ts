@@ -162,6 +162,9 @@ t.test('CSV export: header, one row per event, formulas neutralised', async (t) 
       'details',
       'hash',
       'previousHash',
+      'scheme',
+      'payloadDigest',
+      'pruned',
     ],
     'header row',
   )

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sql } from 'drizzle-orm'
 import { verifyExport } from '../../scripts/audit-verify.js'
-import { canonicalJson, chainHash, GENESIS_HASH } from '../../src/audit/canonical.js'
+import { canonicalJson, chainHashV2, GENESIS_HASH } from '../../src/audit/canonical.js'
 import { toCanonical } from '../../src/audit/chain.js'
 import { as, createAccount, createOrg, json, unique } from '../helper.js'
 import { chainAll, owner, privateApp } from './private-db.js'
@@ -132,7 +132,7 @@ t.test('export + signed checkpoint verify offline; any alteration is caught', as
     .sort((a, b) => Number(a.sequence) - Number(b.sequence))
     .map((e) => {
       const changed = e === victim ? { ...e, outcome: 'denied' } : e
-      const hash = chainHash(previous, Number(e.sequence), toCanonical(changed))
+      const hash = chainHashV2(previous, Number(e.sequence), toCanonical(changed), String(changed.payloadDigest))
       const out = { ...changed, previousHash: previous, hash }
       previous = hash
       return JSON.stringify(out)

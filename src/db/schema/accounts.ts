@@ -15,6 +15,8 @@ export const accounts = pgTable(
     // scrypt$N$r$p$salt$hash — never selected into a response schema.
     secretHash: text('secret_hash').notNull(),
     secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** Used when a request carries no DCX-Justification header (access/justification.ts). */
+    defaultJustification: text('default_justification'),
     version: integer('version').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),

@@ -1,10 +1,12 @@
 import { sql } from 'drizzle-orm'
-import { pgTable, uuid, text, timestamp, jsonb, bigint, index } from 'drizzle-orm/pg-core'
+import { pgTable, uuid, text, timestamp, jsonb, bigint, index, smallint } from 'drizzle-orm/pg-core'
 import { xid8 } from './types.js'
 
 // Append-only: the service role holds INSERT and SELECT only, and a trigger refuses UPDATE,
 // DELETE and TRUNCATE for everyone. Events are chained (hash, previous hash) by the chainer
-// into audit_chain, in (xid, id) order below the oldest running transaction.
+// into audit_chain, in (xid, id) order below the oldest running transaction. The one change the
+// database allows: the pruning job's dcx_audit_prune() clearing the payload (details, client
+// address, user agent) of old events chained under scheme 2 (migration 0017, audit/pruning.ts).
 export const auditEvents = pgTable(
   'audit_events',
   {
@@ -21,7 +23,8 @@ export const auditEvents = pgTable(
     requestId: text('request_id'),
     clientAddress: text('client_address'),
     userAgent: text('user_agent'),
-    details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+    /** null once pruned. */
+    details: jsonb('details').default(sql`'{}'::jsonb`),
     xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
   },
   (t) => [
@@ -39,6 +42,10 @@ export const auditChain = pgTable('audit_chain', {
   hash: text('hash').notNull(),
   previousHash: text('previous_hash').notNull(),
   chainedAt: timestamp('chained_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  /** 1: the hash covers the whole event (chained before 0017); 2: the header and payloadDigest (audit/canonical.ts). */
+  scheme: smallint('scheme').notNull(),
+  /** Scheme 2: SHA-256 of the event's canonical payload, fixed when it was chained. */
+  payloadDigest: text('payload_digest'),
 })
 
 export const auditCheckpoints = pgTable('audit_checkpoints', {

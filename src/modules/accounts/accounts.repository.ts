@@ -12,6 +12,7 @@ export function toAccount(row: AccountRow): Account {
     roles: row.roles as Account['roles'],
     disabled: row.disabled,
     clientId: row.clientId,
+    defaultJustification: row.defaultJustification,
     secretRotatedAt: row.secretRotatedAt.toISOString(),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

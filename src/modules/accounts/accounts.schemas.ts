@@ -1,5 +1,18 @@
 import { z } from 'zod'
 import { page, role, timestamp, uuid } from '../../core/schemas.js'
+import { justificationProblem } from '../../access/justification.js'
+
+/** The purpose used when a request carries no DCX-Justification header (DESIGN §7, "Justification"). */
+const defaultJustification = z
+  .string()
+  .superRefine((v, c) => {
+    const problem = justificationProblem(v)
+    if (problem) c.addIssue({ code: 'custom', message: problem })
+  })
+  .nullable()
+  .describe(
+    'Used as the justification of a consultation of personal data when the request has no DCX-Justification header (3–200 characters; for partner systems that screen automatically)',
+  )
 
 export const account = z
   .object({
@@ -9,6 +22,7 @@ export const account = z
     roles: z.array(role),
     disabled: z.boolean(),
     clientId: z.string(),
+    defaultJustification: z.string().nullable().describe('The justification used when a request has no DCX-Justification header'),
     secretRotatedAt: timestamp,
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -28,12 +42,17 @@ const roles = z
   .refine((r) => new Set(r).size === r.length, 'roles must not repeat')
 
 export const accountCreate = z
-  .object({ name: z.string().trim().min(1).max(200), roles })
+  .object({ name: z.string().trim().min(1).max(200), roles, defaultJustification: defaultJustification.optional() })
   .strict()
   .meta({ id: 'AccountCreate' })
 
 export const accountPatch = z
-  .object({ name: z.string().trim().min(1).max(200).optional(), roles: roles.optional(), disabled: z.boolean().optional() })
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    roles: roles.optional(),
+    disabled: z.boolean().optional(),
+    defaultJustification: defaultJustification.optional(),
+  })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
   .meta({ id: 'AccountPatch' })

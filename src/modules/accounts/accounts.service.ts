@@ -56,8 +56,15 @@ export function accountsService(forget: (accountId?: string) => void) {
       const secretHash = await hashSecret(clientSecret)
       return ctx.tx(async (tx, audit) => {
         await manageable(tx, ctx.actor, organisationId, 'create')
-        const row = await repo.insert(tx, { organisationId, name: input.name, roles: input.roles, clientId: generateClientId(), secretHash })
-        audit.set({ resourceId: row.id, details: { organisationId, name: row.name, roles: row.roles } })
+        const row = await repo.insert(tx, {
+          organisationId,
+          name: input.name,
+          roles: input.roles,
+          clientId: generateClientId(),
+          secretHash,
+          defaultJustification: input.defaultJustification ?? null,
+        })
+        audit.set({ resourceId: row.id, details: { organisationId, name: row.name, roles: row.roles, defaultJustification: row.defaultJustification } })
         return { account: { ...toAccount(row), clientSecret }, version: row.version }
       })
     },
@@ -85,6 +92,7 @@ export function accountsService(forget: (accountId?: string) => void) {
           ...(patch.name !== undefined ? { name: patch.name } : {}),
           ...(patch.roles !== undefined ? { roles: patch.roles } : {}),
           ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+          ...(patch.defaultJustification !== undefined ? { defaultJustification: patch.defaultJustification } : {}),
         })
         if (!updated) throw preconditionFailed(row.version + 1)
         audit.set({ details: { changed: Object.keys(patch), values: patch, version: updated.version } })

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problems, timestamp, uuid } from '../../core/schemas.js'
 import { auditService, type AuditEvent } from './audit.service.js'
+import { requireJustification } from '../../access/justification.js'
 
 const tags = ['audit']
 
@@ -33,9 +34,25 @@ const auditEvent = z
     requestId: z.string().nullable(),
     clientAddress: z.string().nullable(),
     userAgent: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()),
+    details: z.record(z.string(), z.unknown()).nullable().describe('null once the payload is pruned'),
     hash: z.string().nullable(),
     previousHash: z.string().nullable(),
+    scheme: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        'How the hash is computed: 1 over the whole event (chained before payload pruning existed), 2 over the header and payloadDigest; null until chained',
+      ),
+    payloadDigest: z
+      .string()
+      .nullable()
+      .describe(
+        'Scheme 2: SHA-256 of the canonical payload {details, clientAddress, userAgent}, fixed when chained; what the chain covers once the payload is pruned',
+      ),
+    pruned: z
+      .boolean()
+      .describe('The payload (details, clientAddress, userAgent) was cleared after DCX_AUDIT_PAYLOAD_RETENTION_MONTHS; the header and digest remain'),
   })
   .meta({ id: 'AuditEvent' })
 
@@ -57,6 +74,9 @@ const CSV_COLUMNS: (keyof AuditEvent)[] = [
   'details',
   'hash',
   'previousHash',
+  'scheme',
+  'payloadDigest',
+  'pruned',
 ]
 
 function csvCell(v: unknown): string {
@@ -105,6 +125,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { format, ...f } = req.query
+      // Every audit export consults personal data (who looked at what, from where).
+      requireJustification(req, 'an audit export')
       req.auditState && Object.assign(req.auditState.details, { filters: f, format })
       const events = auditService.export(app.db, req.actor, f)
       // The first batch is read before any byte is sent: a filter the database refuses becomes a

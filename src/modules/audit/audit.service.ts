@@ -8,7 +8,7 @@ import type { Actor } from '../../core/actor.js'
 import { AppError } from '../../core/errors.js'
 import { auditScopeOf } from '../../access/policy.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import { chainHash, GENESIS_HASH, canonicalJson } from '../../audit/canonical.js'
+import { expectedHash, GENESIS_HASH, canonicalJson } from '../../audit/canonical.js'
 import { toCanonical } from '../../audit/chain.js'
 
 export interface AuditFilter {
@@ -60,7 +60,7 @@ const selectEvent = sql.raw(
     'details',
   ]
     .map((c) => `audit_events.${c}`)
-    .join(', ') + ', c.sequence, c.hash, c.previous_hash',
+    .join(', ') + ', c.sequence, c.hash, c.previous_hash, c.scheme, c.payload_digest',
 )
 
 export function toEvent(r: Record<string, unknown>) {
@@ -80,9 +80,12 @@ export function toEvent(r: Record<string, unknown>) {
     requestId: c.requestId,
     clientAddress: c.clientAddress,
     userAgent: c.userAgent,
-    details: c.details as Record<string, unknown>,
+    details: c.details as Record<string, unknown> | null,
     hash: (r.hash as string | null) ?? null,
     previousHash: (r.previous_hash as string | null) ?? null,
+    scheme: r.scheme === null || r.scheme === undefined ? null : Number(r.scheme),
+    payloadDigest: (r.payload_digest as string | null) ?? null,
+    pruned: c.details === null,
   }
 }
 export type AuditEvent = ReturnType<typeof toEvent>
@@ -136,7 +139,7 @@ export const auditService = {
     while (firstInvalid === null && expectedSeq <= to) {
       const rs = await rows<Record<string, unknown>>(
         db,
-        sql`select c.sequence, c.hash, c.previous_hash, c.event_id, e.id, e.time, e.account_id, e.organisation_id, e.client_id,
+        sql`select c.sequence, c.hash, c.previous_hash, c.scheme, c.payload_digest, c.event_id, e.id, e.time, e.account_id, e.organisation_id, e.client_id,
                    e.action, e.resource_type, e.resource_id, e.outcome, e.status, e.request_id, e.client_address, e.user_agent, e.details
             from audit_chain c left join audit_events e on e.id = c.event_id
             where c.sequence >= ${expectedSeq} and c.sequence <= ${to} order by c.sequence limit 5000`,
@@ -144,9 +147,14 @@ export const auditService = {
       if (rs.length === 0) break
       for (const r of rs) {
         const seq = Number(r.sequence)
-        // A gap (a deleted link), a missing event, a broken link or altered content.
+        // A gap (a deleted link), a missing event, a broken link, altered content, or a payload
+        // that does not match its digest (audit/canonical.ts: scheme 1 or 2, per row).
         const ok =
-          seq === expectedSeq && r.previous_hash === previous && r.id !== null && r.id !== undefined && chainHash(previous, seq, toCanonical(r)) === r.hash
+          seq === expectedSeq &&
+          r.previous_hash === previous &&
+          r.id !== null &&
+          r.id !== undefined &&
+          expectedHash(previous, seq, toCanonical(r), Number(r.scheme), (r.payload_digest as string | null) ?? null) === r.hash
         if (!ok) {
           firstInvalid = Math.min(seq, expectedSeq)
           break

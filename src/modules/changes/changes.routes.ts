@@ -15,6 +15,8 @@ import { CursorSeal } from '../../core/cursor.js'
 import { indicator } from '../indicators/indicators.schemas.js'
 import { note } from '../notes/notes.schemas.js'
 import { changesService } from './changes.service.js'
+import { guardConsultation } from '../../access/justification.js'
+import { anyPersonal } from '../indicators/personal-data.js'
 
 const change = z.object({
   kind: z.enum(['indicator', 'note']),
@@ -63,6 +65,9 @@ const routes: FastifyPluginAsyncZod<{ masterKey: string }> = async (app, opts) =
       const actor = req.actor
       const [xid, seq] = req.query.cursor ? (seal.open(req.query.cursor, actor.organisationId, 2) as [bigint, bigint]) : [0n, 0n]
       // Content is for the reader roles; auditors audit accesses, they do not read the content.
+      guardConsultation<{ items: { indicator?: { type: string } }[] }>(req, 'a feed page holding personal-data indicators', (o) =>
+        anyPersonal((o?.items ?? []).map((i) => i.indicator)),
+      )
       const out = await service.feed(req.ctx, { xid: xid.toString(), seq: Number(seq) }, limit, req.query.cursor ?? null)
       return {
         items: out.items,

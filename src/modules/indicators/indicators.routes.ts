@@ -7,6 +7,8 @@ import { afterBulkLoad } from '../../db/maintenance.js'
 import { indicatorsService as service } from './indicators.service.js'
 import { bulkCreate, matchValues } from './indicators.batch.js'
 import { sightingsService } from './sightings.service.js'
+import { guardConsultation, requireWhen } from '../../access/justification.js'
+import { anyPersonal, screensPersonal } from './personal-data.js'
 import {
   bulkRequest,
   bulkResponse,
@@ -38,7 +40,10 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: indicatorPage, ...problems(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => service.list(req.ctx, req.query),
+    async (req) => {
+      guardConsultation<{ items: { type: string }[] }>(req, 'a page holding personal-data indicators', (out) => anyPersonal(out?.items ?? []))
+      return service.list(req.ctx, req.query)
+    },
   )
 
   app.post(
@@ -95,7 +100,10 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: matchResponse, ...problems(400, 401, 403, 413, 429, 500) },
       },
     },
-    async (req) => matchValues(req.ctx, req.body.values),
+    async (req) => {
+      requireWhen(req, screensPersonal(req.body.values), 'screening personal-data values')
+      return matchValues(req.ctx, req.body.values)
+    },
   )
 
   app.get(
@@ -104,6 +112,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags, operationId: 'getIndicator', params: idParams, response: { 200: indicator, ...problems(400, 401, 403, 404, 429, 500) } },
     },
     async (req, reply) => {
+      guardConsultation<{ type: string } | undefined>(req, 'a personal-data indicator', (out) => anyPersonal([out]))
       const ind = await service.get(req.ctx, req.params.id)
       reply.header('etag', etag(ind.version))
       return ind
@@ -160,7 +169,10 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: indicatorPage, ...problems(400, 401, 403, 404, 429, 500) },
       },
     },
-    async (req) => service.related(req.ctx, req.params.id),
+    async (req) => {
+      guardConsultation<{ items: { type: string }[] }>(req, 'a page holding personal-data indicators', (out) => anyPersonal(out?.items ?? []))
+      return service.related(req.ctx, req.params.id)
+    },
   )
 
   app.get(

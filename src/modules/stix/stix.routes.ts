@@ -14,6 +14,8 @@ import { bundleChunks, planExport } from './stix.export.js'
 import { countByStatus, importObjects } from './stix.import.js'
 import { exportQuery, importQuery, importResponse, stixBundle } from './stix.schemas.js'
 import { signDetached } from './stix.sign.js'
+import { requireWhen } from '../../access/justification.js'
+import { isPersonalType } from '../indicators/personal-data.js'
 
 // A bundle may hold 10,000 objects (stixBundle); a DCX export's indicator is about 1 kB (more
 // with a long description), so 10,000 of them need more than the 8 MiB bulk and match allow.
@@ -42,6 +44,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const actor = req.actor
       const plan = planExport(req.query) // a bad filter is a 400 before any byte is sent
+      // A stream cannot be taken back: an export that may hold personal data (no type filter, or a
+      // personal-data type) needs its justification before the first byte.
+      requireWhen(req, !req.query.type || isPersonalType(req.query.type), 'an export that may hold personal-data indicators')
       const { signed: _s, ...filters } = req.query
       const stamp = new Date().toISOString().replaceAll(':', '-')
       reply.type(STIX_MEDIA_TYPE).header('content-disposition', `attachment; filename="dcx-export-${stamp}.json"`).header('cache-control', 'no-store')

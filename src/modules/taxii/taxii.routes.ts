@@ -13,6 +13,8 @@ import { checkMediaTypes, sendTaxii, sendTaxiiError, TAXII_MEDIA_TYPE, taxiiErro
 import type { Entry } from './taxii.objects.js'
 import { collectionParams, envelope, listQuery, noQuery, objectParams, objectQuery, statusParams, versionsQuery } from './taxii.schemas.js'
 import { taxiiService } from './taxii.service.js'
+import { guardConsultation } from '../../access/justification.js'
+import { stixPersonal } from '../indicators/personal-data.js'
 
 export const API_ROOT = 'dcx'
 const MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -88,6 +90,11 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     `/${API_ROOT}/collections/:id/objects/`,
     { schema: { ...hide, operationId: 'taxiiGetObjects', params: collectionParams, querystring: listQuery } },
     async (req, reply) => {
+      guardConsultation<{ entries: { object: unknown }[] }>(
+        req,
+        'a page holding personal-data indicators',
+        (o) => !!o && stixPersonal(o.entries.map((e) => e.object)),
+      )
       const out = await service.objects(req.ctx, req.params.id, req.query)
       const objects = out.entries.map((e) => e.object)
       return send(reply, { more: out.more, ...(out.next ? { next: out.next } : {}), ...(objects.length ? { objects } : {}) }, out.entries)
@@ -107,6 +114,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     `/${API_ROOT}/collections/:id/objects/:objectId/`,
     { schema: { ...hide, operationId: 'taxiiGetObject', params: objectParams, querystring: objectQuery } },
     async (req, reply) => {
+      guardConsultation<{ object: unknown } | undefined>(req, 'a personal-data indicator', (o) => !!o && stixPersonal([o.object]))
       const found = await service.object(req.ctx, req.params.id, req.params.objectId, req.query)
       return send(reply, { more: false, objects: [found.object] }, [found])
     },
