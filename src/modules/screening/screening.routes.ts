@@ -3,7 +3,8 @@
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { problems } from '../../core/schemas.js'
-import { justificationOf } from './justification.js'
+import { justificationOf, requireWhen } from '../../access/justification.js'
+import { isPersonalType } from '../indicators/personal-data.js'
 import {
   digestQuery,
   digestResponse,
@@ -78,7 +79,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: evaluateResponse, ...problems(400, 401, 403, 413, 429, 500) },
       },
     },
-    async (req) => screeningEvaluate(req.ctx, deps(), req.body, justificationOf(req.headers)),
+    async (req) =>
+      screeningEvaluate(req.ctx, deps(), req.body, requireWhen(req, isPersonalType(req.body.type), 'screening personal data') ?? justificationOf(req)),
   )
 
   app.post(
@@ -94,7 +96,11 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: resolveResponse, ...problems(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => screeningResolve(req.ctx, deps(), req.body, { justification: justificationOf(req.headers), requestId: req.id }),
+    async (req) =>
+      screeningResolve(req.ctx, deps(), req.body, {
+        justification: requireWhen(req, isPersonalType(req.body.type), 'resolving screening hits on personal data') ?? justificationOf(req),
+        requestId: req.id,
+      }),
   )
 
   app.get(
