@@ -1281,8 +1281,11 @@ export interface components {
                 /** @description The STIX id of the object */
                 id: string | null;
                 type: string | null;
-                /** @enum {string} */
-                status: "created" | "duplicate" | "unsupported" | "invalid";
+                /**
+                 * @description kept: an identity, marking or extension definition an imported indicator references, served with it
+                 * @enum {string}
+                 */
+                status: "created" | "duplicate" | "kept" | "unsupported" | "invalid";
                 /**
                  * Format: uuid
                  * @description The indicator created, or the existing one of your organisation this duplicates
@@ -1295,6 +1298,7 @@ export interface components {
             counts: {
                 created: number;
                 duplicate: number;
+                kept: number;
                 unsupported: number;
                 invalid: number;
             };
