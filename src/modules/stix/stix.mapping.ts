@@ -74,7 +74,13 @@ function dcxIndicator(r: IndicatorRow, validFrom: Date, confidence: number | und
     created: ts(r.createdAt),
     modified: ts(r.updatedAt),
     name: `${r.type}: ${shown}`.slice(0, 250),
-    ...(r.description ? { description: r.description } : {}),
+    // Validators warn on an indicator without a description: say what it is when the owner wrote none.
+    // (An imported object says what its producer said: stix.provenance.ts.)
+    ...(r.description || r.stix
+      ? r.description
+        ? { description: r.description }
+        : {}
+      : { description: `A ${r.type.replaceAll('_', ' ')} shared on DCX as a risk indicator (drug-related cybercrime).` }),
     indicator_types: ['malicious-activity'],
     pattern: patternFor(r.type as IndicatorType, r.value, r.normalizedValue, r.network),
     pattern_type: 'stix',
