@@ -329,7 +329,13 @@ async function carriedEntries(tx: Tx, actor: Actor, c: Collection, f: Filter, be
     sql`select * from (
           select distinct on (r ->> 'id') r as obj, ${indicators.updatedAt} as a, substring(r ->> 'id' from '--(.{36})$')::uuid as k
           from ${indicators} cross join lateral jsonb_array_elements(${indicators.stixRefs}) r
-          where ${and(...indicatorIn(actor, c, below), sql`${indicators.stixRefs} is not null`, sql`${indicators.status} <> 'erased'`)}
+          where ${and(
+            ...indicatorIn(actor, c, below),
+            sql`${indicators.stixRefs} is not null`,
+            sql`${indicators.status} <> 'erased'`,
+            // Served with the indicator only: not for another organisation's match_only one, which is not served.
+            sql`(${indicators.valueVisibility} <> 'match_only' or ${indicators.organisationId} = ${actor.organisationId}::uuid)`,
+          )}
             and (r ->> 'id') ~ ${CARRIED_ID}
           order by r ->> 'id', ${indicators.updatedAt}
         ) x ${whereAll(where)}
