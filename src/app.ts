@@ -1,5 +1,6 @@
 // build(config): the whole API, plugins in an explicit order, then the feature modules.
 // No listen here — server.ts listens, tests inject.
+import { clientErrorHandler } from './plugins/client-error.js'
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import helmet from '@fastify/helmet'
@@ -98,6 +99,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // A malformed URL or an over-long path parameter is refused by the router itself: as problem+json.
     frameworkErrors: frameworkErrorHandler,
+    // What Node's HTTP parser refuses (a header with control characters, …): problem+json too.
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<ZodTypeProvider>()
 

@@ -16,7 +16,9 @@ export interface Stored<T> {
   replayed: boolean
 }
 
-const KEY_RE = /^[\x21-\x7e]{1,200}$/
+/** 1–200 printable ASCII characters (openapi.yaml says the same). */
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]{1,200}$'
+const KEY_RE = new RegExp(IDEMPOTENCY_KEY_PATTERN)
 const MAX_BODY_DEPTH = 64
 
 /** True when a JSON value nests arrays/objects deeper than max (iterative: never overflows itself). */

@@ -2,6 +2,7 @@
 // application/problem+json carrying the request id. 5xx bodies say nothing internal: the
 // detail goes to the log only.
 import fp from 'fastify-plugin'
+import { allowedMethods, recordRoutes } from './method-not-allowed.js'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { deadlineIn } from '../core/deadline.js'
@@ -176,6 +177,8 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
 
 export default fp(
   async (app) => {
+    // Every route, for 405 + Allow on a path that exists with other methods (method-not-allowed.ts).
+    recordRoutes(app)
     app.setErrorHandler((err: FastifyError | Error, request, reply) => {
       const p = toProblem(err, request)
       if (p.code === 'timeout' && deadlineIn(err)) request.log.warn({ code: p.code, status: p.status }, 'request past its deadline: rolled back')
@@ -198,6 +201,12 @@ export default fp(
     })
     app.setNotFoundHandler((request, reply) => {
       closeIfBodyUnread(request, reply)
+      const path = request.url.split('?')[0] ?? ''
+      const allow = allowedMethods(path)
+      if (allow.length && !allow.includes(request.method)) {
+        reply.header('allow', allow.join(', '))
+        return sendProblem(reply, 'method_not_allowed', 405, `${request.method} is not allowed on ${path.slice(0, 200)}; use ${allow.join(', ')}.`)
+      }
       return sendProblem(reply, 'not_found', 404, `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`)
     })
   },

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { isOperation, POLICY, rolesAllowed, type Rule } from '../access/policy.js'
 import { eventSpec } from '../audit/events.js'
+import { applyContract } from './openapi-contract.js'
 
 const PROBLEM_REF = '#/components/schemas/Problem'
 const SCHEMAS = '#/components/schemas/'
@@ -70,6 +71,8 @@ const transformObject: SwaggerTransformObject = (input) => {
       for (const [status, response] of Object.entries(op.responses)) describeResponse(status, response)
     }
   }
+  // Headers, PATCH bodies and the export's body as the routes really treat them (openapi-contract.ts).
+  applyContract(doc as Parameters<typeof applyContract>[0])
   pruneSchemas(doc)
   const used = new Set(Object.values(doc.paths ?? {}).flatMap((item) => Object.values(item).flatMap((op) => op.tags ?? [])))
   if (doc.tags) doc.tags = doc.tags.filter((tag) => used.has(tag.name))

@@ -31,10 +31,12 @@ t.test('bad input', async (t) => {
     problem(t, res, 413)
   })
 
-  t.test('unknown route → 404; unsupported content type → 415', async (t) => {
+  t.test('unknown route → 404; a method the path lacks → 405 with Allow; unsupported content type → 415', async (t) => {
     const body = problem(t, await admin.get('/v1/no-such-thing'), 404)
     t.match(body.detail, /No route GET \/v1\/no-such-thing/)
-    problem(t, await app.inject({ method: 'DELETE', url: '/v1/me', headers: { authorization: `Bearer ${pa.token}` } }), 404)
+    const wrong = await app.inject({ method: 'DELETE', url: '/v1/me', headers: { authorization: `Bearer ${pa.token}` } })
+    problem(t, wrong, 405)
+    t.equal(wrong.headers.allow, 'GET, HEAD')
     problem(t, await post('<org/>', 'application/xml'), 415)
     problem(t, await post('name=x', 'application/x-www-form-urlencoded'), 415)
     problem(t, await post('x', 'image/png'), 415)

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { pgTable, uuid, text, timestamp, integer, smallint, index, bigint } from 'drizzle-orm/pg-core'
+import { pgTable, uuid, text, timestamp, integer, smallint, index, bigint, jsonb } from 'drizzle-orm/pg-core'
 import { organisations } from './organisations.js'
 import { sharingGroups } from './sharing-groups.js'
 import { accounts } from './accounts.js'
@@ -37,6 +37,12 @@ export const indicators = pgTable(
     grantedTo: uuid('granted_to').array().notNull().default(sql`'{}'::uuid[]`),
     // No column default: the BEFORE INSERT trigger fills a missing date (default(null) only makes it optional to drizzle).
     reviewBy: timestamp('review_by', { withTimezone: true, precision: 3 }).notNull().default(sql`null`),
+    // What a STIX producer said that the columns above cannot hold (migrations/0019): its id (the
+    // object is served under it), its properties kept verbatim, and the objects it pushed along
+    // that the object references (modules/stix/stix.provenance.ts).
+    stixId: text('stix_id'),
+    stix: jsonb('stix').$type<Record<string, unknown>>(),
+    stixRefs: jsonb('stix_refs').$type<Record<string, unknown>[]>(),
     version: integer('version').notNull().default(1),
     createdBy: uuid('created_by').references(() => accounts.id),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
@@ -58,6 +64,7 @@ export const indicators = pgTable(
     index('indicators_change_idx').on(t.changeXid, t.changeSeq),
     index('indicators_search_idx').using('gin', t.search),
     index('indicators_tags_idx').using('gin', t.tags),
+    index('indicators_stix_id_idx').on(t.stixId).where(sql`stix_id IS NOT NULL`),
   ],
 )
 

@@ -40,6 +40,7 @@ const roles = z
   .min(1)
   .max(5)
   .refine((r) => new Set(r).size === r.length, 'roles must not repeat')
+  .meta({ uniqueItems: true })
 
 export const accountCreate = z
   .object({ name: z.string().trim().min(1).max(200), roles, defaultJustification: defaultJustification.optional() })

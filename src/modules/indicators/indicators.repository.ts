@@ -67,9 +67,16 @@ const BATCH_COLUMNS = [
   ['valid_until', 'timestamptz'],
   ['tags', 'text[]'],
   ['countries', 'text[]'],
+  // A STIX import's (migrations/0019); null for every other writer.
+  ['stix_id', 'text'],
+  ['stix', 'jsonb'],
+  ['stix_refs', 'jsonb'],
+  ['status', 'text'],
 ] as const
+// A column a batch may leave out that has a default: the default, not null.
+const BATCH_DEFAULTS: Record<string, string> = { status: `coalesce(status, 'active')` }
 const BATCH_HEAD = `insert into indicators (${BATCH_COLUMNS.map((c) => c[0]).join(', ')})
-  select ${BATCH_COLUMNS.map((c) => c[0]).join(', ')} from jsonb_to_recordset(`
+  select ${BATCH_COLUMNS.map((c) => BATCH_DEFAULTS[c[0]] ?? c[0]).join(', ')} from jsonb_to_recordset(`
 const BATCH_TAIL = `::jsonb) as r(${BATCH_COLUMNS.map((c) => `${c[0]} ${c[1]}`).join(', ')}) returning id, updated_at`
 
 // JSON.stringify writes a lone surrogate as a \\udXXX escape, which jsonb refuses; a text
@@ -77,11 +84,19 @@ const BATCH_TAIL = `::jsonb) as r(${BATCH_COLUMNS.map((c) => `${c[0]} ${c[1]}`).
 // escape preceded by an odd number of backslashes is a literal backslash, not an escape.
 const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g
 
+/** What a STIX import stores beside the indicator (migrations/0019). */
+export interface ImportedStix {
+  stixId: string | null
+  stix: Record<string, unknown> | null
+  stixRefs: Record<string, unknown>[] | null
+  status: 'active' | 'revoked'
+}
+
 /**
  * Many rows in one statement: the rows travel as one jsonb array, ids chosen by the caller (so
  * each result knows its id whatever order RETURNING gives). Returns each id's updated_at.
  */
-export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: string })[]): Promise<Map<string, Date>> {
+export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: string } & Partial<ImportedStix>)[]): Promise<Map<string, Date>> {
   const out = new Map<string, Date>()
   if (batch.length === 0) return out
   const records = batch.map((v) => ({
@@ -104,6 +119,10 @@ export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: s
     valid_until: v.validUntil ? v.validUntil.toISOString() : null,
     tags: v.tags,
     countries: v.countries,
+    stix_id: v.stixId ?? null,
+    stix: v.stix ?? null,
+    stix_refs: v.stixRefs ?? null,
+    status: v.status ?? null,
   }))
   const json = JSON.stringify(records).replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd')
   const rs = await rows<{ id: string; updated_at: string | Date }>(tx, sql`${sql.raw(BATCH_HEAD)}${json}${sql.raw(BATCH_TAIL)}`)

@@ -20,6 +20,7 @@ const uniq = <T extends z.ZodType>(item: T, max: number) =>
     .array(item)
     .max(max)
     .refine((a) => new Set(a).size === a.length, 'must not repeat')
+    .meta({ uniqueItems: true })
 
 export const note = z
   .object({
@@ -46,7 +47,7 @@ export const noteCreate = z
     title: z.string().trim().min(1).max(300),
     summary: z.string().trim().min(1).max(2000),
     body: z.string().min(1).max(200_000),
-    topics: uniq(topic, 8).min(1),
+    topics: uniq(topic, 8).min(1).meta({ uniqueItems: true }),
     sectors: uniq(sector, 10).default([]),
     language: language.default('en'),
     tlp: tlp.default('amber'),
@@ -61,7 +62,7 @@ export const notePatch = z
     title: z.string().trim().min(1).max(300).optional(),
     summary: z.string().trim().min(1).max(2000).optional(),
     body: z.string().min(1).max(200_000).optional(),
-    topics: uniq(topic, 8).min(1).optional(),
+    topics: uniq(topic, 8).min(1).meta({ uniqueItems: true }).optional(),
     sectors: uniq(sector, 10).optional(),
     language: language.optional(),
     tlp: tlp.optional(),

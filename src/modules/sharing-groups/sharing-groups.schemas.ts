@@ -17,6 +17,7 @@ const members = z
   .array(z.uuid())
   .max(500)
   .refine((a) => new Set(a).size === a.length, 'organisationIds must not repeat')
+  .meta({ uniqueItems: true })
 
 export const sharingGroupCreate = z
   .object({ name: z.string().trim().min(1).max(200), organisationIds: members })

@@ -8,14 +8,14 @@ import { indicators, notes, organisations, type IndicatorRow, type NoteRow } fro
 import { rows, type Tx } from '../../db/client.js'
 import type { Actor } from '../../core/actor.js'
 import { keysetAfter } from '../../core/paging.js'
-import { TLPS } from '../../access/visibility.js'
 import { indicatorColumns, indicatorFilters } from '../indicators/indicators.repository.js'
 import { noteColumns, noteFilters } from '../notes/notes.repository.js'
-import { PREAMBLE, tlpMarkingDefinition } from './stix.constants.js'
+import { FIXED_OBJECTS } from './stix.registry.js'
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from './stix.mapping.js'
 import type { ExportQuery } from './stix.schemas.js'
 
 const PAGE = 500
+const ORG_REF = /^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export type Run = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
 
 export interface ExportPlan {
@@ -45,19 +45,20 @@ async function sightingsOf(tx: Tx, ids: string[]): Promise<StixObject[]> {
   if (ids.length === 0) return []
   const rs = await rows<Record<string, unknown>>(
     tx,
-    sql`select s.indicator_id, s.organisation_id, s.outcome, i.tlp, sum(s.count)::text as count, count(*)::int as reports,
+    sql`select s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.stix_id, sum(s.count)::text as count, count(*)::int as reports,
                min(s.seen_at) as first_seen, max(s.seen_at) as last_seen, min(s.created_at) as first_reported, max(s.created_at) as last_reported
         from sightings s join indicators i on i.id = s.indicator_id
         where s.indicator_id in (${sql.join(
           ids.map((id) => sql`${id}::uuid`),
           sql`, `,
         )})
-        group by s.indicator_id, s.organisation_id, s.outcome, i.tlp
+        group by s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.stix_id
         order by s.indicator_id, s.organisation_id, s.outcome`,
   )
   const d = (v: unknown) => new Date(v as string)
   return rs.map((r) =>
     toStixSighting({
+      indicatorStixId: r.stix_id === null ? null : String(r.stix_id),
       indicatorId: String(r.indicator_id),
       organisationId: String(r.organisation_id),
       outcome: String(r.outcome),
@@ -113,8 +114,10 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
     return out
   }
   yield `{"type":"bundle","id":"bundle--${randomUUID()}","objects":[`
-  yield emit([...(PREAMBLE as StixObject[]), ...(TLPS.map(tlpMarkingDefinition) as StixObject[])])
+  // Every fixed definition (stix.registry.ts): each reference to one resolves.
+  yield emit([...FIXED_OBJECTS])
   const seen = new Set<string>()
+  const carried = new Set<string>(FIXED_OBJECTS.map((o) => o.id))
 
   if (plan.indicators) {
     const where = plan.indicators
@@ -134,10 +137,27 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
               page.map((r) => r.id),
             )
           : []
-        const orgIds = [...page.map((r) => r.organisationId), ...sights.map((s) => String(s.created_by_ref).slice('identity--'.length))]
+        const orgIds = [
+          ...page.map((r) => r.organisationId),
+          ...sights.map((s) => String(s.created_by_ref).slice('identity--'.length)),
+          // An imported object's producer, when it is an organisation of DCX.
+          ...objs.flatMap((o) => (typeof o.created_by_ref === 'string' && ORG_REF.test(o.created_by_ref) ? [o.created_by_ref.slice('identity--'.length)] : [])),
+        ]
         return { ids: await identities(tx, seen, orgIds), sights }
       })
-      yield emit([...extra.ids, ...objs, ...extra.sights])
+      // What producers pushed along with their indicators (their identities, definitions).
+      const along: StixObject[] = []
+      for (const r of page) {
+        if (r.status === 'erased') continue
+        for (const o of (r.stixRefs ?? []) as StixObject[]) {
+          // Never a DCX organisation's identity (the import leaves those to the directory).
+          if (typeof o.id === 'string' && !carried.has(o.id)) {
+            carried.add(o.id)
+            along.push(o)
+          }
+        }
+      }
+      yield emit([...extra.ids, ...along, ...objs, ...extra.sights])
     }
   }
   if (plan.notes) {

@@ -4,14 +4,16 @@
 // collection), the TLP from the request or the object's markings, grading from DCX's extension
 // when the object came from DCX, else from STIX confidence (Appendix A in reverse).
 //
-// Ids: the importing organisation is a new producer, so its item gets a new id — never the
-// producer's, whether or not some item already holds that id. The new id is derived from the
-// importer and the producer's id (UUIDv5), so the same object imported again is the same item.
-// Keeping a free id (and only a free one) made the answer differ for an id another organisation's
-// hidden item holds: an existence oracle. Now both take one path, with one answer.
+// Ids: the DCX item gets a DCX id of its own — never the producer's, whether or not some item
+// already holds that id — derived from the importer and the producer's id (UUIDv5), so the same
+// object imported again is the same item. Keeping a free id (and only a free one) made the answer
+// differ for an id another organisation's hidden item holds: an existence oracle. The STIX object
+// keeps its producer's id, created_by_ref and properties (stix_id, stix: stix.provenance.ts), and
+// is served under that id, so a TAXII client GETs what it pushed; the producer's identity and
+// definitions pushed with it are kept with it (stix_refs) and served with it.
 import { createHash } from 'node:crypto'
-import { and, eq, or, sql } from 'drizzle-orm'
-import { indicators } from '../../db/schema/index.js'
+import { and, eq, inArray, or, sql } from 'drizzle-orm'
+import { indicators, organisations } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
 import { AppError } from '../../core/errors.js'
@@ -19,13 +21,17 @@ import { isCountryCode } from '../../core/countries.js'
 import { TLPS, type Distribution, type Tlp } from '../../access/visibility.js'
 import { indicatorCreate } from '../indicators/indicators.schemas.js'
 import { checkInsert, type IndicatorInsert } from '../indicators/indicators.service.js'
-import { insertIndicators } from '../indicators/indicators.repository.js'
+import { insertIndicators, type ImportedStix } from '../indicators/indicators.repository.js'
 import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
 import { DCX_PROPERTIES_EXT, TLP_BY_MARKING } from './stix.constants.js'
 import { credibilityFromConfidence } from './stix.mapping.js'
+import { columnDescription, keptProperties, pushedAlong, tagsOf } from './stix.provenance.js'
+import { FIXED_BY_ID } from './stix.registry.js'
 import { mapPattern } from './stix.pattern.js'
 
-export type ImportStatus = 'created' | 'duplicate' | 'unsupported' | 'invalid'
+// kept: an identity, marking definition or extension definition an imported indicator references,
+// stored with it and served with it (stix.provenance.ts).
+export type ImportStatus = 'created' | 'duplicate' | 'kept' | 'unsupported' | 'invalid'
 
 export interface ImportResult {
   index: number
@@ -48,7 +54,6 @@ export interface Placement {
 
 // STIX 2.1 identifier (the OASIS schema's pattern): ids outside it are never kept as DCX ids.
 const INDICATOR_ID = /^indicator--([0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/i
-const TAG = /^[^\u0000-\u001f\u007f]{1,64}$/
 
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -72,7 +77,8 @@ function toInput(o: Rec, type: string, value: string, placement: Placement) {
     value,
     valueVisibility: ext.value_visibility === 'match_only' ? 'match_only' : 'full',
     // PostgreSQL text cannot hold NUL; a longer description than DCX keeps is cut, not refused.
-    description: (typeof o.description === 'string' ? o.description : typeof o.name === 'string' ? o.name : '').replaceAll('\u0000', '').slice(0, 4000),
+    // The name stays the name (kept with the producer's properties), not the description.
+    description: columnDescription(o.description),
     confidence: int(ext.dcx_confidence, 0, 100) ?? confidence ?? 50,
     reliability: typeof ext.reliability === 'string' && /^[A-F]$/.test(ext.reliability) ? ext.reliability : 'F',
     credibility: int(ext.credibility, 1, 6) ?? credibilityFromConfidence(confidence),
@@ -81,13 +87,7 @@ function toInput(o: Rec, type: string, value: string, placement: Placement) {
     sharingGroupId: placement.sharingGroupId,
     validFrom: date(o.valid_from) ?? null,
     validUntil: date(o.valid_until) ?? null,
-    tags: [
-      ...new Set(
-        strings(o.labels)
-          .map((l) => l.trim())
-          .filter((l) => TAG.test(l)),
-      ),
-    ].slice(0, 50),
+    tags: tagsOf(o.labels),
     countries: [...new Set(strings(ext.countries).filter(isCountryCode))].slice(0, 60),
   }
 }
@@ -97,15 +97,33 @@ interface Candidate {
   kind: 'candidate'
   base: { index: number; id: string | null; type: string | null }
   producerId: string
-  values: IndicatorInsert & { id: string }
+  values: IndicatorInsert & ImportedStix & { id: string }
 }
 
+/** Referenced objects a batch may carry along with its indicators (kept with them, never items of their own). */
+const CARRIED = new Set(['identity', 'marking-definition', 'extension-definition'])
+
+// RFC 3339 as STIX writes timestamps (§3.2): date, T, time, optional fraction, Z or an offset.
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
+const badTimestamp = (v: unknown) => v !== undefined && (typeof v !== 'string' || !TIMESTAMP.test(v) || Number.isNaN(Date.parse(v)))
+
 /** Everything about one object that needs no query: a final result, or a candidate row. */
-function checkOne(ctx: Ctx, obj: unknown, index: number, placement: Placement): ImportResult | Candidate {
+function checkOne(
+  ctx: Ctx,
+  obj: unknown,
+  index: number,
+  placement: Placement,
+  pushed: ReadonlyMap<string, Rec>,
+  dcxIdentities: ReadonlySet<string>,
+): ImportResult | Candidate {
   if (!isRec(obj)) return { index, id: null, type: null, status: 'invalid', reason: 'not a STIX object' }
   const id = typeof obj.id === 'string' ? obj.id.slice(0, 300) : null
   const type = typeof obj.type === 'string' ? obj.type.slice(0, 100) : null
   const base = { index, id, type }
+  if (type && CARRIED.has(type) && id) {
+    if (FIXED_BY_ID.has(id)) return { ...base, status: 'kept', reason: 'DCX defines this object and serves it itself' }
+    if (dcxIdentities.has(id)) return { ...base, status: 'kept', reason: "DCX serves this organisation's identity itself" }
+  }
   if (type !== 'indicator') {
     return { ...base, status: 'unsupported', reason: `${type ?? 'untyped'} objects do not become DCX items; only indicators are imported` }
   }
@@ -118,6 +136,12 @@ function checkOne(ctx: Ctx, obj: unknown, index: number, placement: Placement): 
       reason: `pattern_type ${String(obj.pattern_type).slice(0, 50)} is not supported; only STIX patterns map to DCX types`,
     }
   if (typeof obj.pattern !== 'string') return { ...base, status: 'invalid', reason: 'the indicator has no pattern' }
+  for (const k of ['created', 'modified'] as const) {
+    if (badTimestamp(obj[k])) return { ...base, status: 'invalid', reason: `${k} is not an RFC 3339 timestamp` }
+  }
+  if (typeof obj.created === 'string' && typeof obj.modified === 'string' && Date.parse(obj.modified) < Date.parse(obj.created)) {
+    return { ...base, status: 'invalid', reason: 'modified is earlier than created' }
+  }
   const ext = isRec(obj.extensions) ? obj.extensions[DCX_PROPERTIES_EXT] : undefined
   const mapped = mapPattern(obj.pattern, isRec(ext) ? ext.dcx_type : undefined)
   if (!mapped.ok) return { ...base, status: 'unsupported', reason: mapped.reason }
@@ -135,7 +159,16 @@ function checkOne(ctx: Ctx, obj: unknown, index: number, placement: Placement): 
     throw e
   }
   const producerId = (idMatch[1] ?? '').toLowerCase()
-  return { kind: 'candidate', base, producerId, values: { ...values, id: importedId(ctx.actor.organisationId, producerId) } }
+  const resolvable = (ref: string) => FIXED_BY_ID.has(ref) || pushed.has(ref)
+  const along = pushedAlong(obj, pushed)
+  const stix: ImportedStix = {
+    // The producer's id, as it wrote it: the object is served under it (stix.provenance.ts).
+    stixId: id,
+    stix: keptProperties(obj, resolvable),
+    stixRefs: along.length ? along : null,
+    status: obj.revoked === true ? 'revoked' : 'active',
+  }
+  return { kind: 'candidate', base, producerId, values: { ...values, ...stix, id: importedId(ctx.actor.organisationId, producerId) } }
 }
 
 /** A text[] literal: each element double-quoted, its quotes and backslashes escaped (one parameter, not one per value). */
@@ -154,18 +187,24 @@ async function existingRows(tx: Tx, organisationId: string, candidates: Candidat
   if (candidates.length === 0) return { byId, byValue }
   const ids = [...new Set(candidates.flatMap((c) => [c.values.id, c.producerId]))]
   const values = [...new Set(candidates.map((c) => c.values.normalizedValue))]
+  const stixIds = [...new Set(candidates.map((c) => c.values.stixId).filter((x): x is string => x !== null))]
   const i = indicators
   const rs = await tx
-    .select({ id: i.id, type: i.type, normalizedValue: i.normalizedValue, updatedAt: i.updatedAt })
+    .select({ id: i.id, stixId: i.stixId, type: i.type, normalizedValue: i.normalizedValue, updatedAt: i.updatedAt })
     .from(i)
     .where(
       and(
         eq(i.organisationId, organisationId),
-        or(sql`${i.id} = any(${`{${ids.join(',')}}`}::uuid[])`, sql`${i.normalizedValue} = any(${textArray(values)}::text[])`),
+        or(
+          sql`${i.id} = any(${`{${ids.join(',')}}`}::uuid[])`,
+          sql`${i.stixId} = any(${textArray(stixIds)}::text[])`,
+          sql`${i.normalizedValue} = any(${textArray(values)}::text[])`,
+        ),
       ),
     )
   for (const r of rs) {
     byId.set(r.id, r)
+    if (r.stixId) byId.set(r.stixId, r)
     const k = valueKey(r.type, r.normalizedValue)
     if (!byValue.has(k)) byValue.set(k, r)
   }
@@ -190,14 +229,46 @@ export function importedId(organisationId: string, producerId: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`
 }
 
+const ORG_IDENTITY = /^identity--([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i
+
+/** Which of these STIX ids are identity--<id> of an organisation of DCX. */
+async function organisationIdentities(tx: Tx, ids: string[]): Promise<Set<string>> {
+  const byUuid = new Map<string, string>()
+  for (const id of ids) {
+    const m = ORG_IDENTITY.exec(id)
+    if (m) byUuid.set(m[1]!.toLowerCase(), id)
+  }
+  if (byUuid.size === 0) return new Set()
+  const rs = await tx
+    .select({ id: organisations.id })
+    .from(organisations)
+    .where(inArray(organisations.id, [...byUuid.keys()]))
+  return new Set(rs.map((r) => byUuid.get(r.id)!))
+}
+
 /**
  * One result per object, as importing them one after another would give (an object the same as
  * an earlier one of the batch is a duplicate of the item that one created), set-based: every
  * object checked in code, the sharing group checked once, one query for the duplicates, one insert.
  */
 export async function importObjects(tx: Tx, ctx: Ctx, objects: unknown[], placement: Placement): Promise<ImportResult[]> {
-  const checked = objects.map((obj, index) => checkOne(ctx, obj, index, placement))
+  // The referenced objects the batch carries (identities, marking and extension definitions), by id.
+  const pushed = new Map<string, Rec>()
+  for (const o of objects) {
+    if (isRec(o) && typeof o.type === 'string' && CARRIED.has(o.type) && typeof o.id === 'string' && !pushed.has(o.id)) pushed.set(o.id, o)
+  }
+  // The identities of DCX's own organisations: DCX serves them from the directory, never a pushed copy.
+  const dcxIdentities = await organisationIdentities(tx, [...pushed.keys()])
+  for (const id of dcxIdentities) pushed.delete(id)
+  const checked = objects.map((obj, index) => checkOne(ctx, obj, index, placement, pushed, dcxIdentities))
   const candidates = checked.filter((c): c is Candidate => 'kind' in c)
+  // A pushed identity or definition that an indicator becoming an item references is kept with it.
+  const referenced = new Set(candidates.flatMap((c) => (c.values.stixRefs ?? []).map((r) => String(r.id))))
+  checked.forEach((c, i) => {
+    if (!('kind' in c) && c.status === 'unsupported' && c.type && CARRIED.has(c.type) && c.id && referenced.has(c.id)) {
+      checked[i] = { ...c, status: 'kept', reason: 'kept with the indicators that reference it, and served with them' }
+    }
+  })
   // Placement is the request's (or the collection's): one group for every object.
   const group = placement.distribution === 'sharing_group' ? placement.sharingGroupId : null
   const groupOk = group && candidates.length ? (await usableGroups(tx, ctx.actor.organisationId, [group])).has(group) : true
@@ -213,7 +284,7 @@ export async function importObjects(tx: Tx, ctx: Ctx, objects: unknown[], placem
     if (!groupOk) return { ...c.base, status: 'invalid', reason: unusable }
     const v = c.values
     const k = valueKey(v.type, v.normalizedValue)
-    const stored = byId.get(v.id) ?? byId.get(c.producerId) ?? byValue.get(k)
+    const stored = byId.get(v.id) ?? byId.get(c.producerId) ?? (v.stixId ? byId.get(v.stixId) : undefined) ?? byValue.get(k)
     if (stored) return { ...c.base, status: 'duplicate', indicatorId: stored.id, version: stored.updatedAt.toISOString() }
     const earlier = createdById.get(v.id) ?? createdById.get(c.producerId) ?? createdByValue.get(k)
     if (earlier) {
@@ -239,7 +310,7 @@ export async function importObjects(tx: Tx, ctx: Ctx, objects: unknown[], placem
 }
 
 export function countByStatus(results: ImportResult[]): Record<ImportStatus, number> {
-  const out: Record<ImportStatus, number> = { created: 0, duplicate: 0, unsupported: 0, invalid: 0 }
+  const out: Record<ImportStatus, number> = { created: 0, duplicate: 0, kept: 0, unsupported: 0, invalid: 0 }
   for (const r of results) out[r.status]++
   return out
 }

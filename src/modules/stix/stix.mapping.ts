@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import type { IndicatorRow, NoteRow, OrganisationRow } from '../../db/schema/index.js'
 import type { Tlp } from '../../access/visibility.js'
 import type { IndicatorType } from '../indicators/normalize.js'
+import { withProvenance } from './stix.provenance.js'
 import { DCX_PROPERTIES_EXT, DCX_UUID_NAMESPACE, HASH_NAMES, OBSERVABLE, TLP_MARKING_IDS } from './stix.constants.js'
 
 export type StixObject = Record<string, unknown> & { type: string; id: string }
@@ -61,6 +62,10 @@ export function toStixIndicator(r: IndicatorRow, viewerOrganisationId: string): 
   const validFrom = r.validFrom ?? r.createdAt
   const confidence = confidenceFromCredibility(r.credibility)
   const shown = OBSERVABLE[r.type as IndicatorType]?.normalized ? r.normalizedValue : r.value
+  return withProvenance(dcxIndicator(r, validFrom, confidence, shown), r)
+}
+
+function dcxIndicator(r: IndicatorRow, validFrom: Date, confidence: number | undefined, shown: string): StixObject {
   return {
     type: 'indicator',
     spec_version: '2.1',
@@ -69,7 +74,13 @@ export function toStixIndicator(r: IndicatorRow, viewerOrganisationId: string): 
     created: ts(r.createdAt),
     modified: ts(r.updatedAt),
     name: `${r.type}: ${shown}`.slice(0, 250),
-    ...(r.description ? { description: r.description } : {}),
+    // Validators warn on an indicator without a description: say what it is when the owner wrote none.
+    // (An imported object says what its producer said: stix.provenance.ts.)
+    ...(r.description || r.stix
+      ? r.description
+        ? { description: r.description }
+        : {}
+      : { description: `A ${r.type.replaceAll('_', ' ')} shared on DCX as a risk indicator (drug-related cybercrime).` }),
     indicator_types: ['malicious-activity'],
     pattern: patternFor(r.type as IndicatorType, r.value, r.normalizedValue, r.network),
     pattern_type: 'stix',
@@ -150,7 +161,22 @@ export function toStixReport(n: NoteRow): StixObject {
   }
 }
 
+/**
+ * A sighting summary's id: stable (the same indicator, organisation and outcome always give the
+ * same one, so re-exports deduplicate) and shaped like a random UUID (version 4, as STIX 2.1 §2.9
+ * recommends for SDOs and SROs): MD5 of the three, version and variant bits set. sightingIdSql
+ * computes the same in the database, which pages by it.
+ */
+export function sightingId(indicatorId: string, organisationId: string, outcome: string): string {
+  const h = createHash('md5').update(`sighting:${indicatorId}:${organisationId}:${outcome}`, 'utf8').digest('hex')
+  const variant = '89ab'[Number.parseInt(h[16]!, 16) % 4]
+  const x = `${h.slice(0, 12)}4${h.slice(13, 16)}${variant}${h.slice(17)}`
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`
+}
+
 export interface SightingAggregate {
+  /** The indicator's id as served (its producer's STIX id when imported). */
+  indicatorStixId?: string | null
   indicatorId: string
   organisationId: string
   outcome: string
@@ -171,14 +197,14 @@ export function toStixSighting(s: SightingAggregate): StixObject {
   return {
     type: 'sighting',
     spec_version: '2.1',
-    id: `sighting--${uuidv5(`sighting:${s.indicatorId}:${s.organisationId}:${s.outcome}`)}`,
+    id: `sighting--${sightingId(s.indicatorId, s.organisationId, s.outcome)}`,
     created_by_ref: identityRef(s.organisationId),
     created: ts(s.firstReported),
     modified: ts(s.lastReported),
     first_seen: ts(s.firstSeen),
     last_seen: ts(s.lastSeen),
     count: Math.min(s.count, 999_999_999),
-    sighting_of_ref: `indicator--${s.indicatorId}`,
+    sighting_of_ref: s.indicatorStixId ?? `indicator--${s.indicatorId}`,
     where_sighted_refs: [identityRef(s.organisationId)],
     summary: true,
     object_marking_refs: marking(s.tlp),

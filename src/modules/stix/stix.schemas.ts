@@ -61,12 +61,20 @@ export const importResponse = z
         index: z.number().int(),
         id: z.string().nullable().describe('The STIX id of the object'),
         type: z.string().nullable(),
-        status: z.enum(['created', 'duplicate', 'unsupported', 'invalid']),
+        status: z
+          .enum(['created', 'duplicate', 'kept', 'unsupported', 'invalid'])
+          .describe('kept: an identity, marking or extension definition an imported indicator references, served with it'),
         indicatorId: z.uuid().optional().describe('The indicator created, or the existing one of your organisation this duplicates'),
         version: z.string().optional().describe('The modified timestamp the indicator exports with'),
         reason: z.string().optional(),
       }),
     ),
-    counts: z.object({ created: z.number().int(), duplicate: z.number().int(), unsupported: z.number().int(), invalid: z.number().int() }),
+    counts: z.object({
+      created: z.number().int(),
+      duplicate: z.number().int(),
+      kept: z.number().int(),
+      unsupported: z.number().int(),
+      invalid: z.number().int(),
+    }),
   })
   .meta({ id: 'StixImportResult' })

@@ -4,18 +4,18 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { deadlineIn } from '../../core/deadline.js'
 import { AppError, codeForStatus, titleFor } from '../../core/errors.js'
+import { STIX_MEDIA_TYPE } from '../stix/stix.constants.js'
 
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1'
 
-/**
- * Whether a media-type list (Accept or Content-Type) names application/taxii+json version 2.1.
- * No version parameter means the latest the server speaks (§1.6.8.1), here 2.1; q=0 refuses.
- */
-export function namesTaxii21(header: string | undefined): boolean {
-  if (!header) return false
-  return header.split(',').some((range) => {
+interface Range {
+  type: string
+  params: Map<string, string>
+}
+
+function ranges(header: string): Range[] {
+  return header.split(',').map((range) => {
     const [type = '', ...params] = range.split(';').map((p) => p.trim())
-    if (type.toLowerCase() !== 'application/taxii+json') return false
     const kv = new Map(
       params.map((p) => {
         const i = p.indexOf('=')
@@ -28,18 +28,43 @@ export function namesTaxii21(header: string | undefined): boolean {
         ] as [string, string]
       }),
     )
-    if (kv.has('q') && Number(kv.get('q')) === 0) return false
-    return !kv.has('version') || kv.get('version') === '2.1'
+    return { type: type.toLowerCase(), params: kv }
   })
 }
 
+const refused = (r: Range) => r.params.has('q') && Number(r.params.get('q')) === 0
+const version21 = (r: Range) => !r.params.has('version') || r.params.get('version') === '2.1'
+
+/**
+ * Whether a media-type list (Accept or Content-Type) names application/taxii+json version 2.1.
+ * No version parameter means the latest the server speaks (§1.6.8.1), here 2.1; q=0 refuses.
+ */
+export function namesTaxii21(header: string | undefined): boolean {
+  if (!header) return false
+  return ranges(header).some((r) => r.type === 'application/taxii+json' && !refused(r) && version21(r))
+}
+
+// What an Accept may name to get the TAXII media type: the TAXII type itself, the STIX type (what a
+// client that thinks in bundles asks for), JSON, and the wildcards; no Accept at all is */* (RFC 9110 §12.5.1).
+const ACCEPTABLE = new Set(['application/taxii+json', 'application/stix+json', 'application/json', 'application/*', '*/*'])
+
+/** Whether the TAXII media type satisfies this Accept. */
+export function acceptsTaxii(header: string | undefined): boolean {
+  if (header === undefined || header.trim() === '') return true
+  return ranges(header).some((r) => ACCEPTABLE.has(r.type) && !refused(r) && (r.type.includes('*') || r.type === 'application/json' || version21(r)))
+}
+
+// What a pushed body may be sent as: a TAXII envelope or a STIX bundle, as TAXII, STIX or plain JSON.
+const BODY_TYPES = new Set(['application/taxii+json', 'application/stix+json', 'application/json'])
+
 export function checkMediaTypes(request: FastifyRequest): void {
-  if (!namesTaxii21(request.headers.accept)) {
+  if (!acceptsTaxii(request.headers.accept)) {
     throw new AppError('not_acceptable', `Send Accept: ${TAXII_MEDIA_TYPE}; this server speaks TAXII 2.1 only.`)
   }
   const hasBody = request.method === 'POST' || request.method === 'PUT'
-  if (hasBody && !namesTaxii21(request.headers['content-type'])) {
-    throw new AppError('unsupported_media_type', `Send Content-Type: ${TAXII_MEDIA_TYPE}.`)
+  const ct = request.headers['content-type']
+  if (hasBody && !(ct && ranges(ct).some((r) => BODY_TYPES.has(r.type) && (r.type === 'application/json' || version21(r))))) {
+    throw new AppError('unsupported_media_type', `Send Content-Type: ${TAXII_MEDIA_TYPE} (or ${STIX_MEDIA_TYPE} for a bundle).`)
   }
 }
 

@@ -11,7 +11,7 @@ import { taxiiAuthenticator } from './taxii.auth.js'
 import { toTaxiiCollection } from './taxii.collections.js'
 import { checkMediaTypes, sendTaxii, sendTaxiiError, TAXII_MEDIA_TYPE, taxiiErrorHandler } from './taxii.media.js'
 import type { Entry } from './taxii.objects.js'
-import { collectionParams, envelope, listQuery, noQuery, objectParams, objectQuery, statusParams, versionsQuery } from './taxii.schemas.js'
+import { collectionParams, pushBody, listQuery, noQuery, objectParams, objectQuery, statusParams, versionsQuery } from './taxii.schemas.js'
 import { taxiiService } from './taxii.service.js'
 import { guardConsultation } from '../../access/justification.js'
 import { stixPersonal } from '../indicators/personal-data.js'
@@ -32,7 +32,11 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   const service = taxiiService({ indicators: indicatorsService, notes: notesService })
   app.setErrorHandler(taxiiErrorHandler)
   app.setNotFoundHandler((req, reply) => sendTaxiiError(reply, 404, 'not_found', `No TAXII resource at ${(req.url.split('?')[0] ?? '').slice(0, 200)}.`))
-  app.addContentTypeParser('application/taxii+json', { parseAs: 'string', bodyLimit: MAX_CONTENT_LENGTH }, app.getDefaultJsonParser('error', 'error'))
+  app.addContentTypeParser(
+    ['application/taxii+json', 'application/stix+json'],
+    { parseAs: 'string', bodyLimit: MAX_CONTENT_LENGTH },
+    app.getDefaultJsonParser('error', 'error'),
+  )
   // Media types first (a 406/415 reveals nothing), then who is calling.
   app.addHook('onRequest', async (request) => {
     checkMediaTypes(request)
@@ -105,8 +109,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     `/${API_ROOT}/collections/:id/objects/`,
     {
       bodyLimit: MAX_CONTENT_LENGTH,
-      schema: { ...hide, operationId: 'taxiiAddObjects', params: collectionParams, querystring: noQuery, body: envelope },
+      schema: { ...hide, operationId: 'taxiiAddObjects', params: collectionParams, querystring: noQuery, body: pushBody },
     },
+    // An envelope and a bundle both carry `objects`.
     async (req, reply) => send(reply.code(202), await service.add(req.ctx, req.params.id, req.body.objects)),
   )
 

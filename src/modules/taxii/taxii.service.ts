@@ -4,10 +4,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Ctx } from '../../access/scope.js'
 import { forbidden, AppError } from '../../core/errors.js'
-import { identityRef } from '../stix/stix.mapping.js'
 import { countByStatus, importObjects } from '../stix/stix.import.js'
 import { findCollection, listCollections, type Collection } from './taxii.collections.js'
-import { findObject, page, parseFilter, type MatchQuery } from './taxii.objects.js'
+import { findObject, itemOf, page, parseFilter, type MatchQuery } from './taxii.objects.js'
 import { loadStatus, saveStatus, statusOf } from './taxii.status.js'
 
 /** What DELETE needs of the items' own services: revoking one of the caller's organisation. */
@@ -99,14 +98,16 @@ export function taxiiService(deps: TaxiiDeps) {
       const f = parseFilter(query)
       await ctx.tx(async (tx, audit) => {
         const c = writable(await findCollection(tx, ctx.actor, id))
-        const o = await findObject(tx, ctx.actor, c, objectId, f)
-        // Writes are owner-only: another organisation's object answers 404, like a missing one.
-        if (!o || o.object.created_by_ref !== identityRef(ctx.actor.organisationId)) {
+        const found = await findObject(tx, ctx.actor, c, objectId, f)
+        const item = found ? itemOf(found) : undefined
+        // Writes are owner-only: another organisation's object answers 404, like a missing one
+        // (an item's owner, not its producer's created_by_ref: an imported object keeps that).
+        if (!found || !item || item.ownerId !== ctx.actor.organisationId) {
           throw new AppError('not_found', 'No object of your organisation with that id in this collection.')
         }
-        audit.set({ details: { collection: c.distribution, objectId: o.id, revoked: true } })
-        if (o.kind === 'indicator') await deps.indicators.revoke(ctx, o.dcxId, undefined)
-        else await deps.notes.revoke(ctx, o.dcxId, undefined)
+        audit.set({ details: { collection: c.distribution, objectId: found.id, revoked: true } })
+        if (item.kind === 'indicator') await deps.indicators.revoke(ctx, item.id, undefined)
+        else await deps.notes.revoke(ctx, item.id, undefined)
       })
     },
 

@@ -36,10 +36,11 @@ export function statusOf(id: string, requested: Date, objects: unknown[], result
     // The version the client sent, so it can match the detail to its object.
     const sent = typeof o?.modified === 'string' ? o.modified : typeof o?.created === 'string' ? o.created : requested.toISOString()
     const detail = { id: r.id ?? `object ${r.index}`, version: sent.slice(0, 40) }
-    // The detail keeps the id the client sent (to match its object); the message names the id the
-    // object has in DCX, which is never the producer's (stix.import.ts), so the client can GET it.
-    if (r.status === 'created') successes.push({ ...detail, message: `created as indicator--${r.indicatorId}, version ${r.version}` })
-    else if (r.status === 'duplicate') successes.push({ ...detail, message: `already held as indicator--${r.indicatorId}` })
+    // The object is served under the id the client sent (stix.provenance.ts); the message names
+    // the DCX item (GET /v1/indicators/{id}) that holds it.
+    if (r.status === 'created') successes.push({ ...detail, message: `created: DCX indicator ${r.indicatorId}, version ${r.version}` })
+    else if (r.status === 'duplicate') successes.push({ ...detail, message: `already held: DCX indicator ${r.indicatorId}` })
+    else if (r.status === 'kept') successes.push({ ...detail, message: 'kept with the indicators that reference it' })
     else failures.push({ ...detail, message: `${r.status}: ${r.reason ?? ''}`.slice(0, 1000) })
   }
   return {
