@@ -49,6 +49,9 @@ export const POLICY = {
   getOrganisation: { allow: 'account' },
   createOrganisation: { allow: ['platform_admin'] },
   updateOrganisation: { allow: ['platform_admin'] },
+  // Lifecycle settings (four-eyes, retention): that organisation's org_admins, platform admins.
+  getOrganisationSettings: { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation'] },
+  updateOrganisationSettings: { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation'] },
 
   listAccounts: MANAGE_ACCOUNTS,
   createAccount: { ...MANAGE_ACCOUNTS, conditions: ['ownOrganisation', 'accountRank'] },

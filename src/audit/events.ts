@@ -46,6 +46,8 @@ export const AUDIT_EVENTS = {
   getOrganisation: { type: 'organisation.read', resource: 'organisation', details: [] },
   createOrganisation: { type: 'organisation.create', resource: 'organisation', details: ['name', 'sector', 'country'] },
   updateOrganisation: { type: 'organisation.update', resource: 'organisation', details: ['changed', 'values', 'version'] },
+  getOrganisationSettings: { type: 'organisation.settings.read', resource: 'organisation', details: [] },
+  updateOrganisationSettings: { type: 'organisation.settings.update', resource: 'organisation', details: ['changed', 'before', 'after', 'version'] },
 
   listAccounts: { type: 'account.list', resource: 'organisation', details: ['returned'] },
   createAccount: { type: 'account.create', resource: 'account', details: ['organisationId', 'name', 'roles'] },

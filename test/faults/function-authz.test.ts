@@ -43,6 +43,8 @@ const EXPECT: Record<string, Row> = {
   createOrganisation: platformAdmin(201),
   getOrganisation: anyAccount(200),
   updateOrganisation: platformAdmin(200),
+  getOrganisationSettings: managers(200),
+  updateOrganisationSettings: managers(200),
   listAccounts: managers(200),
   createAccount: managers(201),
   getAccount: managers(200),
@@ -170,6 +172,8 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   getOrganisation: () => ({ method: 'GET', url: `/v1/organisations/${org.id}` }),
   // Another organisation: a platform admin may not suspend its own, and contact edits are harmless.
   updateOrganisation: () => ({ method: 'PATCH', url: `/v1/organisations/${other.id}`, body: { contact: { hours: `24/7 ${randomUUID().slice(0, 4)}` } } }),
+  getOrganisationSettings: () => ({ method: 'GET', url: `/v1/organisations/${org.id}/settings` }),
+  updateOrganisationSettings: () => ({ method: 'PATCH', url: `/v1/organisations/${org.id}/settings`, body: { fourEyes: true } }),
   listAccounts: () => ({ method: 'GET', url: `/v1/organisations/${org.id}/accounts?limit=5` }),
   createAccount: () => ({ method: 'POST', url: `/v1/organisations/${org.id}/accounts`, body: { name: unique('fn account'), roles: ['reader'] } }),
   getAccount: () => ({ method: 'GET', url: `/v1/accounts/${acct.reader.id}` }),
