@@ -680,6 +680,14 @@ export interface components {
             tags: string[];
             /** @default [] */
             countries: string[];
+            /**
+             * @description SIENA handling code: H0 use only to prevent and combat crime; H1 not for judicial proceedings without the provider’s permission; H2 not to be disseminated onward without the provider’s permission; H3 other restrictions, stated in handlingNote
+             * @default H0
+             * @enum {string}
+             */
+            handlingCode: "H0" | "H1" | "H2" | "H3";
+            /** @description The restriction, in words: required with H3 (1–500 characters), refused with H0–H2 */
+            handlingNote?: string;
         };
         IndicatorPatch: {
             /** @enum {string} */
@@ -702,6 +710,12 @@ export interface components {
             validUntil?: string | null;
             tags?: string[];
             countries?: string[];
+            /**
+             * @description SIENA handling code: H0 use only to prevent and combat crime; H1 not for judicial proceedings without the provider’s permission; H2 not to be disseminated onward without the provider’s permission; H3 other restrictions, stated in handlingNote
+             * @enum {string}
+             */
+            handlingCode?: "H0" | "H1" | "H2" | "H3";
+            handlingNote?: string | null;
         };
         BulkRequest: {
             /** @description Up to 1,000 IndicatorCreate objects; each is validated on its own */
@@ -749,6 +763,14 @@ export interface components {
              */
             distribution: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId?: string | null;
+            /**
+             * @description SIENA handling code: H0 use only to prevent and combat crime; H1 not for judicial proceedings without the provider’s permission; H2 not to be disseminated onward without the provider’s permission; H3 other restrictions, stated in handlingNote
+             * @default H0
+             * @enum {string}
+             */
+            handlingCode: "H0" | "H1" | "H2" | "H3";
+            /** @description The restriction, in words: required with H3 (1–500 characters), refused with H0–H2 */
+            handlingNote?: string;
         };
         NotePatch: {
             title?: string;
@@ -762,6 +784,12 @@ export interface components {
             /** @enum {string} */
             distribution?: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId?: string | null;
+            /**
+             * @description SIENA handling code: H0 use only to prevent and combat crime; H1 not for judicial proceedings without the provider’s permission; H2 not to be disseminated onward without the provider’s permission; H3 other restrictions, stated in handlingNote
+             * @enum {string}
+             */
+            handlingCode?: "H0" | "H1" | "H2" | "H3";
+            handlingNote?: string | null;
         };
         /** @description A STIX 2.1 bundle (application/stix+json or application/json) */
         StixBundle: {
@@ -1024,6 +1052,9 @@ export interface components {
             tags: string[];
             countries: string[];
             /** @enum {string} */
+            handlingCode: "H0" | "H1" | "H2" | "H3";
+            handlingNote: string | null;
+            /** @enum {string} */
             status: "active" | "revoked";
             version: number;
             /**
@@ -1093,6 +1124,8 @@ export interface components {
                     /** @enum {string} */
                     tlp: "clear" | "green" | "amber" | "amber+strict" | "red";
                     confidence: number;
+                    /** @enum {string} */
+                    handlingCode: "H0" | "H1" | "H2" | "H3";
                     /** @enum {string} */
                     status: "active" | "revoked";
                 }[];
@@ -1173,6 +1206,9 @@ export interface components {
             distribution: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId: string | null;
             /** @enum {string} */
+            handlingCode: "H0" | "H1" | "H2" | "H3";
+            handlingNote: string | null;
+            /** @enum {string} */
             status: "published" | "revoked";
             version: number;
             /**
@@ -1204,6 +1240,9 @@ export interface components {
             /** @enum {string} */
             distribution: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId: string | null;
+            /** @enum {string} */
+            handlingCode: "H0" | "H1" | "H2" | "H3";
+            handlingNote: string | null;
             /** @enum {string} */
             status: "published" | "revoked";
             version: number;

@@ -66,6 +66,8 @@ export function toIndicator(row: IndicatorRow, viewerOrganisationId: string): In
     validUntil: row.validUntil?.toISOString() ?? null,
     tags: row.tags,
     countries: row.countries,
+    handlingCode: row.handlingCode as Indicator['handlingCode'],
+    handlingNote: row.handlingNote,
     status: row.status as Indicator['status'],
     version: row.version,
     createdAt: row.createdAt.toISOString(),

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { countryCode, page, timestamp, uuid } from '../../core/schemas.js'
 import { DISTRIBUTIONS, TLPS } from '../../access/visibility.js'
 import { INDICATOR_TYPES } from './normalize.js'
+import { handlingCreateFields, handlingOutput, handlingPatchFields, HANDLING_CODES } from '../handling/handling.js'
 
 export const indicatorType = z.enum(INDICATOR_TYPES)
 export const tlp = z.enum(TLPS)
@@ -36,6 +37,7 @@ export const indicator = z
     validUntil: timestamp.nullable(),
     tags: z.array(z.string()),
     countries: z.array(z.string()),
+    ...handlingOutput,
     status: z.enum(['active', 'revoked']),
     version: z.number().int(),
     createdAt: timestamp,
@@ -55,6 +57,7 @@ const inputFields = {
   validUntil: isoDate.nullable().optional(),
   tags: z.array(tag).max(50).default([]),
   countries: z.array(countryCode).max(60).default([]),
+  ...handlingCreateFields,
 }
 
 export const indicatorCreate = z
@@ -84,6 +87,7 @@ export const indicatorPatch = z
     validUntil: isoDate.nullable().optional(),
     tags: z.array(tag).max(50).optional(),
     countries: z.array(countryCode).max(60).optional(),
+    ...handlingPatchFields,
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
@@ -155,6 +159,7 @@ export const matchResponse = z
             valueVisibility: z.enum(['full', 'match_only']),
             tlp,
             confidence: z.number().int(),
+            handlingCode: z.enum(HANDLING_CODES),
             status: z.enum(['active', 'revoked']),
           }),
         ),

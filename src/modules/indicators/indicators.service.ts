@@ -14,6 +14,7 @@ import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { normalizeIndicator } from './normalize.js'
 import { invalidFields, placementProblems, toIndicator } from './indicators.rules.js'
+import { handlingProblems, mergedHandling } from '../handling/handling.js'
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
 
@@ -83,7 +84,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
  * (assertUsableGroup, or usableGroups for a batch) before it is written.
  */
 export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
-  const problems = placementProblems(input, prefix)
+  const problems = [...placementProblems(input, prefix), ...handlingProblems(input, prefix)]
   const n = normalizeIndicator(input.type, input.value)
   if (!n.ok) problems.unshift({ name: `${prefix}.value`, reason: n.reason })
   // The (type, normalized_value) b-tree holds at most ~2,700 bytes per entry.
@@ -110,6 +111,8 @@ export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
     validUntil: input.validUntil ? new Date(input.validUntil) : null,
     tags: [...new Set(input.tags)],
     countries: [...new Set(input.countries)],
+    handlingCode: input.handlingCode,
+    handlingNote: input.handlingNote ?? null,
   }
 }
 
@@ -177,7 +180,8 @@ export const indicatorsService = {
         validUntil: patch.validUntil !== undefined ? patch.validUntil : row.validUntil,
         countries: patch.countries,
       } as Parameters<typeof placementProblems>[0]
-      const problems = placementProblems(merged)
+      const handling = mergedHandling(row, patch)
+      const problems = [...placementProblems(merged), ...handlingProblems(handling)]
       if (problems.length) throw invalidFields(problems)
       // Only a change of placement is checked against the group: an item whose owner has since
       // left its group can still have its description or grading corrected.
@@ -196,6 +200,7 @@ export const indicatorsService = {
           ...(patch.tags !== undefined ? { tags: [...new Set(patch.tags)] } : {}),
           ...(patch.countries !== undefined ? { countries: [...new Set(patch.countries)] } : {}),
           tlp: merged.tlp,
+          ...handling,
           distribution: merged.distribution,
           sharingGroupId: merged.sharingGroupId ?? null,
           validFrom: merged.validFrom ? new Date(merged.validFrom) : null,

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { page, sector, timestamp, uuid } from '../../core/schemas.js'
 import { distribution, tlp } from '../indicators/indicators.schemas.js'
+import { handlingCreateFields, handlingOutput, handlingPatchFields } from '../handling/handling.js'
 
 export const TOPICS = [
   'detection',
@@ -34,6 +35,7 @@ export const note = z
     tlp,
     distribution,
     sharingGroupId: uuid.nullable(),
+    ...handlingOutput,
     status: z.enum(['published', 'revoked']),
     version: z.number().int(),
     createdAt: timestamp,
@@ -52,6 +54,7 @@ export const noteCreate = z
     tlp: tlp.default('amber'),
     distribution: distribution.default('organisation'),
     sharingGroupId: z.uuid().nullable().optional(),
+    ...handlingCreateFields,
   })
   .strict()
   .meta({ id: 'NoteCreate' })
@@ -67,6 +70,7 @@ export const notePatch = z
     tlp: tlp.optional(),
     distribution: distribution.optional(),
     sharingGroupId: z.uuid().nullable().optional(),
+    ...handlingPatchFields,
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')

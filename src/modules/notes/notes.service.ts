@@ -11,6 +11,7 @@ import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
 import { touched } from '../indicators/indicators.service.js'
+import { handlingProblems, mergedHandling } from '../handling/handling.js'
 import { noteColumns, noteFilters } from './notes.repository.js'
 import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
 
@@ -28,6 +29,8 @@ function content(r: NoteRow | NoteRevisionRow) {
     tlp: r.tlp as Note['tlp'],
     distribution: r.distribution as Note['distribution'],
     sharingGroupId: r.sharingGroupId,
+    handlingCode: r.handlingCode as Note['handlingCode'],
+    handlingNote: r.handlingNote,
     status: r.status as Note['status'],
     version: r.version,
   }
@@ -70,6 +73,9 @@ async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
     tlp: r.tlp,
     distribution: r.distribution,
     sharingGroupId: r.sharingGroupId,
+    handlingCode: r.handlingCode,
+    handlingNote: r.handlingNote,
+    grantedTo: r.grantedTo,
     status: r.status,
     editedBy,
   })
@@ -77,13 +83,19 @@ async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
 
 export const notesService = {
   async create(ctx: Ctx, input: NoteCreate) {
-    const problems = placementProblems(input)
+    const problems = [...placementProblems(input), ...handlingProblems(input)]
     if (problems.length) throw invalidFields(problems)
     return ctx.tx(async (tx, audit) => {
       if (input.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, 'body.sharingGroupId')
       const [row] = await tx
         .insert(notes)
-        .values({ ...input, sharingGroupId: input.sharingGroupId ?? null, organisationId: ctx.actor.organisationId, createdBy: ctx.actor.accountId })
+        .values({
+          ...input,
+          handlingNote: input.handlingNote ?? null,
+          sharingGroupId: input.sharingGroupId ?? null,
+          organisationId: ctx.actor.organisationId,
+          createdBy: ctx.actor.accountId,
+        })
         .returning(columns)
       await saveRevision(tx, row as NoteRow, ctx.actor.accountId)
       audit.set({ resourceId: row?.id, details: { title: input.title, tlp: input.tlp, distribution: input.distribution } })
@@ -120,13 +132,14 @@ export const notesService = {
       const distribution = patch.distribution ?? (row.distribution as Note['distribution'])
       const sharingGroupId = patch.sharingGroupId !== undefined ? patch.sharingGroupId : distribution !== 'sharing_group' ? null : row.sharingGroupId
       const placement = { tlp: patch.tlp ?? (row.tlp as Note['tlp']), distribution, sharingGroupId }
-      const problems = placementProblems(placement)
+      const handling = mergedHandling(row, patch)
+      const problems = [...placementProblems(placement), ...handlingProblems(handling)]
       if (problems.length) throw invalidFields(problems)
       const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
       if (placementChanged && distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
       const [updated] = await tx
         .update(notes)
-        .set({ ...patch, ...placement, version: row.version + 1, ...touched() })
+        .set({ ...patch, ...placement, ...handling, version: row.version + 1, ...touched() })
         .where(and(eq(notes.id, id), eq(notes.version, row.version)))
         .returning(columns)
       if (!updated) throw preconditionFailed(row.version + 1)

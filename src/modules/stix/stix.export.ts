@@ -11,7 +11,7 @@ import { keysetAfter } from '../../core/paging.js'
 import { TLPS } from '../../access/visibility.js'
 import { indicatorColumns, indicatorFilters } from '../indicators/indicators.repository.js'
 import { noteColumns, noteFilters } from '../notes/notes.repository.js'
-import { PREAMBLE, tlpMarkingDefinition } from './stix.constants.js'
+import { HANDLING_MARKING_DEFINITIONS, PREAMBLE, tlpMarkingDefinition } from './stix.constants.js'
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from './stix.mapping.js'
 import type { ExportQuery } from './stix.schemas.js'
 
@@ -45,14 +45,14 @@ async function sightingsOf(tx: Tx, ids: string[]): Promise<StixObject[]> {
   if (ids.length === 0) return []
   const rs = await rows<Record<string, unknown>>(
     tx,
-    sql`select s.indicator_id, s.organisation_id, s.outcome, i.tlp, sum(s.count)::text as count, count(*)::int as reports,
+    sql`select s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.handling_code, sum(s.count)::text as count, count(*)::int as reports,
                min(s.seen_at) as first_seen, max(s.seen_at) as last_seen, min(s.created_at) as first_reported, max(s.created_at) as last_reported
         from sightings s join indicators i on i.id = s.indicator_id
         where s.indicator_id in (${sql.join(
           ids.map((id) => sql`${id}::uuid`),
           sql`, `,
         )})
-        group by s.indicator_id, s.organisation_id, s.outcome, i.tlp
+        group by s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.handling_code
         order by s.indicator_id, s.organisation_id, s.outcome`,
   )
   const d = (v: unknown) => new Date(v as string)
@@ -62,6 +62,7 @@ async function sightingsOf(tx: Tx, ids: string[]): Promise<StixObject[]> {
       organisationId: String(r.organisation_id),
       outcome: String(r.outcome),
       tlp: String(r.tlp),
+      handlingCode: String(r.handling_code),
       count: Number(r.count),
       reports: Number(r.reports),
       firstSeen: d(r.first_seen),
@@ -113,7 +114,7 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
     return out
   }
   yield `{"type":"bundle","id":"bundle--${randomUUID()}","objects":[`
-  yield emit([...(PREAMBLE as StixObject[]), ...(TLPS.map(tlpMarkingDefinition) as StixObject[])])
+  yield emit([...(PREAMBLE as StixObject[]), ...(TLPS.map(tlpMarkingDefinition) as StixObject[]), ...(HANDLING_MARKING_DEFINITIONS as StixObject[])])
   const seen = new Set<string>()
 
   if (plan.indicators) {
