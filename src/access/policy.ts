@@ -83,6 +83,18 @@ export const POLICY = {
   updateNote: WRITE,
   revokeNote: WRITE,
 
+  // Handling codes: H1 consents by the owner's org admins; H2 share requests asked by a
+  // recipient (it must see the item) and decided by the owner organisation (ownerWrites).
+  createIndicatorConsent: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  listIndicatorConsents: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  createNoteConsent: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  listNoteConsents: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  createIndicatorShareRequest: { allow: ['contributor'] },
+  createNoteShareRequest: { allow: ['contributor'] },
+  listShareRequests: READ,
+  approveShareRequest: WRITE,
+  refuseShareRequest: WRITE,
+
   listChanges: READ,
   getStats: READ,
   exportStix: READ,

@@ -13,6 +13,8 @@ export const RESOURCE_TYPES = [
   'indicator',
   'sighting',
   'note',
+  'consent',
+  'share_request',
   'change',
   'stats',
   'audit',
@@ -83,6 +85,16 @@ export const AUDIT_EVENTS = {
   revokeNote: { type: 'note.revoke', resource: 'note', details: CHANGED },
   listNoteRevisions: { type: 'note.revision.list', resource: 'note', details: ['returned'] },
 
+  createIndicatorConsent: { type: 'consent.create', resource: 'consent', details: ['itemKind', 'itemId', 'organisationId'] },
+  listIndicatorConsents: { type: 'consent.list', resource: 'indicator', details: ['returned'] },
+  createNoteConsent: { type: 'consent.create', resource: 'consent', details: ['itemKind', 'itemId', 'organisationId'] },
+  listNoteConsents: { type: 'consent.list', resource: 'note', details: ['returned'] },
+  createIndicatorShareRequest: { type: 'share_request.create', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId'] },
+  createNoteShareRequest: { type: 'share_request.create', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId'] },
+  listShareRequests: { type: 'share_request.list', resource: 'share_request', details: ['filters', 'returned'] },
+  approveShareRequest: { type: 'share_request.approve', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
+  refuseShareRequest: { type: 'share_request.refuse', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
+
   listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },
   getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },
 
@@ -91,7 +103,7 @@ export const AUDIT_EVENTS = {
   verifyAuditLog: { type: 'audit.verify', resource: 'audit', details: [] },
   listAuditCheckpoints: { type: 'audit.checkpoint.list', resource: 'audit', details: [] },
 
-  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid'] },
+  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'withheld', 'sha256', 'kid'] },
   importStix: {
     type: 'stix.import',
     resource: 'stix',

@@ -71,6 +71,15 @@ const EXPECT: Record<string, Row> = {
   updateNote: contributorPlus(200),
   revokeNote: contributorPlus(200),
   listNoteRevisions: readerPlus(200),
+  createIndicatorConsent: orgAdmin(201),
+  listIndicatorConsents: orgAdmin(200),
+  createNoteConsent: orgAdmin(201),
+  listNoteConsents: orgAdmin(200),
+  createIndicatorShareRequest: contributorPlus(201),
+  createNoteShareRequest: contributorPlus(201),
+  listShareRequests: readerPlus(200),
+  approveShareRequest: contributorPlus(200),
+  refuseShareRequest: contributorPlus(200),
   listChanges: readerPlus(200),
   getStats: readerPlus(200),
   listAuditEvents: auditReaders(200),
@@ -124,6 +133,40 @@ const newGroup = () => created(admin.token, '/v1/sharing-groups', { name: unique
 const indicatorId = await newIndicator()
 const noteId = await newNote()
 const groupId = await newGroup()
+
+// Handling codes: consents on the organisation's own H1 items; share requests asked about another
+// organisation's item (a recipient asks) and decided on requests about the organisation's own.
+const third = await createOrg(app, { sector: 'postal', country: 'FR' })
+const otherContributor = await createAccount(app, other.id, ['contributor'])
+const h1Indicator = () =>
+  created(owner.token, '/v1/indicators', { type: 'vendor_alias', value: unique('H1'), distribution: 'community', tlp: 'green', handlingCode: 'H1' })
+const h1Note = () =>
+  created(owner.token, '/v1/notes', {
+    title: unique('H1'),
+    summary: 's',
+    body: 'b',
+    topics: ['training'],
+    distribution: 'community',
+    tlp: 'green',
+    handlingCode: 'H1',
+  })
+const h1IndicatorId = await h1Indicator()
+const h1NoteId = await h1Note()
+const othersIndicator = () =>
+  created(otherContributor.token, '/v1/indicators', { type: 'vendor_alias', value: unique('H2'), distribution: 'community', tlp: 'green', handlingCode: 'H2' })
+const othersNote = () =>
+  created(otherContributor.token, '/v1/notes', {
+    title: unique('H2'),
+    summary: 's',
+    body: 'b',
+    topics: ['training'],
+    distribution: 'community',
+    tlp: 'green',
+    handlingCode: 'H2',
+  })
+/** A pending request by the other organisation about one of this organisation's items. */
+const incomingRequest = async () =>
+  created(otherContributor.token, `/v1/indicators/${await newIndicator()}/share-requests`, { organisationId: third.id, reason: 'joint case' })
 
 t.test('the table covers the contract, and the contract covers the route table', async (t) => {
   const ids = operations.map((o) => o.operationId)
@@ -204,6 +247,27 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   updateNote: () => ({ method: 'PATCH', url: `/v1/notes/${noteId}`, body: { summary: unique('summary') } }),
   revokeNote: async () => ({ method: 'DELETE', url: `/v1/notes/${await newNote()}` }),
   listNoteRevisions: () => ({ method: 'GET', url: `/v1/notes/${noteId}/revisions` }),
+  createIndicatorConsent: async () => ({
+    method: 'POST',
+    url: `/v1/indicators/${await h1Indicator()}/consents`,
+    body: { organisationId: other.id, purpose: 'case 1' },
+  }),
+  listIndicatorConsents: () => ({ method: 'GET', url: `/v1/indicators/${h1IndicatorId}/consents` }),
+  createNoteConsent: async () => ({ method: 'POST', url: `/v1/notes/${await h1Note()}/consents`, body: { organisationId: other.id, purpose: 'case 1' } }),
+  listNoteConsents: () => ({ method: 'GET', url: `/v1/notes/${h1NoteId}/consents` }),
+  createIndicatorShareRequest: async () => ({
+    method: 'POST',
+    url: `/v1/indicators/${await othersIndicator()}/share-requests`,
+    body: { organisationId: third.id, reason: 'joint case' },
+  }),
+  createNoteShareRequest: async () => ({
+    method: 'POST',
+    url: `/v1/notes/${await othersNote()}/share-requests`,
+    body: { organisationId: third.id, reason: 'joint case' },
+  }),
+  listShareRequests: () => ({ method: 'GET', url: '/v1/share-requests?limit=5' }),
+  approveShareRequest: async () => ({ method: 'POST', url: `/v1/share-requests/${await incomingRequest()}/approve`, body: {} }),
+  refuseShareRequest: async () => ({ method: 'POST', url: `/v1/share-requests/${await incomingRequest()}/refuse`, body: { reason: 'not for them' } }),
   listChanges: () => ({ method: 'GET', url: '/v1/changes?limit=5' }),
   getStats: () => ({ method: 'GET', url: `/v1/stats?from=${new Date(Date.now() - 3_600_000).toISOString()}` }),
   listAuditEvents: () => ({ method: 'GET', url: `/v1/audit/events?organisationId=${org.id}&limit=5` }),

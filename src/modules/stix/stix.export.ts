@@ -14,6 +14,7 @@ import { noteColumns, noteFilters } from '../notes/notes.repository.js'
 import { HANDLING_MARKING_DEFINITIONS, PREAMBLE, tlpMarkingDefinition } from './stix.constants.js'
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from './stix.mapping.js'
 import type { ExportQuery } from './stix.schemas.js'
+import { withheldH1 } from '../handling/consents.js'
 
 const PAGE = 500
 export type Run = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
@@ -100,9 +101,17 @@ async function* pages<R extends { id: string; createdAt: Date }>(
 
 /**
  * The bundle as JSON text chunks. `run` gives each page a transaction carrying the actor; the
- * objects written are counted into `stats`.
+ * objects written are counted into `stats`. An evidential export (`stats.withheld` a number) leaves
+ * out other organisations' H1 items the caller has no consent for, counting them there.
  */
-export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, stats: { objects: number }): AsyncGenerator<string> {
+export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, stats: { objects: number; withheld?: number }): AsyncGenerator<string> {
+  /** The page without what an evidential export must leave out. */
+  const evidential = async <R extends { id: string; organisationId: string; handlingCode: string }>(page: R[]): Promise<R[]> => {
+    if (stats.withheld === undefined) return page
+    const held = await run((tx) => withheldH1(tx, actor.organisationId, page))
+    stats.withheld += held.size
+    return held.size ? page.filter((r) => !held.has(r.id)) : page
+  }
   let first = true
   const emit = (objs: StixObject[]) => {
     let out = ''
@@ -126,7 +135,8 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
         .where(and(...where, after))
         .orderBy(asc(indicators.createdAt), asc(indicators.id))
         .limit(PAGE)) as IndicatorRow[]
-    for await (const page of pages(run, fetch, indicators)) {
+    for await (const all of pages(run, fetch, indicators)) {
+      const page = await evidential(all)
       const objs = page.map((r) => toStixIndicator(r, actor.organisationId)).filter((o): o is StixObject => o !== null)
       const extra = await run(async (tx) => {
         const sights = plan.sightings
@@ -150,7 +160,8 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
         .where(and(...where, after))
         .orderBy(asc(notes.createdAt), asc(notes.id))
         .limit(PAGE)) as NoteRow[]
-    for await (const page of pages(run, fetch, notes)) {
+    for await (const all of pages(run, fetch, notes)) {
+      const page = await evidential(all)
       const ids = await run((tx) =>
         identities(
           tx,
