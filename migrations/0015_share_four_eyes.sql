@@ -69,3 +69,18 @@ CREATE POLICY share_requests_read ON share_requests FOR SELECT TO dcx_app USING 
 CREATE POLICY share_requests_insert ON share_requests FOR INSERT TO dcx_app WITH CHECK (requester_organisation_id = dcx_org());
 --> statement-breakpoint
 CREATE POLICY share_requests_decide ON share_requests FOR UPDATE TO dcx_app USING (owner_organisation_id = dcx_org()) WITH CHECK (owner_organisation_id = dcx_org());
+--> statement-breakpoint
+
+-- Four-eyes publication (DESIGN §7): a draft another account of the organisation sent back, with
+-- the reason, who and when; cleared when the draft is published.
+ALTER TABLE indicators ADD COLUMN sent_back_reason text;
+--> statement-breakpoint
+ALTER TABLE indicators ADD COLUMN sent_back_by uuid;
+--> statement-breakpoint
+ALTER TABLE indicators ADD COLUMN sent_back_at timestamp (3) with time zone;
+--> statement-breakpoint
+ALTER TABLE notes ADD COLUMN sent_back_reason text;
+--> statement-breakpoint
+ALTER TABLE notes ADD COLUMN sent_back_by uuid;
+--> statement-breakpoint
+ALTER TABLE notes ADD COLUMN sent_back_at timestamp (3) with time zone;

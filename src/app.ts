@@ -27,6 +27,7 @@ import accountRoutes from './modules/accounts/accounts.routes.js'
 import settingsRoutes from './modules/settings/settings.routes.js'
 import { consentRoutes } from './modules/handling/consents.js'
 import { shareRequestRoutes } from './modules/handling/share-requests.js'
+import { fourEyesRoutes } from './modules/handling/four-eyes.js'
 import sharingGroupRoutes from './modules/sharing-groups/sharing-groups.routes.js'
 import indicatorRoutes from './modules/indicators/indicators.routes.js'
 import noteRoutes from './modules/notes/notes.routes.js'
@@ -170,6 +171,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(noteRoutes)
       await v1.register(consentRoutes)
       await v1.register(shareRequestRoutes)
+      await v1.register(fourEyesRoutes)
       await v1.register(changeRoutes, { masterKey })
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)

@@ -531,6 +531,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/indicators/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Four-eyes: publish a draft indicator (another account of the owner organisation, contributor or above, not the author) */
+        post: operations["approveIndicator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/indicators/{id}/send-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Four-eyes: keep a draft indicator unpublished and tell its organisation why (another account, not the author) */
+        post: operations["sendBackIndicator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notes/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Four-eyes: publish a draft note (another account of the owner organisation, contributor or above, not the author) */
+        post: operations["approveNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notes/{id}/send-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Four-eyes: keep a draft note unpublished and tell its organisation why (another account, not the author) */
+        post: operations["sendBackNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/changes": {
         parameters: {
             query?: never;
@@ -772,14 +840,6 @@ export interface components {
         ShareRequestRefusal: {
             reason: string;
         };
-        SharingGroupCreate: {
-            name: string;
-            organisationIds: string[];
-        };
-        SharingGroupPatch: {
-            name?: string;
-            organisationIds?: string[];
-        };
         IndicatorCreate: {
             /** @enum {string} */
             type: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
@@ -932,6 +992,18 @@ export interface components {
              */
             handlingCode?: "H0" | "H1" | "H2" | "H3";
             handlingNote?: string | null;
+        };
+        SendBack: {
+            /** @description What the author should change; the organisation sees it on the draft */
+            reason: string;
+        };
+        SharingGroupCreate: {
+            name: string;
+            organisationIds: string[];
+        };
+        SharingGroupPatch: {
+            name?: string;
+            organisationIds?: string[];
         };
         /** @description A STIX 2.1 bundle (application/stix+json or application/json) */
         StixBundle: {
@@ -1127,6 +1199,20 @@ export interface components {
                 otherMonths: number;
             };
         };
+        /** @description Four-eyes: why the draft was sent back, by whom and when (null otherwise) */
+        Review: {
+            sentBackReason: string;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            sentBackBy: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            sentBackAt: string;
+        } | null;
         Consent: {
             /**
              * Format: uuid
@@ -1210,36 +1296,6 @@ export interface components {
             items: components["schemas"]["ShareRequest"][];
             nextCursor: string | null;
         };
-        SharingGroup: {
-            /**
-             * Format: uuid
-             * @description UUID
-             */
-            id: string;
-            /**
-             * Format: uuid
-             * @description The owner organisation
-             */
-            organisationId: string;
-            name: string;
-            /** @description Members, the owner included */
-            organisationIds: string[];
-            version: number;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time (UTC)
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time (UTC)
-             */
-            updatedAt: string;
-        };
-        SharingGroupPage: {
-            items: components["schemas"]["SharingGroup"][];
-            nextCursor: string | null;
-        };
         Indicator: {
             /**
              * Format: uuid
@@ -1279,8 +1335,12 @@ export interface components {
             /** @enum {string} */
             handlingCode: "H0" | "H1" | "H2" | "H3";
             handlingNote: string | null;
-            /** @enum {string} */
-            status: "active" | "revoked";
+            /**
+             * @description draft: four-eyes publication pending, seen by the own organisation only
+             * @enum {string}
+             */
+            status: "draft" | "active" | "revoked";
+            review: components["schemas"]["Review"];
             version: number;
             /**
              * Format: date-time
@@ -1433,8 +1493,12 @@ export interface components {
             /** @enum {string} */
             handlingCode: "H0" | "H1" | "H2" | "H3";
             handlingNote: string | null;
-            /** @enum {string} */
-            status: "published" | "revoked";
+            /**
+             * @description draft: four-eyes publication pending, seen by the own organisation only
+             * @enum {string}
+             */
+            status: "draft" | "published" | "revoked";
+            review: components["schemas"]["Review"];
             version: number;
             /**
              * Format: date-time
@@ -1468,8 +1532,11 @@ export interface components {
             /** @enum {string} */
             handlingCode: "H0" | "H1" | "H2" | "H3";
             handlingNote: string | null;
-            /** @enum {string} */
-            status: "published" | "revoked";
+            /**
+             * @description draft: four-eyes publication pending, seen by the own organisation only
+             * @enum {string}
+             */
+            status: "draft" | "published" | "revoked";
             version: number;
             /**
              * Format: uuid
@@ -1485,6 +1552,36 @@ export interface components {
         };
         NoteRevisionList: {
             items: components["schemas"]["NoteRevision"][];
+            nextCursor: string | null;
+        };
+        SharingGroup: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The owner organisation
+             */
+            organisationId: string;
+            name: string;
+            /** @description Members, the owner included */
+            organisationIds: string[];
+            version: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            updatedAt: string;
+        };
+        SharingGroupPage: {
+            items: components["schemas"]["SharingGroup"][];
             nextCursor: string | null;
         };
         ChangePage: {
@@ -3548,7 +3645,7 @@ export interface operations {
                 country?: string;
                 /** @description RFC 3339 date-time */
                 updatedSince?: string;
-                status?: "active" | "revoked";
+                status?: "draft" | "active" | "revoked";
             };
             header?: never;
             path?: never;
@@ -4498,7 +4595,7 @@ export interface operations {
                 language?: string;
                 organisationId?: string;
                 updatedSince?: string;
-                status?: "published" | "revoked";
+                status?: "draft" | "published" | "revoked";
             };
             header?: never;
             path?: never;
@@ -5844,6 +5941,414 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ShareRequest"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveIndicator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Indicator"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendBackIndicator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendBack"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Indicator"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendBackNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendBack"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
                 };
             };
             /** @description Invalid request */

@@ -94,6 +94,11 @@ export const POLICY = {
   listShareRequests: READ,
   approveShareRequest: WRITE,
   refuseShareRequest: WRITE,
+  // Four-eyes: another account of the owner organisation (not the author: checked on the item).
+  approveIndicator: WRITE,
+  sendBackIndicator: WRITE,
+  approveNote: WRITE,
+  sendBackNote: WRITE,
 
   listChanges: READ,
   getStats: READ,

@@ -94,6 +94,10 @@ export const AUDIT_EVENTS = {
   listShareRequests: { type: 'share_request.list', resource: 'share_request', details: ['filters', 'returned'] },
   approveShareRequest: { type: 'share_request.approve', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
   refuseShareRequest: { type: 'share_request.refuse', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
+  approveIndicator: { type: 'indicator.approve', resource: 'indicator', details: ['author', 'version'] },
+  sendBackIndicator: { type: 'indicator.send_back', resource: 'indicator', details: ['author', 'reason', 'version'] },
+  approveNote: { type: 'note.approve', resource: 'note', details: ['author', 'version'] },
+  sendBackNote: { type: 'note.send_back', resource: 'note', details: ['author', 'reason', 'version'] },
 
   listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },
   getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },

@@ -80,6 +80,10 @@ const EXPECT: Record<string, Row> = {
   listShareRequests: readerPlus(200),
   approveShareRequest: contributorPlus(200),
   refuseShareRequest: contributorPlus(200),
+  approveIndicator: contributorPlus(200),
+  sendBackIndicator: contributorPlus(200),
+  approveNote: contributorPlus(200),
+  sendBackNote: contributorPlus(200),
   listChanges: readerPlus(200),
   getStats: readerPlus(200),
   listAuditEvents: auditReaders(200),
@@ -104,7 +108,7 @@ const OWN_SPECIFICATION = ['/taxii2/']
 const app = await buildTestApp(t)
 
 // One organisation (an authority, so every distribution reaches it), one account per role.
-const org = await createOrg(app, { sector: 'police' })
+const org = await createOrg(app, { sector: 'police', fourEyes: true })
 const other = await createOrg(app, { sector: 'customs', country: 'DE' })
 const acct = {} as Record<Role, TestAccount>
 for (const role of CALLERS) if (role !== 'none') acct[role] = await createAccount(app, org.id, [role])
@@ -164,6 +168,10 @@ const othersNote = () =>
     tlp: 'green',
     handlingCode: 'H2',
   })
+// Four-eyes: drafts written by an author account of the organisation, reviewed by the caller.
+const author = await createAccount(app, org.id, ['contributor'])
+const draftIndicator = () => created(author.token, '/v1/indicators', { type: 'vendor_alias', value: unique('draft'), tlp: 'red', distribution: 'organisation' })
+const draftNote = () => created(author.token, '/v1/notes', { title: unique('draft'), summary: 's', body: 'b', topics: ['training'], tlp: 'red' })
 /** A pending request by the other organisation about one of this organisation's items. */
 const incomingRequest = async () =>
   created(otherContributor.token, `/v1/indicators/${await newIndicator()}/share-requests`, { organisationId: third.id, reason: 'joint case' })
@@ -268,6 +276,10 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   listShareRequests: () => ({ method: 'GET', url: '/v1/share-requests?limit=5' }),
   approveShareRequest: async () => ({ method: 'POST', url: `/v1/share-requests/${await incomingRequest()}/approve`, body: {} }),
   refuseShareRequest: async () => ({ method: 'POST', url: `/v1/share-requests/${await incomingRequest()}/refuse`, body: { reason: 'not for them' } }),
+  approveIndicator: async () => ({ method: 'POST', url: `/v1/indicators/${await draftIndicator()}/approve`, body: {} }),
+  sendBackIndicator: async () => ({ method: 'POST', url: `/v1/indicators/${await draftIndicator()}/send-back`, body: { reason: 'check the source' } }),
+  approveNote: async () => ({ method: 'POST', url: `/v1/notes/${await draftNote()}/approve`, body: {} }),
+  sendBackNote: async () => ({ method: 'POST', url: `/v1/notes/${await draftNote()}/send-back`, body: { reason: 'check the source' } }),
   listChanges: () => ({ method: 'GET', url: '/v1/changes?limit=5' }),
   getStats: () => ({ method: 'GET', url: `/v1/stats?from=${new Date(Date.now() - 3_600_000).toISOString()}` }),
   listAuditEvents: () => ({ method: 'GET', url: `/v1/audit/events?organisationId=${org.id}&limit=5` }),

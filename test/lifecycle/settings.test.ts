@@ -4,7 +4,7 @@
 // organisation matrix is in test/foundation/roles-matrix.test.ts.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { as, buildTestApp, json, orgWith, unique } from '../helper.js'
+import { as, buildTestApp, createAccount, json, orgWith, unique } from '../helper.js'
 import { problem } from '../foundation/support.js'
 import { eventsOf } from './support.js'
 import { rowsAs } from '../exchange/fixtures.js'
@@ -12,7 +12,17 @@ import { rowsAs } from '../exchange/fixtures.js'
 const app = await buildTestApp(t)
 
 t.test('defaults, a change, and what the change does to new items', async (t) => {
-  const { org, org_admin, contributor } = await orgWith(app, ['org_admin', 'contributor'])
+  // Onboarded through the API, so the service's own defaults apply.
+  const { platform_admin } = await orgWith(app, ['platform_admin'])
+  const onboarded = await as(app, platform_admin.token).post('/v1/organisations', {
+    name: unique('Settings org'),
+    sector: 'police',
+    country: 'NL',
+    contact: { email: 'desk@example.org' },
+  })
+  const org = { id: json<{ id: string }>(onboarded).id, name: 'onboarded', sector: 'police' as const }
+  const org_admin = await createAccount(app, org.id, ['org_admin'])
+  const contributor = await createAccount(app, org.id, ['contributor'])
   const admin = as(app, org_admin.token)
   const url = `/v1/organisations/${org.id}/settings`
 
@@ -57,7 +67,7 @@ t.test('defaults, a change, and what the change does to new items', async (t) =>
 })
 
 t.test('bad input: 400 naming the field; nothing changes', async (t) => {
-  const { org, org_admin } = await orgWith(app, ['org_admin'])
+  const { org, org_admin } = await orgWith(app, ['org_admin'], { fourEyes: true })
   const admin = as(app, org_admin.token)
   const url = `/v1/organisations/${org.id}/settings`
   problem(t, await admin.patch(url, { retention: { personalDataMonths: 0 } }), 400, ['body.retention.personalDataMonths'])
@@ -72,7 +82,7 @@ t.test('bad input: 400 naming the field; nothing changes', async (t) => {
 })
 
 t.test("a platform admin changes another organisation's settings; its org_admin sees the change", async (t) => {
-  const { org, org_admin } = await orgWith(app, ['org_admin'])
+  const { org, org_admin } = await orgWith(app, ['org_admin'], { fourEyes: true })
   const { platform_admin } = await orgWith(app, ['platform_admin'])
   const res = await as(app, platform_admin.token).patch(`/v1/organisations/${org.id}/settings`, { retention: { otherMonths: 60 } })
   t.equal(res.statusCode, 200, res.body)

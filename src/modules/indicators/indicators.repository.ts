@@ -9,6 +9,7 @@ import { candidateTypes } from './normalize.js'
 import { normalizedOrThrow } from './indicators.rules.js'
 import type { IndicatorListQuery } from './indicators.schemas.js'
 import type { IndicatorInsert } from './indicators.service.js'
+import { draftOnCreate } from '../handling/publication.js'
 
 // Every column but the tsvector and the change-feed bookkeeping.
 const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(indicators)
@@ -69,6 +70,7 @@ const BATCH_COLUMNS = [
   ['countries', 'text[]'],
   ['handling_code', 'text'],
   ['handling_note', 'text'],
+  ['status', 'text'],
 ] as const
 const BATCH_HEAD = `insert into indicators (${BATCH_COLUMNS.map((c) => c[0]).join(', ')})
   select ${BATCH_COLUMNS.map((c) => c[0]).join(', ')} from jsonb_to_recordset(`
@@ -86,7 +88,9 @@ const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g
 export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: string })[]): Promise<Map<string, Date>> {
   const out = new Map<string, Date>()
   if (batch.length === 0) return out
-  const records = batch.map((v) => ({
+  // Four-eyes: the one decision of every way in (bulk, STIX import, TAXII push use this insert).
+  const decided = await draftOnCreate(tx, 'indicator', batch)
+  const records = decided.map((v) => ({
     id: v.id,
     organisation_id: v.organisationId,
     created_by: v.createdBy ?? null,
@@ -108,6 +112,7 @@ export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: s
     countries: v.countries,
     handling_code: v.handlingCode,
     handling_note: v.handlingNote,
+    status: v.status,
   }))
   const json = JSON.stringify(records).replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd')
   const rs = await rows<{ id: string; updated_at: string | Date }>(tx, sql`${sql.raw(BATCH_HEAD)}${json}${sql.raw(BATCH_TAIL)}`)

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { countryCode, page, timestamp, uuid } from '../../core/schemas.js'
 import { DISTRIBUTIONS, TLPS } from '../../access/visibility.js'
 import { INDICATOR_TYPES } from './normalize.js'
+import { review } from '../handling/publication.js'
 import { handlingCreateFields, handlingOutput, handlingPatchFields, HANDLING_CODES } from '../handling/handling.js'
 
 export const indicatorType = z.enum(INDICATOR_TYPES)
@@ -38,7 +39,8 @@ export const indicator = z
     tags: z.array(z.string()),
     countries: z.array(z.string()),
     ...handlingOutput,
-    status: z.enum(['active', 'revoked']),
+    status: z.enum(['draft', 'active', 'revoked']).describe('draft: four-eyes publication pending, seen by the own organisation only'),
+    review,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -105,7 +107,7 @@ export const indicatorListQuery = z
     organisationId: z.uuid().optional(),
     country: countryCode.optional(),
     updatedSince: isoDate.optional(),
-    status: z.enum(['active', 'revoked']).optional(),
+    status: z.enum(['draft', 'active', 'revoked']).optional(),
   })
   .strict()
 

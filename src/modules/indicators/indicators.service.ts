@@ -15,6 +15,7 @@ import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { normalizeIndicator } from './normalize.js'
 import { invalidFields, placementProblems, toIndicator } from './indicators.rules.js'
 import { handlingProblems, mergedHandling } from '../handling/handling.js'
+import { draftOnCreate, refuseUnreviewedWidening } from '../handling/publication.js'
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
 
@@ -130,7 +131,7 @@ export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, pr
 export const indicatorsService = {
   async create(ctx: Ctx, input: IndicatorCreate) {
     return ctx.tx(async (tx, audit) => {
-      const values = await prepareInsert(tx, ctx, input)
+      const [values] = (await draftOnCreate(tx, 'indicator', [await prepareInsert(tx, ctx, input)])) as [IndicatorInsert & { status: string }]
       const [row] = await tx.insert(indicators).values(values).returning(columns)
       if (!row) throw new Error('insert returned nothing')
       audit.set({ resourceId: row.id, details: { type: row.type, tlp: row.tlp, distribution: row.distribution, valueVisibility: row.valueVisibility } })
@@ -185,6 +186,13 @@ export const indicatorsService = {
       if (problems.length) throw invalidFields(problems)
       // Only a change of placement is checked against the group: an item whose owner has since
       // left its group can still have its description or grading corrected.
+      await refuseUnreviewedWidening(
+        tx,
+        'indicator',
+        row,
+        { tlp: merged.tlp, type: row.type, valueVisibility: patch.valueVisibility ?? row.valueVisibility },
+        row,
+      )
       const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
       if (placementChanged && merged.distribution === 'sharing_group') {
         await assertUsableGroup(tx, ctx.actor.organisationId, merged.sharingGroupId, 'body.sharingGroupId')

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { page, sector, timestamp, uuid } from '../../core/schemas.js'
 import { distribution, tlp } from '../indicators/indicators.schemas.js'
+import { review } from '../handling/publication.js'
 import { handlingCreateFields, handlingOutput, handlingPatchFields } from '../handling/handling.js'
 
 export const TOPICS = [
@@ -36,7 +37,8 @@ export const note = z
     distribution,
     sharingGroupId: uuid.nullable(),
     ...handlingOutput,
-    status: z.enum(['published', 'revoked']),
+    status: z.enum(['draft', 'published', 'revoked']).describe('draft: four-eyes publication pending, seen by the own organisation only'),
+    review,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -86,14 +88,14 @@ export const noteListQuery = z
     language: language.optional(),
     organisationId: z.uuid().optional(),
     updatedSince: z.iso.datetime({ offset: true }).optional(),
-    status: z.enum(['published', 'revoked']).optional(),
+    status: z.enum(['draft', 'published', 'revoked']).optional(),
   })
   .strict()
 
 export const notePage = page(note).meta({ id: 'NotePage' })
 
 export const noteRevision = note
-  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true })
+  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true, review: true })
   .extend({ noteId: uuid, editedBy: uuid.nullable(), createdAt: timestamp })
   .meta({ id: 'NoteRevision' })
 export const noteRevisionList = z.object({ items: z.array(noteRevision), nextCursor: z.string().nullable() }).meta({ id: 'NoteRevisionList' })

@@ -12,6 +12,7 @@ import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
 import { touched } from '../indicators/indicators.service.js'
 import { handlingProblems, mergedHandling } from '../handling/handling.js'
+import { draftOnCreate, refuseUnreviewedWidening, reviewOf } from '../handling/publication.js'
 import { noteColumns, noteFilters } from './notes.repository.js'
 import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
 
@@ -37,7 +38,14 @@ function content(r: NoteRow | NoteRevisionRow) {
 }
 
 export function toNote(r: NoteRow): Note {
-  return { id: r.id, organisationId: r.organisationId, ...content(r), createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() }
+  return {
+    id: r.id,
+    organisationId: r.organisationId,
+    ...content(r),
+    review: reviewOf(r),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  }
 }
 
 async function findReadable(tx: Tx, ctx: Ctx, id: string) {
@@ -59,7 +67,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string) {
   return row as NoteRow
 }
 
-async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
+export async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
   await tx.insert(noteRevisions).values({
     noteId: r.id,
     organisationId: r.organisationId,
@@ -87,9 +95,11 @@ export const notesService = {
     if (problems.length) throw invalidFields(problems)
     return ctx.tx(async (tx, audit) => {
       if (input.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, 'body.sharingGroupId')
+      const status = (await draftOnCreate(tx, 'note', [{ organisationId: ctx.actor.organisationId, tlp: input.tlp }]))[0]?.status ?? 'published'
       const [row] = await tx
         .insert(notes)
         .values({
+          status,
           ...input,
           handlingNote: input.handlingNote ?? null,
           sharingGroupId: input.sharingGroupId ?? null,
@@ -135,6 +145,7 @@ export const notesService = {
       const handling = mergedHandling(row, patch)
       const problems = [...placementProblems(placement), ...handlingProblems(handling)]
       if (problems.length) throw invalidFields(problems)
+      await refuseUnreviewedWidening(tx, 'note', row, placement, { tlp: row.tlp })
       const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
       if (placementChanged && distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
       const [updated] = await tx

@@ -15,6 +15,7 @@ import { HANDLING_MARKING_DEFINITIONS, PREAMBLE, tlpMarkingDefinition } from './
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from './stix.mapping.js'
 import type { ExportQuery } from './stix.schemas.js'
 import { withheldH1 } from '../handling/consents.js'
+import { draftsOut } from '../handling/publication.js'
 
 const PAGE = 500
 export type Run = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
@@ -39,7 +40,8 @@ export function planExport(q: ExportQuery): ExportPlan {
   // The export's status names the indicators' statuses; a note's is published or revoked.
   const noteStatus = q.status === undefined ? undefined : q.status === 'active' ? 'published' : 'revoked'
   const nts = include.has('notes') && !indicatorOnly ? noteFilters({ ...q, status: noteStatus }) : null
-  return { indicators: ind, notes: nts, sightings: include.has('sightings') && ind !== null }
+  // Drafts (four-eyes) never leave in an export, not even to their own organisation.
+  return { indicators: ind && [...ind, draftsOut(indicators)], notes: nts && [...nts, draftsOut(notes)], sightings: include.has('sightings') && ind !== null }
 }
 
 async function sightingsOf(tx: Tx, ids: string[]): Promise<StixObject[]> {

@@ -13,6 +13,7 @@ import { AppError } from '../../core/errors.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import { keysetAfter } from '../../core/paging.js'
 import { canSee } from '../../access/visibility.js'
+import { draftsOut } from '../handling/publication.js'
 import { indicatorColumns } from '../indicators/indicators.repository.js'
 import { noteColumns } from '../notes/notes.repository.js'
 import { toStixIndicator, toStixReport, type StixObject } from '../stix/stix.mapping.js'
@@ -106,7 +107,7 @@ export function parseFilter(q: MatchQuery): Filter {
 
 function conditions(actor: Actor, c: Collection, kind: Kind, f: Filter, below: string | undefined): SQL[] {
   const t = TABLES[kind]
-  const where: SQL[] = [canSee(t), inCollection(c, actor, t)]
+  const where: SQL[] = [canSee(t), inCollection(c, actor, t), draftsOut(t)]
   if (below !== undefined) where.push(sql`${t.changeXid} < ${below}::xid8`)
   if (f.addedAfter) where.push(gt(t.updatedAt, f.addedAfter))
   if (f.ids) where.push(f.ids[kind].length ? inArray(t.id, f.ids[kind]) : sql`false`)
