@@ -993,6 +993,10 @@ export interface components {
             handlingCode?: "H0" | "H1" | "H2" | "H3";
             handlingNote?: string | null;
         };
+        Approval: {
+            /** @description Recorded in the audit event */
+            comment?: string;
+        };
         SendBack: {
             /** @description What the author should change; the organisation sees it on the draft */
             reason: string;
@@ -6032,7 +6036,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["Approval"];
             };
         };
         responses: {
@@ -6236,7 +6240,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["Approval"];
             };
         };
         responses: {

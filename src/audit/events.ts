@@ -94,9 +94,9 @@ export const AUDIT_EVENTS = {
   listShareRequests: { type: 'share_request.list', resource: 'share_request', details: ['filters', 'returned'] },
   approveShareRequest: { type: 'share_request.approve', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
   refuseShareRequest: { type: 'share_request.refuse', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
-  approveIndicator: { type: 'indicator.approve', resource: 'indicator', details: ['author', 'version'] },
+  approveIndicator: { type: 'indicator.approve', resource: 'indicator', details: ['author', 'version', 'comment'] },
   sendBackIndicator: { type: 'indicator.send_back', resource: 'indicator', details: ['author', 'reason', 'version'] },
-  approveNote: { type: 'note.approve', resource: 'note', details: ['author', 'version'] },
+  approveNote: { type: 'note.approve', resource: 'note', details: ['author', 'version', 'comment'] },
   sendBackNote: { type: 'note.send_back', resource: 'note', details: ['author', 'reason', 'version'] },
 
   listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },

@@ -35,7 +35,7 @@ const out = (kind: ItemKind, row: IndicatorRow | NoteRow, viewer: string) =>
   kind === 'indicator' ? toIndicator(row as IndicatorRow, viewer) : toNote(row as NoteRow)
 
 export const fourEyesService = {
-  async approve(ctx: Ctx, kind: ItemKind, id: string) {
+  async approve(ctx: Ctx, kind: ItemKind, id: string, comment?: string) {
     return ctx.tx(async (tx, audit) => {
       const row = await ownedDraft(tx, ctx, kind, id)
       const t = table(kind)
@@ -52,7 +52,7 @@ export const fourEyesService = {
         .where(eq(t.id, id))
         .returning()
       if (kind === 'note') await saveRevision(tx, updated as NoteRow, ctx.actor.accountId)
-      audit.set({ details: { author: row.createdBy, version: updated?.version } })
+      audit.set({ details: { author: row.createdBy, version: updated?.version, ...(comment ? { comment } : {}) } })
       return out(kind, updated as IndicatorRow | NoteRow, ctx.actor.organisationId)
     })
   },
@@ -73,6 +73,12 @@ export const fourEyesService = {
   },
 }
 
+const approveBody = z
+  .object({ comment: z.string().trim().min(3).max(1000).optional().describe('Recorded in the audit event') })
+  .strict()
+  .optional()
+  .meta({ id: 'Approval' })
+
 const sendBackBody = z
   .object({ reason: z.string().trim().min(3).max(1000).describe('What the author should change; the organisation sees it on the draft') })
   .strict()
@@ -92,11 +98,11 @@ export const fourEyesRoutes: FastifyPluginAsyncZod = async (app) => {
           operationId: `approve${Name}`,
           summary: `Four-eyes: publish a draft ${kind} (another account of the owner organisation, contributor or above, not the author)`,
           params: idParams,
-          body: z.object({}).strict().optional(),
+          body: approveBody,
           response: { 200: schema, ...problems(400, 401, 403, 404, 409, 429, 500) },
         },
       },
-      async (req) => fourEyesService.approve(req.ctx, kind, req.params.id),
+      async (req) => fourEyesService.approve(req.ctx, kind, req.params.id, req.body?.comment),
     )
     app.post(
       `${base}/send-back`,
