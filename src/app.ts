@@ -26,6 +26,10 @@ import authRoutes, { jwksRoutes, signingKeyRoutes } from './modules/auth/auth.ro
 import meRoutes from './modules/me/me.routes.js'
 import organisationRoutes from './modules/organisations/organisations.routes.js'
 import accountRoutes from './modules/accounts/accounts.routes.js'
+import settingsRoutes from './modules/settings/settings.routes.js'
+import { consentRoutes } from './modules/handling/consents.js'
+import { shareRequestRoutes } from './modules/handling/share-requests.js'
+import { fourEyesRoutes } from './modules/handling/four-eyes.js'
 import sharingGroupRoutes from './modules/sharing-groups/sharing-groups.routes.js'
 import indicatorRoutes from './modules/indicators/indicators.routes.js'
 import noteRoutes from './modules/notes/notes.routes.js'
@@ -167,9 +171,13 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(meRoutes)
       await v1.register(organisationRoutes)
       await v1.register(accountRoutes)
+      await v1.register(settingsRoutes)
       await v1.register(sharingGroupRoutes)
       await v1.register(indicatorRoutes)
       await v1.register(noteRoutes)
+      await v1.register(consentRoutes)
+      await v1.register(shareRequestRoutes)
+      await v1.register(fourEyesRoutes)
       await v1.register(changeRoutes, { masterKey })
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)

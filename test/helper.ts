@@ -79,8 +79,14 @@ export interface TestOrg {
   sector: Sector
 }
 
-export async function createOrg(app: FastifyInstance, opts: { sector?: Sector; country?: string; name?: string } = {}): Promise<TestOrg> {
+/**
+ * A test organisation. fourEyes is off unless asked for: the service's default is on (DESIGN §7),
+ * but the tests written before four-eyes publication expect their TLP red, personal-data and
+ * match_only items to publish at once; the four-eyes tests (test/lifecycle) turn it on.
+ */
+export async function createOrg(app: FastifyInstance, opts: { sector?: Sector; country?: string; name?: string; fourEyes?: boolean } = {}): Promise<TestOrg> {
   const row = await organisationsRepository.insert(app.db, {
+    fourEyes: opts.fourEyes ?? false,
     name: opts.name ?? unique(`Test ${opts.sector ?? 'police'}`),
     sector: opts.sector ?? 'police',
     country: opts.country ?? 'NL',
@@ -128,7 +134,7 @@ export async function createAccount(
 }
 
 /** A fresh organisation with one account per role given. */
-export async function orgWith(app: FastifyInstance, roles: Role[], opts: { sector?: Sector } = {}) {
+export async function orgWith(app: FastifyInstance, roles: Role[], opts: { sector?: Sector; fourEyes?: boolean } = {}) {
   const org = await createOrg(app, opts)
   const accounts = {} as Record<Role, TestAccount>
   for (const role of roles) accounts[role] = await createAccount(app, org.id, [role])

@@ -49,6 +49,9 @@ export const POLICY = {
   getOrganisation: { allow: 'account' },
   createOrganisation: { allow: ['platform_admin'] },
   updateOrganisation: { allow: ['platform_admin'] },
+  // Lifecycle settings (four-eyes, retention): that organisation's org_admins, platform admins.
+  getOrganisationSettings: { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation'] },
+  updateOrganisationSettings: { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation'] },
 
   listAccounts: MANAGE_ACCOUNTS,
   createAccount: { ...MANAGE_ACCOUNTS, conditions: ['ownOrganisation', 'accountRank'] },
@@ -79,6 +82,23 @@ export const POLICY = {
   createNote: { allow: ['contributor'] },
   updateNote: WRITE,
   revokeNote: WRITE,
+
+  // Handling codes: H1 consents by the owner's org admins; H2 share requests asked by a
+  // recipient (it must see the item) and decided by the owner organisation (ownerWrites).
+  createIndicatorConsent: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  listIndicatorConsents: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  createNoteConsent: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  listNoteConsents: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  createIndicatorShareRequest: { allow: ['contributor'] },
+  createNoteShareRequest: { allow: ['contributor'] },
+  listShareRequests: READ,
+  approveShareRequest: WRITE,
+  refuseShareRequest: WRITE,
+  // Four-eyes: another account of the owner organisation (not the author: checked on the item).
+  approveIndicator: WRITE,
+  sendBackIndicator: WRITE,
+  approveNote: WRITE,
+  sendBackNote: WRITE,
 
   listChanges: READ,
   getStats: READ,

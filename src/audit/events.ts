@@ -13,6 +13,8 @@ export const RESOURCE_TYPES = [
   'indicator',
   'sighting',
   'note',
+  'consent',
+  'share_request',
   'change',
   'stats',
   'audit',
@@ -47,6 +49,8 @@ export const AUDIT_EVENTS = {
   getOrganisation: { type: 'organisation.read', resource: 'organisation', details: [] },
   createOrganisation: { type: 'organisation.create', resource: 'organisation', details: ['name', 'sector', 'country'] },
   updateOrganisation: { type: 'organisation.update', resource: 'organisation', details: ['changed', 'values', 'version'] },
+  getOrganisationSettings: { type: 'organisation.settings.read', resource: 'organisation', details: [] },
+  updateOrganisationSettings: { type: 'organisation.settings.update', resource: 'organisation', details: ['changed', 'before', 'after', 'version'] },
 
   listAccounts: { type: 'account.list', resource: 'organisation', details: ['returned'] },
   createAccount: { type: 'account.create', resource: 'account', details: ['organisationId', 'name', 'roles', 'defaultJustification'] },
@@ -82,6 +86,20 @@ export const AUDIT_EVENTS = {
   revokeNote: { type: 'note.revoke', resource: 'note', details: CHANGED },
   listNoteRevisions: { type: 'note.revision.list', resource: 'note', details: ['returned'] },
 
+  createIndicatorConsent: { type: 'consent.create', resource: 'consent', details: ['itemKind', 'itemId', 'organisationId'] },
+  listIndicatorConsents: { type: 'consent.list', resource: 'indicator', details: ['returned'] },
+  createNoteConsent: { type: 'consent.create', resource: 'consent', details: ['itemKind', 'itemId', 'organisationId'] },
+  listNoteConsents: { type: 'consent.list', resource: 'note', details: ['returned'] },
+  createIndicatorShareRequest: { type: 'share_request.create', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId'] },
+  createNoteShareRequest: { type: 'share_request.create', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId'] },
+  listShareRequests: { type: 'share_request.list', resource: 'share_request', details: ['filters', 'returned'] },
+  approveShareRequest: { type: 'share_request.approve', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
+  refuseShareRequest: { type: 'share_request.refuse', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId', 'reason'] },
+  approveIndicator: { type: 'indicator.approve', resource: 'indicator', details: ['author', 'version', 'comment'] },
+  sendBackIndicator: { type: 'indicator.send_back', resource: 'indicator', details: ['author', 'reason', 'version'] },
+  approveNote: { type: 'note.approve', resource: 'note', details: ['author', 'version', 'comment'] },
+  sendBackNote: { type: 'note.send_back', resource: 'note', details: ['author', 'reason', 'version'] },
+
   listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned', 'justification'] },
   getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },
 
@@ -98,7 +116,7 @@ export const AUDIT_EVENTS = {
   verifyAuditLog: { type: 'audit.verify', resource: 'audit', details: [] },
   listAuditCheckpoints: { type: 'audit.checkpoint.list', resource: 'audit', details: [] },
 
-  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'sha256', 'kid', 'justification'] },
+  exportStix: { type: 'stix.export', resource: 'stix', details: ['filters', 'signed', 'objects', 'withheld', 'sha256', 'kid', 'justification'] },
   importStix: {
     type: 'stix.import',
     resource: 'stix',

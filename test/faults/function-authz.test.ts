@@ -45,6 +45,8 @@ const EXPECT: Record<string, Row> = {
   createOrganisation: platformAdmin(201),
   getOrganisation: anyAccount(200),
   updateOrganisation: platformAdmin(200),
+  getOrganisationSettings: managers(200),
+  updateOrganisationSettings: managers(200),
   listAccounts: managers(200),
   createAccount: managers(201),
   getAccount: managers(200),
@@ -71,6 +73,19 @@ const EXPECT: Record<string, Row> = {
   updateNote: contributorPlus(200),
   revokeNote: contributorPlus(200),
   listNoteRevisions: readerPlus(200),
+  createIndicatorConsent: orgAdmin(201),
+  listIndicatorConsents: orgAdmin(200),
+  createNoteConsent: orgAdmin(201),
+  listNoteConsents: orgAdmin(200),
+  createIndicatorShareRequest: contributorPlus(201),
+  createNoteShareRequest: contributorPlus(201),
+  listShareRequests: readerPlus(200),
+  approveShareRequest: contributorPlus(200),
+  refuseShareRequest: contributorPlus(200),
+  approveIndicator: contributorPlus(200),
+  sendBackIndicator: contributorPlus(200),
+  approveNote: contributorPlus(200),
+  sendBackNote: contributorPlus(200),
   listChanges: readerPlus(200),
   getStats: readerPlus(200),
   listAuditEvents: auditReaders(200),
@@ -100,7 +115,7 @@ const OWN_SPECIFICATION = ['/taxii2/']
 const app = await buildTestApp(t)
 
 // One organisation (an authority, so every distribution reaches it), one account per role.
-const org = await createOrg(app, { sector: 'police' })
+const org = await createOrg(app, { sector: 'police', fourEyes: true })
 const other = await createOrg(app, { sector: 'customs', country: 'DE' })
 const acct = {} as Record<Role, TestAccount>
 for (const role of CALLERS) if (role !== 'none') acct[role] = await createAccount(app, org.id, [role])
@@ -129,6 +144,44 @@ const newGroup = () => created(admin.token, '/v1/sharing-groups', { name: unique
 const indicatorId = await newIndicator()
 const noteId = await newNote()
 const groupId = await newGroup()
+
+// Handling codes: consents on the organisation's own H1 items; share requests asked about another
+// organisation's item (a recipient asks) and decided on requests about the organisation's own.
+const third = await createOrg(app, { sector: 'postal', country: 'FR' })
+const otherContributor = await createAccount(app, other.id, ['contributor'])
+const h1Indicator = () =>
+  created(owner.token, '/v1/indicators', { type: 'vendor_alias', value: unique('H1'), distribution: 'community', tlp: 'green', handlingCode: 'H1' })
+const h1Note = () =>
+  created(owner.token, '/v1/notes', {
+    title: unique('H1'),
+    summary: 's',
+    body: 'b',
+    topics: ['training'],
+    distribution: 'community',
+    tlp: 'green',
+    handlingCode: 'H1',
+  })
+const h1IndicatorId = await h1Indicator()
+const h1NoteId = await h1Note()
+const othersIndicator = () =>
+  created(otherContributor.token, '/v1/indicators', { type: 'vendor_alias', value: unique('H2'), distribution: 'community', tlp: 'green', handlingCode: 'H2' })
+const othersNote = () =>
+  created(otherContributor.token, '/v1/notes', {
+    title: unique('H2'),
+    summary: 's',
+    body: 'b',
+    topics: ['training'],
+    distribution: 'community',
+    tlp: 'green',
+    handlingCode: 'H2',
+  })
+// Four-eyes: drafts written by an author account of the organisation, reviewed by the caller.
+const author = await createAccount(app, org.id, ['contributor'])
+const draftIndicator = () => created(author.token, '/v1/indicators', { type: 'vendor_alias', value: unique('draft'), tlp: 'red', distribution: 'organisation' })
+const draftNote = () => created(author.token, '/v1/notes', { title: unique('draft'), summary: 's', body: 'b', topics: ['training'], tlp: 'red' })
+/** A pending request by the other organisation about one of this organisation's items. */
+const incomingRequest = async () =>
+  created(otherContributor.token, `/v1/indicators/${await newIndicator()}/share-requests`, { organisationId: third.id, reason: 'joint case' })
 
 t.test('the table covers the contract, and the contract covers the route table', async (t) => {
   const ids = operations.map((o) => o.operationId)
@@ -177,6 +230,8 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   getOrganisation: () => ({ method: 'GET', url: `/v1/organisations/${org.id}` }),
   // Another organisation: a platform admin may not suspend its own, and contact edits are harmless.
   updateOrganisation: () => ({ method: 'PATCH', url: `/v1/organisations/${other.id}`, body: { contact: { hours: `24/7 ${randomUUID().slice(0, 4)}` } } }),
+  getOrganisationSettings: () => ({ method: 'GET', url: `/v1/organisations/${org.id}/settings` }),
+  updateOrganisationSettings: () => ({ method: 'PATCH', url: `/v1/organisations/${org.id}/settings`, body: { fourEyes: true } }),
   listAccounts: () => ({ method: 'GET', url: `/v1/organisations/${org.id}/accounts?limit=5` }),
   createAccount: () => ({ method: 'POST', url: `/v1/organisations/${org.id}/accounts`, body: { name: unique('fn account'), roles: ['reader'] } }),
   getAccount: () => ({ method: 'GET', url: `/v1/accounts/${acct.reader.id}` }),
@@ -207,6 +262,31 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   updateNote: () => ({ method: 'PATCH', url: `/v1/notes/${noteId}`, body: { summary: unique('summary') } }),
   revokeNote: async () => ({ method: 'DELETE', url: `/v1/notes/${await newNote()}` }),
   listNoteRevisions: () => ({ method: 'GET', url: `/v1/notes/${noteId}/revisions` }),
+  createIndicatorConsent: async () => ({
+    method: 'POST',
+    url: `/v1/indicators/${await h1Indicator()}/consents`,
+    body: { organisationId: other.id, purpose: 'case 1' },
+  }),
+  listIndicatorConsents: () => ({ method: 'GET', url: `/v1/indicators/${h1IndicatorId}/consents` }),
+  createNoteConsent: async () => ({ method: 'POST', url: `/v1/notes/${await h1Note()}/consents`, body: { organisationId: other.id, purpose: 'case 1' } }),
+  listNoteConsents: () => ({ method: 'GET', url: `/v1/notes/${h1NoteId}/consents` }),
+  createIndicatorShareRequest: async () => ({
+    method: 'POST',
+    url: `/v1/indicators/${await othersIndicator()}/share-requests`,
+    body: { organisationId: third.id, reason: 'joint case' },
+  }),
+  createNoteShareRequest: async () => ({
+    method: 'POST',
+    url: `/v1/notes/${await othersNote()}/share-requests`,
+    body: { organisationId: third.id, reason: 'joint case' },
+  }),
+  listShareRequests: () => ({ method: 'GET', url: '/v1/share-requests?limit=5' }),
+  approveShareRequest: async () => ({ method: 'POST', url: `/v1/share-requests/${await incomingRequest()}/approve`, body: {} }),
+  refuseShareRequest: async () => ({ method: 'POST', url: `/v1/share-requests/${await incomingRequest()}/refuse`, body: { reason: 'not for them' } }),
+  approveIndicator: async () => ({ method: 'POST', url: `/v1/indicators/${await draftIndicator()}/approve`, body: {} }),
+  sendBackIndicator: async () => ({ method: 'POST', url: `/v1/indicators/${await draftIndicator()}/send-back`, body: { reason: 'check the source' } }),
+  approveNote: async () => ({ method: 'POST', url: `/v1/notes/${await draftNote()}/approve`, body: {} }),
+  sendBackNote: async () => ({ method: 'POST', url: `/v1/notes/${await draftNote()}/send-back`, body: { reason: 'check the source' } }),
   listChanges: () => ({ method: 'GET', url: '/v1/changes?limit=5' }),
   getStats: () => ({ method: 'GET', url: `/v1/stats?from=${new Date(Date.now() - 3_600_000).toISOString()}` }),
   listAuditEvents: () => ({ method: 'GET', url: `/v1/audit/events?organisationId=${org.id}&limit=5` }),

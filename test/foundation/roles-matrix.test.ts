@@ -47,6 +47,18 @@ const MATRIX: Record<string, Row> = {
     body: () => ({ contact: { hours: `24/7 ${randomUUID().slice(0, 4)}` } }),
     expect: only({ platform_admin: 200 }),
   },
+  // Lifecycle settings: the directory shows every organisation, so another's settings are 403, not 404.
+  'GET /v1/organisations/:id/settings': {
+    targets: 'both',
+    path: (c, w) => `/v1/organisations/${w === 'own' ? c.orgA : c.orgB}/settings`,
+    expect: only({ org_admin: [200, 403], platform_admin: 200 }),
+  },
+  'PATCH /v1/organisations/:id/settings': {
+    targets: 'both',
+    path: (c, w) => `/v1/organisations/${w === 'own' ? c.orgA : c.orgB}/settings`,
+    body: () => ({ fourEyes: true }),
+    expect: only({ org_admin: [200, 403], platform_admin: 200 }),
+  },
   'GET /v1/organisations/:id/accounts': {
     targets: 'both',
     path: (c, w) => `/v1/organisations/${w === 'own' ? c.orgA : c.orgB}/accounts`,
@@ -145,6 +157,8 @@ t.test('role × organisation matrix', async (t) => {
     problem(t, await rd.get(`/v1/organisations/${ghost}`), 404)
     problem(t, await pa.patch(`/v1/organisations/${ghost}`, { contact: { hours: 'x' } }), 404)
     problem(t, await pa.get(`/v1/organisations/${ghost}/accounts`), 404)
+    problem(t, await pa.get(`/v1/organisations/${ghost}/settings`), 404)
+    problem(t, await oa.patch(`/v1/organisations/${ghost}/settings`, { fourEyes: true }), 404)
     problem(t, await oa.get(`/v1/organisations/${ghost}/accounts`), 404)
     problem(t, await oa.post(`/v1/organisations/${ghost}/accounts`, { name: 'x', roles: ['reader'] }), 404)
     problem(t, await pa.get(`/v1/accounts/${ghost}`), 404)

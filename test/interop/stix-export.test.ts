@@ -2,6 +2,7 @@
 // marking ids; stable ids with a new `modified` on update; the visibility rule, match_only
 // included; filters; the audit event.
 import t from 'tap'
+import { HANDLING_MARKING_IDS } from '../../src/modules/stix/stix.constants.js'
 import { sql } from 'drizzle-orm'
 import { rows } from '../../src/db/client.js'
 import { as, buildTestApp, isProblem, json, orgWith } from '../helper.js'
@@ -131,8 +132,14 @@ t.test('TLP 2.0: the official marking definitions, one per level', async (t) => 
     t.equal(res.statusCode, 201, res.body)
   }
   const bundle = JSON.parse((await A.get(`/v1/export/stix?organisationId=${a.org.id}&include=indicators`)).body) as Bundle
-  const markings = bundle.objects.filter((o) => o.type === 'marking-definition')
+  // The TLP 2.0 markings; the others are the SIENA handling codes (test/lifecycle/handling.test.ts).
+  const markings = bundle.objects.filter((o) => o.type === 'marking-definition' && String(o.name).startsWith('TLP:'))
   t.same(markings.map((m) => m.id).sort(), Object.values(TLP2).sort(), 'the five TLP 2.0 ids')
+  t.same(
+    bundle.objects.filter((o) => o.type === 'marking-definition' && !markings.includes(o)).map((o) => o.name),
+    ['SIENA handling code H0', 'SIENA handling code H1', 'SIENA handling code H2', 'SIENA handling code H3'],
+    'and the four handling codes',
+  )
   for (const m of markings) {
     t.match(m, {
       spec_version: '2.1',
@@ -148,7 +155,7 @@ t.test('TLP 2.0: the official marking definitions, one per level', async (t) => 
     const level = String(o.name)
       .replace(/^domain: tlp-(.*)\.example$/, '$1')
       .replace('amber-strict', 'amber+strict') as keyof typeof TLP2
-    t.same(o.object_marking_refs, [TLP2[level]], `${level} marked`)
+    t.same(o.object_marking_refs, [TLP2[level], HANDLING_MARKING_IDS.H0], `${level} marked (and H0, the default handling code)`)
   }
 })
 

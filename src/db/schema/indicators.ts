@@ -45,6 +45,10 @@ export const indicators = pgTable(
     stixRefs: jsonb('stix_refs').$type<Record<string, unknown>[]>(),
     version: integer('version').notNull().default(1),
     createdBy: uuid('created_by').references(() => accounts.id),
+    // Four-eyes (migrations/0015): a draft sent back, why, by whom, when.
+    sentBackReason: text('sent_back_reason'),
+    sentBackBy: uuid('sent_back_by'),
+    sentBackAt: timestamp('sent_back_at', { withTimezone: true, precision: 3 }),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     changeXid: xid8('change_xid').notNull().default(sql`pg_current_xact_id()`),

@@ -7,6 +7,7 @@ import { indicators, notes } from '../../db/schema/index.js'
 import type { Queryable } from '../../db/client.js'
 import { horizon } from '../../db/horizon.js'
 import { canSee } from '../../access/visibility.js'
+import { draftsOut } from '../handling/publication.js'
 
 const { search: _s1, ...indicatorCols } = getTableColumns(indicators)
 const { search: _s2, ...noteCols } = getTableColumns(notes)
@@ -30,7 +31,7 @@ export const changesRepository = {
     return q
       .select(indicatorCols)
       .from(indicators)
-      .where(and(after(indicators, horizon, from), canSee(indicators)))
+      .where(and(after(indicators, horizon, from), canSee(indicators), draftsOut(indicators)))
       .orderBy(asc(indicators.changeXid), asc(indicators.changeSeq))
       .limit(limit)
   },
@@ -39,7 +40,7 @@ export const changesRepository = {
     return q
       .select(noteCols)
       .from(notes)
-      .where(and(after(notes, horizon, from), canSee(notes)))
+      .where(and(after(notes, horizon, from), canSee(notes), draftsOut(notes)))
       .orderBy(asc(notes.changeXid), asc(notes.changeSeq))
       .limit(limit)
   },

@@ -86,6 +86,7 @@ interface MatchRow {
   value_visibility: 'full' | 'match_only'
   tlp: string
   confidence: number
+  handling_code: 'H0' | 'H1' | 'H2' | 'H3'
   status: 'active' | 'revoked'
   name: string
   contact_email: string
@@ -131,6 +132,7 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
         valueVisibility: r.value_visibility,
         tlp: r.tlp as 'clear',
         confidence: r.confidence,
+        handlingCode: r.handling_code,
         status: r.status,
       })),
     }))
@@ -155,12 +157,12 @@ export function matchStatement(probes: { idx: number; type: string; nv: string }
   const idx = `{${probes.map((p) => p.idx).join(',')}}`
   // A bytea[] literal: each element "\\x<hex>" (the array's own escaping, then bytea's hex form).
   const digests = `{${probes.map((p) => `"\\\\x${matchDigest(p.type, p.nv).toString('hex')}"`).join(',')}}`
-  return sql`select q.idx, m.id, m.type, m.organisation_id, m.value_visibility, m.tlp, m.confidence, m.status,
+  return sql`select q.idx, m.id, m.type, m.organisation_id, m.value_visibility, m.tlp, m.confidence, m.handling_code, m.status,
                o.name, o.contact_email, o.contact_phone, o.contact_hours
         from unnest(${idx}::int[], ${digests}::bytea[]) as q(idx, digest)
         cross join lateral (
           select ${i.id} as id, ${i.type} as type, ${i.organisationId} as organisation_id, ${i.valueVisibility} as value_visibility,
-                 ${i.tlp} as tlp, ${i.confidence} as confidence, ${i.status} as status, ${i.createdAt} as created_at
+                 ${i.tlp} as tlp, ${i.confidence} as confidence, ${i.handlingCode} as handling_code, ${i.status} as status, ${i.createdAt} as created_at
           from ${i}
           -- bytea = bytea is leakproof, so row-level security lets the index take it (decode() here would not).
           where ${i.matchDigest} = q.digest and ${i.status} = 'active' and ${canSee(i)}

@@ -9,6 +9,7 @@ import { candidateTypes } from './normalize.js'
 import { normalizedOrThrow } from './indicators.rules.js'
 import type { IndicatorListQuery } from './indicators.schemas.js'
 import type { IndicatorInsert } from './indicators.service.js'
+import { draftOnCreate } from '../handling/publication.js'
 
 // Every column but the tsvector and the change-feed bookkeeping.
 const { search: _search, changeXid: _xid, changeSeq: _seq, ...columns } = getTableColumns(indicators)
@@ -71,10 +72,12 @@ const BATCH_COLUMNS = [
   ['stix_id', 'text'],
   ['stix', 'jsonb'],
   ['stix_refs', 'jsonb'],
+  ['handling_code', 'text'],
+  ['handling_note', 'text'],
   ['status', 'text'],
 ] as const
 // A column a batch may leave out that has a default: the default, not null.
-const BATCH_DEFAULTS: Record<string, string> = { status: `coalesce(status, 'active')` }
+const BATCH_DEFAULTS: Record<string, string> = { status: `coalesce(status, 'active')`, handling_code: `coalesce(handling_code, 'H0')` }
 const BATCH_HEAD = `insert into indicators (${BATCH_COLUMNS.map((c) => c[0]).join(', ')})
   select ${BATCH_COLUMNS.map((c) => BATCH_DEFAULTS[c[0]] ?? c[0]).join(', ')} from jsonb_to_recordset(`
 const BATCH_TAIL = `::jsonb) as r(${BATCH_COLUMNS.map((c) => `${c[0]} ${c[1]}`).join(', ')}) returning id, updated_at`
@@ -99,7 +102,9 @@ export interface ImportedStix {
 export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: string } & Partial<ImportedStix>)[]): Promise<Map<string, Date>> {
   const out = new Map<string, Date>()
   if (batch.length === 0) return out
-  const records = batch.map((v) => ({
+  // Four-eyes: the one decision of every way in (bulk, STIX import, TAXII push use this insert).
+  const decided = await draftOnCreate(tx, 'indicator', batch)
+  const records = decided.map((v) => ({
     id: v.id,
     organisation_id: v.organisationId,
     created_by: v.createdBy ?? null,
@@ -122,6 +127,8 @@ export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: s
     stix_id: v.stixId ?? null,
     stix: v.stix ?? null,
     stix_refs: v.stixRefs ?? null,
+    handling_code: v.handlingCode ?? null,
+    handling_note: v.handlingNote ?? null,
     status: v.status ?? null,
   }))
   const json = JSON.stringify(records).replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd')

@@ -5,6 +5,7 @@ import type { Distribution, Tlp } from '../../access/visibility.js'
 import { normalizeIndicator, type IndicatorType } from './normalize.js'
 import type { IndicatorRow } from '../../db/schema/index.js'
 import type { Indicator } from './indicators.schemas.js'
+import { reviewOf } from '../handling/publication.js'
 
 export function invalidFields(fields: FieldProblem[]): AppError {
   return new AppError('validation', fields.map((f) => `${f.name}: ${f.reason}`).join('; '), fields)
@@ -66,7 +67,10 @@ export function toIndicator(row: IndicatorRow, viewerOrganisationId: string): In
     validUntil: row.validUntil?.toISOString() ?? null,
     tags: row.tags,
     countries: row.countries,
+    handlingCode: row.handlingCode as Indicator['handlingCode'],
+    handlingNote: row.handlingNote,
     status: row.status as Indicator['status'],
+    review: reviewOf(row),
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -2,6 +2,8 @@ import { z } from 'zod'
 import { countryCode, page, timestamp, uuid } from '../../core/schemas.js'
 import { DISTRIBUTIONS, TLPS } from '../../access/visibility.js'
 import { INDICATOR_TYPES } from './normalize.js'
+import { review } from '../handling/publication.js'
+import { handlingCreateFields, handlingOutput, handlingPatchFields, HANDLING_CODES } from '../handling/handling.js'
 
 export const indicatorType = z.enum(INDICATOR_TYPES)
 export const tlp = z.enum(TLPS)
@@ -36,7 +38,9 @@ export const indicator = z
     validUntil: timestamp.nullable(),
     tags: z.array(z.string()),
     countries: z.array(z.string()),
-    status: z.enum(['active', 'revoked']),
+    ...handlingOutput,
+    status: z.enum(['draft', 'active', 'revoked']).describe('draft: four-eyes publication pending, seen by the own organisation only'),
+    review,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -55,6 +59,7 @@ const inputFields = {
   validUntil: isoDate.nullable().optional(),
   tags: z.array(tag).max(50).default([]),
   countries: z.array(countryCode).max(60).default([]),
+  ...handlingCreateFields,
 }
 
 export const indicatorCreate = z
@@ -84,6 +89,7 @@ export const indicatorPatch = z
     validUntil: isoDate.nullable().optional(),
     tags: z.array(tag).max(50).optional(),
     countries: z.array(countryCode).max(60).optional(),
+    ...handlingPatchFields,
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
@@ -101,7 +107,7 @@ export const indicatorListQuery = z
     organisationId: z.uuid().optional(),
     country: countryCode.optional(),
     updatedSince: isoDate.optional(),
-    status: z.enum(['active', 'revoked']).optional(),
+    status: z.enum(['draft', 'active', 'revoked']).optional(),
   })
   .strict()
 
@@ -155,6 +161,7 @@ export const matchResponse = z
             valueVisibility: z.enum(['full', 'match_only']),
             tlp,
             confidence: z.number().int(),
+            handlingCode: z.enum(HANDLING_CODES),
             status: z.enum(['active', 'revoked']),
           }),
         ),

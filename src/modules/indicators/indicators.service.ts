@@ -14,6 +14,8 @@ import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { normalizeIndicator } from './normalize.js'
 import { invalidFields, placementProblems, toIndicator } from './indicators.rules.js'
+import { handlingProblems, mergedHandling } from '../handling/handling.js'
+import { draftOnCreate, refuseUnreviewedWidening } from '../handling/publication.js'
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
 
@@ -83,7 +85,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
  * (assertUsableGroup, or usableGroups for a batch) before it is written.
  */
 export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
-  const problems = placementProblems(input, prefix)
+  const problems = [...placementProblems(input, prefix), ...handlingProblems(input, prefix)]
   const n = normalizeIndicator(input.type, input.value)
   if (!n.ok) problems.unshift({ name: `${prefix}.value`, reason: n.reason })
   // The (type, normalized_value) b-tree holds at most ~2,700 bytes per entry.
@@ -110,6 +112,8 @@ export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
     validUntil: input.validUntil ? new Date(input.validUntil) : null,
     tags: [...new Set(input.tags)],
     countries: [...new Set(input.countries)],
+    handlingCode: input.handlingCode,
+    handlingNote: input.handlingNote ?? null,
   }
 }
 
@@ -127,7 +131,7 @@ export async function prepareInsert(tx: Tx, ctx: Ctx, input: IndicatorCreate, pr
 export const indicatorsService = {
   async create(ctx: Ctx, input: IndicatorCreate) {
     return ctx.tx(async (tx, audit) => {
-      const values = await prepareInsert(tx, ctx, input)
+      const [values] = (await draftOnCreate(tx, 'indicator', [await prepareInsert(tx, ctx, input)])) as [IndicatorInsert & { status: string }]
       const [row] = await tx.insert(indicators).values(values).returning(columns)
       if (!row) throw new Error('insert returned nothing')
       audit.set({ resourceId: row.id, details: { type: row.type, tlp: row.tlp, distribution: row.distribution, valueVisibility: row.valueVisibility } })
@@ -177,10 +181,18 @@ export const indicatorsService = {
         validUntil: patch.validUntil !== undefined ? patch.validUntil : row.validUntil,
         countries: patch.countries,
       } as Parameters<typeof placementProblems>[0]
-      const problems = placementProblems(merged)
+      const handling = mergedHandling(row, patch)
+      const problems = [...placementProblems(merged), ...handlingProblems(handling)]
       if (problems.length) throw invalidFields(problems)
       // Only a change of placement is checked against the group: an item whose owner has since
       // left its group can still have its description or grading corrected.
+      await refuseUnreviewedWidening(
+        tx,
+        'indicator',
+        row,
+        { tlp: merged.tlp, type: row.type, valueVisibility: patch.valueVisibility ?? row.valueVisibility },
+        row,
+      )
       const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
       if (placementChanged && merged.distribution === 'sharing_group') {
         await assertUsableGroup(tx, ctx.actor.organisationId, merged.sharingGroupId, 'body.sharingGroupId')
@@ -196,6 +208,7 @@ export const indicatorsService = {
           ...(patch.tags !== undefined ? { tags: [...new Set(patch.tags)] } : {}),
           ...(patch.countries !== undefined ? { countries: [...new Set(patch.countries)] } : {}),
           tlp: merged.tlp,
+          ...handling,
           distribution: merged.distribution,
           sharingGroupId: merged.sharingGroupId ?? null,
           validFrom: merged.validFrom ? new Date(merged.validFrom) : null,

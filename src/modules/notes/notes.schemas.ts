@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { page, sector, timestamp, uuid } from '../../core/schemas.js'
 import { distribution, tlp } from '../indicators/indicators.schemas.js'
+import { review } from '../handling/publication.js'
+import { handlingCreateFields, handlingOutput, handlingPatchFields } from '../handling/handling.js'
 
 export const TOPICS = [
   'detection',
@@ -35,7 +37,9 @@ export const note = z
     tlp,
     distribution,
     sharingGroupId: uuid.nullable(),
-    status: z.enum(['published', 'revoked']),
+    ...handlingOutput,
+    status: z.enum(['draft', 'published', 'revoked']).describe('draft: four-eyes publication pending, seen by the own organisation only'),
+    review,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -53,6 +57,7 @@ export const noteCreate = z
     tlp: tlp.default('amber'),
     distribution: distribution.default('organisation'),
     sharingGroupId: z.uuid().nullable().optional(),
+    ...handlingCreateFields,
   })
   .strict()
   .meta({ id: 'NoteCreate' })
@@ -68,6 +73,7 @@ export const notePatch = z
     tlp: tlp.optional(),
     distribution: distribution.optional(),
     sharingGroupId: z.uuid().nullable().optional(),
+    ...handlingPatchFields,
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
@@ -83,14 +89,14 @@ export const noteListQuery = z
     language: language.optional(),
     organisationId: z.uuid().optional(),
     updatedSince: z.iso.datetime({ offset: true }).optional(),
-    status: z.enum(['published', 'revoked']).optional(),
+    status: z.enum(['draft', 'published', 'revoked']).optional(),
   })
   .strict()
 
 export const notePage = page(note).meta({ id: 'NotePage' })
 
 export const noteRevision = note
-  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true })
+  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true, review: true })
   .extend({ noteId: uuid, editedBy: uuid.nullable(), createdAt: timestamp })
   .meta({ id: 'NoteRevision' })
 export const noteRevisionList = z.object({ items: z.array(noteRevision), nextCursor: z.string().nullable() }).meta({ id: 'NoteRevisionList' })

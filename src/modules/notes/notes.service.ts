@@ -11,6 +11,8 @@ import { canSee } from '../../access/visibility.js'
 import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { invalidFields, placementProblems } from '../indicators/indicators.rules.js'
 import { touched } from '../indicators/indicators.service.js'
+import { handlingProblems, mergedHandling } from '../handling/handling.js'
+import { draftOnCreate, refuseUnreviewedWidening, reviewOf } from '../handling/publication.js'
 import { noteColumns, noteFilters } from './notes.repository.js'
 import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
 
@@ -28,13 +30,22 @@ function content(r: NoteRow | NoteRevisionRow) {
     tlp: r.tlp as Note['tlp'],
     distribution: r.distribution as Note['distribution'],
     sharingGroupId: r.sharingGroupId,
+    handlingCode: r.handlingCode as Note['handlingCode'],
+    handlingNote: r.handlingNote,
     status: r.status as Note['status'],
     version: r.version,
   }
 }
 
 export function toNote(r: NoteRow): Note {
-  return { id: r.id, organisationId: r.organisationId, ...content(r), createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() }
+  return {
+    id: r.id,
+    organisationId: r.organisationId,
+    ...content(r),
+    review: reviewOf(r),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  }
 }
 
 async function findReadable(tx: Tx, ctx: Ctx, id: string) {
@@ -56,7 +67,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string) {
   return row as NoteRow
 }
 
-async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
+export async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
   await tx.insert(noteRevisions).values({
     noteId: r.id,
     organisationId: r.organisationId,
@@ -70,6 +81,9 @@ async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
     tlp: r.tlp,
     distribution: r.distribution,
     sharingGroupId: r.sharingGroupId,
+    handlingCode: r.handlingCode,
+    handlingNote: r.handlingNote,
+    grantedTo: r.grantedTo,
     status: r.status,
     editedBy,
   })
@@ -77,13 +91,21 @@ async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
 
 export const notesService = {
   async create(ctx: Ctx, input: NoteCreate) {
-    const problems = placementProblems(input)
+    const problems = [...placementProblems(input), ...handlingProblems(input)]
     if (problems.length) throw invalidFields(problems)
     return ctx.tx(async (tx, audit) => {
       if (input.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, 'body.sharingGroupId')
+      const status = (await draftOnCreate(tx, 'note', [{ organisationId: ctx.actor.organisationId, tlp: input.tlp }]))[0]?.status ?? 'published'
       const [row] = await tx
         .insert(notes)
-        .values({ ...input, sharingGroupId: input.sharingGroupId ?? null, organisationId: ctx.actor.organisationId, createdBy: ctx.actor.accountId })
+        .values({
+          status,
+          ...input,
+          handlingNote: input.handlingNote ?? null,
+          sharingGroupId: input.sharingGroupId ?? null,
+          organisationId: ctx.actor.organisationId,
+          createdBy: ctx.actor.accountId,
+        })
         .returning(columns)
       await saveRevision(tx, row as NoteRow, ctx.actor.accountId)
       audit.set({ resourceId: row?.id, details: { title: input.title, tlp: input.tlp, distribution: input.distribution } })
@@ -120,13 +142,15 @@ export const notesService = {
       const distribution = patch.distribution ?? (row.distribution as Note['distribution'])
       const sharingGroupId = patch.sharingGroupId !== undefined ? patch.sharingGroupId : distribution !== 'sharing_group' ? null : row.sharingGroupId
       const placement = { tlp: patch.tlp ?? (row.tlp as Note['tlp']), distribution, sharingGroupId }
-      const problems = placementProblems(placement)
+      const handling = mergedHandling(row, patch)
+      const problems = [...placementProblems(placement), ...handlingProblems(handling)]
       if (problems.length) throw invalidFields(problems)
+      await refuseUnreviewedWidening(tx, 'note', row, placement, { tlp: row.tlp })
       const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
       if (placementChanged && distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
       const [updated] = await tx
         .update(notes)
-        .set({ ...patch, ...placement, version: row.version + 1, ...touched() })
+        .set({ ...patch, ...placement, ...handling, version: row.version + 1, ...touched() })
         .where(and(eq(notes.id, id), eq(notes.version, row.version)))
         .returning(columns)
       if (!updated) throw preconditionFailed(row.version + 1)

@@ -2,6 +2,7 @@
 // partner systems (they deduplicate by id), so none may ever change.
 import type { Tlp } from '../../access/visibility.js'
 import type { IndicatorType } from '../indicators/normalize.js'
+import type { HandlingCode } from '../handling/handling.js'
 
 export const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1'
 
@@ -47,6 +48,37 @@ export function tlpMarkingDefinition(tlp: Tlp) {
     extensions: { [TLP2_EXT]: { extension_type: 'property-extension', tlp_2_0: tlp } },
   }
 }
+
+// SIENA handling codes (Europol; Council manual 6261-18) as statement marking definitions, one per
+// code. The ids are UUIDv5 of "siena-handling-code:<code>" in DCX_UUID_NAMESPACE, written out
+// here because they are part of the contract. H3's own restriction travels in the DCX extension
+// (handling_note) of the object it marks. HANDLING_MARKING_DEFINITIONS is the one registry: the
+// export and TAXII serve exactly these objects, and the import reads them back.
+export const HANDLING_MARKING_IDS: Record<HandlingCode, string> = {
+  H0: 'marking-definition--496de2fb-358d-5f5e-81ef-cd504d9edd5a',
+  H1: 'marking-definition--9b31c12a-5199-54b3-8a32-939ab9793bb6',
+  H2: 'marking-definition--27732c12-15d5-5e27-ba94-fe5357032311',
+  H3: 'marking-definition--99c4c4f1-51a3-59e4-a884-b7b55018c1ea',
+}
+const HANDLING_STATEMENTS: Record<HandlingCode, string> = {
+  H0: 'SIENA handling code H0: this information may be used only for the purpose of preventing and combating crime.',
+  H1: 'SIENA handling code H1: this information may not be used in judicial proceedings without the permission of its provider.',
+  H2: 'SIENA handling code H2: this information may not be disseminated onward without the permission of its provider.',
+  H3: 'SIENA handling code H3: other restrictions apply, as stated with the object (DCX extension, handling_note).',
+}
+export const HANDLING_MARKING_DEFINITIONS = (Object.keys(HANDLING_MARKING_IDS) as HandlingCode[]).map((code) => ({
+  type: 'marking-definition',
+  spec_version: '2.1',
+  id: HANDLING_MARKING_IDS[code],
+  created_by_ref: DCX_IDENTITY_ID,
+  created: DEFINED,
+  name: `SIENA handling code ${code}`,
+  definition_type: 'statement',
+  definition: { statement: HANDLING_STATEMENTS[code] },
+}))
+export const HANDLING_BY_MARKING: ReadonlyMap<string, HandlingCode> = new Map(
+  (Object.entries(HANDLING_MARKING_IDS) as [HandlingCode, string][]).map(([code, id]) => [id, code]),
+)
 
 /**
  * How each DCX type appears in a STIX pattern: the standard cyber-observable where STIX has one,
@@ -121,8 +153,8 @@ export const dcxPropertiesExtension = {
   schema:
     'indicator: dcx_type, network, reliability (Admiralty A–F), credibility (Admiralty 1–6; STIX confidence is ' +
     'mapped from it per STIX 2.1 Appendix A), dcx_confidence (0–100), distribution, sharing_group_id, ' +
-    'value_visibility, countries (ISO 3166-1 alpha-2), version. identity: sector, country. report: summary, ' +
-    'topics, sectors, distribution, version. sighting: outcome (seen, seized, nothing_found, controlled_delivery, ' +
+    'value_visibility, countries (ISO 3166-1 alpha-2), handling_code (SIENA H0–H3, also a marking), handling_note (H3), version. identity: sector, country. report: summary, ' +
+    'topics, sectors, distribution, handling_code, handling_note, version. sighting: outcome (seen, seized, nothing_found, controlled_delivery, ' +
     'false_positive), reports (number of reports aggregated).',
   version: '1.0.0',
   extension_types: ['property-extension'],

@@ -13,6 +13,8 @@ import { noteColumns, noteFilters } from '../notes/notes.repository.js'
 import { FIXED_OBJECTS } from './stix.registry.js'
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from './stix.mapping.js'
 import type { ExportQuery } from './stix.schemas.js'
+import { withheldH1 } from '../handling/consents.js'
+import { draftsOut } from '../handling/publication.js'
 
 const PAGE = 500
 const ORG_REF = /^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -38,21 +40,22 @@ export function planExport(q: ExportQuery): ExportPlan {
   // The export's status names the indicators' statuses; a note's is published or revoked.
   const noteStatus = q.status === undefined ? undefined : q.status === 'active' ? 'published' : 'revoked'
   const nts = include.has('notes') && !indicatorOnly ? noteFilters({ ...q, status: noteStatus }) : null
-  return { indicators: ind, notes: nts, sightings: include.has('sightings') && ind !== null }
+  // Drafts (four-eyes) never leave in an export, not even to their own organisation.
+  return { indicators: ind && [...ind, draftsOut(indicators)], notes: nts && [...nts, draftsOut(notes)], sightings: include.has('sightings') && ind !== null }
 }
 
 async function sightingsOf(tx: Tx, ids: string[]): Promise<StixObject[]> {
   if (ids.length === 0) return []
   const rs = await rows<Record<string, unknown>>(
     tx,
-    sql`select s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.stix_id, sum(s.count)::text as count, count(*)::int as reports,
+    sql`select s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.stix_id, i.handling_code, sum(s.count)::text as count, count(*)::int as reports,
                min(s.seen_at) as first_seen, max(s.seen_at) as last_seen, min(s.created_at) as first_reported, max(s.created_at) as last_reported
         from sightings s join indicators i on i.id = s.indicator_id
         where s.indicator_id in (${sql.join(
           ids.map((id) => sql`${id}::uuid`),
           sql`, `,
         )})
-        group by s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.stix_id
+        group by s.indicator_id, s.organisation_id, s.outcome, i.tlp, i.stix_id, i.handling_code
         order by s.indicator_id, s.organisation_id, s.outcome`,
   )
   const d = (v: unknown) => new Date(v as string)
@@ -63,6 +66,7 @@ async function sightingsOf(tx: Tx, ids: string[]): Promise<StixObject[]> {
       organisationId: String(r.organisation_id),
       outcome: String(r.outcome),
       tlp: String(r.tlp),
+      handlingCode: String(r.handling_code),
       count: Number(r.count),
       reports: Number(r.reports),
       firstSeen: d(r.first_seen),
@@ -100,9 +104,17 @@ async function* pages<R extends { id: string; createdAt: Date }>(
 
 /**
  * The bundle as JSON text chunks. `run` gives each page a transaction carrying the actor; the
- * objects written are counted into `stats`.
+ * objects written are counted into `stats`. An evidential export (`stats.withheld` a number) leaves
+ * out other organisations' H1 items the caller has no consent for, counting them there.
  */
-export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, stats: { objects: number }): AsyncGenerator<string> {
+export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, stats: { objects: number; withheld?: number }): AsyncGenerator<string> {
+  /** The page without what an evidential export must leave out. */
+  const evidential = async <R extends { id: string; organisationId: string; handlingCode: string }>(page: R[]): Promise<R[]> => {
+    if (stats.withheld === undefined) return page
+    const held = await run((tx) => withheldH1(tx, actor.organisationId, page))
+    stats.withheld += held.size
+    return held.size ? page.filter((r) => !held.has(r.id)) : page
+  }
   let first = true
   const emit = (objs: StixObject[]) => {
     let out = ''
@@ -114,7 +126,7 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
     return out
   }
   yield `{"type":"bundle","id":"bundle--${randomUUID()}","objects":[`
-  // Every fixed definition (stix.registry.ts): each reference to one resolves.
+  // Every fixed definition (stix.registry.ts: TLP and handling-code markings among them): each reference to one resolves.
   yield emit([...FIXED_OBJECTS])
   const seen = new Set<string>()
   const carried = new Set<string>(FIXED_OBJECTS.map((o) => o.id))
@@ -128,7 +140,8 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
         .where(and(...where, after))
         .orderBy(asc(indicators.createdAt), asc(indicators.id))
         .limit(PAGE)) as IndicatorRow[]
-    for await (const page of pages(run, fetch, indicators)) {
+    for await (const all of pages(run, fetch, indicators)) {
+      const page = await evidential(all)
       const objs = page.map((r) => toStixIndicator(r, actor.organisationId)).filter((o): o is StixObject => o !== null)
       const extra = await run(async (tx) => {
         const sights = plan.sightings
@@ -169,7 +182,8 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
         .where(and(...where, after))
         .orderBy(asc(notes.createdAt), asc(notes.id))
         .limit(PAGE)) as NoteRow[]
-    for await (const page of pages(run, fetch, notes)) {
+    for await (const all of pages(run, fetch, notes)) {
+      const page = await evidential(all)
       const ids = await run((tx) =>
         identities(
           tx,

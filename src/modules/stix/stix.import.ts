@@ -23,7 +23,8 @@ import { indicatorCreate } from '../indicators/indicators.schemas.js'
 import { checkInsert, type IndicatorInsert } from '../indicators/indicators.service.js'
 import { insertIndicators, type ImportedStix } from '../indicators/indicators.repository.js'
 import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
-import { DCX_PROPERTIES_EXT, TLP_BY_MARKING } from './stix.constants.js'
+import { DCX_PROPERTIES_EXT, HANDLING_BY_MARKING, TLP_BY_MARKING } from './stix.constants.js'
+import { HANDLING_CODES, type HandlingCode } from '../handling/handling.js'
 import { credibilityFromConfidence } from './stix.mapping.js'
 import { columnDescription, keptProperties, pushedAlong, tagsOf } from './stix.provenance.js'
 import { FIXED_BY_ID } from './stix.registry.js'
@@ -68,6 +69,26 @@ export function tlpFromMarkings(refs: unknown): Tlp | undefined {
   return found.sort((a, b) => TLPS.indexOf(b) - TLPS.indexOf(a))[0]
 }
 
+/**
+ * The SIENA handling code an object carries: DCX's extension when the object came from DCX, else
+ * its handling marking (of several, the highest code); H0 when it has none. H3's restriction
+ * comes from the extension's handling_note (without one, the object is refused as invalid).
+ */
+export function handlingFrom(o: Rec, ext: Rec): { handlingCode: HandlingCode; handlingNote?: string } {
+  const note = typeof ext.handling_note === 'string' ? { handlingNote: ext.handling_note.replaceAll('\u0000', '').slice(0, 500) } : {}
+  if (HANDLING_CODES.includes(ext.handling_code as HandlingCode)) {
+    const code = ext.handling_code as HandlingCode
+    return code === 'H3' ? { handlingCode: code, ...note } : { handlingCode: code }
+  }
+  const found = strings(o.object_marking_refs)
+    .map((r) => HANDLING_BY_MARKING.get(r))
+    .filter((c): c is HandlingCode => c !== undefined)
+    .sort()
+    .reverse()[0]
+  const code = found ?? 'H0'
+  return code === 'H3' ? { handlingCode: code, ...note } : { handlingCode: code }
+}
+
 function toInput(o: Rec, type: string, value: string, placement: Placement) {
   const ext = isRec(o.extensions) && isRec(o.extensions[DCX_PROPERTIES_EXT]) ? (o.extensions[DCX_PROPERTIES_EXT] as Rec) : {}
   const confidence = int(o.confidence, 0, 100)
@@ -89,6 +110,7 @@ function toInput(o: Rec, type: string, value: string, placement: Placement) {
     validUntil: date(o.valid_until) ?? null,
     tags: tagsOf(o.labels),
     countries: [...new Set(strings(ext.countries).filter(isCountryCode))].slice(0, 60),
+    ...handlingFrom(o, ext),
   }
 }
 

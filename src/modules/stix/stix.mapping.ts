@@ -5,7 +5,8 @@ import type { IndicatorRow, NoteRow, OrganisationRow } from '../../db/schema/ind
 import type { Tlp } from '../../access/visibility.js'
 import type { IndicatorType } from '../indicators/normalize.js'
 import { withProvenance } from './stix.provenance.js'
-import { DCX_PROPERTIES_EXT, DCX_UUID_NAMESPACE, HASH_NAMES, OBSERVABLE, TLP_MARKING_IDS } from './stix.constants.js'
+import { DCX_PROPERTIES_EXT, DCX_UUID_NAMESPACE, HANDLING_MARKING_IDS, HASH_NAMES, OBSERVABLE, TLP_MARKING_IDS } from './stix.constants.js'
+import type { HandlingCode } from '../handling/handling.js'
 
 export type StixObject = Record<string, unknown> & { type: string; id: string }
 
@@ -37,7 +38,15 @@ export function credibilityFromConfidence(confidence: number | undefined): numbe
 }
 
 const ts = (d: Date) => d.toISOString()
-const marking = (tlp: string) => [TLP_MARKING_IDS[tlp as Tlp] ?? TLP_MARKING_IDS.amber]
+/** The object's markings: its TLP and, when it has one, its SIENA handling code. */
+const marking = (tlp: string, handling?: string) => [
+  TLP_MARKING_IDS[tlp as Tlp] ?? TLP_MARKING_IDS.amber,
+  ...(handling && HANDLING_MARKING_IDS[handling as HandlingCode] ? [HANDLING_MARKING_IDS[handling as HandlingCode]] : []),
+]
+const handlingProps = (r: { handlingCode: string; handlingNote: string | null }) => ({
+  handling_code: r.handlingCode,
+  ...(r.handlingNote ? { handling_note: r.handlingNote } : {}),
+})
 /** STIX lists must not be empty (minItems 1): leave the property out instead. */
 const list = (name: string, xs: readonly string[]) => (xs.length ? { [name]: [...xs] } : {})
 const ext = (props: Record<string, unknown>) => ({
@@ -91,7 +100,7 @@ function dcxIndicator(r: IndicatorRow, validFrom: Date, confidence: number | und
     ...list('labels', r.tags),
     ...(confidence !== undefined ? { confidence } : {}),
     revoked: r.status === 'revoked',
-    object_marking_refs: marking(r.tlp),
+    object_marking_refs: marking(r.tlp, r.handlingCode),
     ...ext({
       dcx_type: r.type,
       ...(r.network ? { network: r.network } : {}),
@@ -102,6 +111,7 @@ function dcxIndicator(r: IndicatorRow, validFrom: Date, confidence: number | und
       ...(r.sharingGroupId ? { sharing_group_id: r.sharingGroupId } : {}),
       value_visibility: r.valueVisibility,
       ...list('countries', r.countries),
+      ...handlingProps(r),
       version: r.version,
     }),
   }
@@ -156,8 +166,15 @@ export function toStixReport(n: NoteRow): StixObject {
     lang: n.language,
     ...list('labels', n.topics),
     revoked: n.status === 'revoked',
-    object_marking_refs: marking(n.tlp),
-    ...ext({ summary: n.summary, ...list('topics', n.topics), ...list('sectors', n.sectors), distribution: n.distribution, version: n.version }),
+    object_marking_refs: marking(n.tlp, n.handlingCode),
+    ...ext({
+      summary: n.summary,
+      ...list('topics', n.topics),
+      ...list('sectors', n.sectors),
+      distribution: n.distribution,
+      ...handlingProps(n),
+      version: n.version,
+    }),
   }
 }
 
@@ -187,6 +204,8 @@ export interface SightingAggregate {
   firstReported: Date
   lastReported: Date
   tlp: string
+  /** The sighted indicator's handling code: its sightings are marked with it too. */
+  handlingCode?: string
 }
 
 /**
@@ -207,7 +226,7 @@ export function toStixSighting(s: SightingAggregate): StixObject {
     sighting_of_ref: s.indicatorStixId ?? `indicator--${s.indicatorId}`,
     where_sighted_refs: [identityRef(s.organisationId)],
     summary: true,
-    object_marking_refs: marking(s.tlp),
+    object_marking_refs: marking(s.tlp, s.handlingCode),
     ...ext({ outcome: s.outcome, reports: s.reports }),
   }
 }

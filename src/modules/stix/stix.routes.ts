@@ -35,7 +35,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         tags,
         operationId: 'exportStix',
         summary:
-          'A STIX 2.1 bundle of the indicators, notes and sightings the caller may see (reader; list filters apply); ?signed=true adds a detached JWS in X-DCX-Signature',
+          'A STIX 2.1 bundle of the indicators, notes and sightings the caller may see (reader; list filters apply); ?signed=true adds a detached JWS in X-DCX-Signature and is evidential: H1 items of other organisations without their consent are left out, X-DCX-Withheld says how many',
         produces: [STIX_MEDIA_TYPE],
         querystring: exportQuery,
         response: { 200: z.string().describe('A STIX 2.1 bundle'), ...problems(400, 401, 403, 429, 500) },
@@ -50,21 +50,23 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       const { signed: _s, ...filters } = req.query
       const stamp = new Date().toISOString().replaceAll(':', '-')
       reply.type(STIX_MEDIA_TYPE).header('content-disposition', `attachment; filename="dcx-export-${stamp}.json"`).header('cache-control', 'no-store')
-      const stats = { objects: 0 }
+      const stats: { objects: number; withheld?: number } = { objects: 0 }
       if (req.query.signed === 'true') {
         // The signature covers the exact bytes, so a signed export is assembled (in one
         // transaction) before it is sent; its digest goes into the audit event. The signing key
         // is confirmed current first, outside the transaction.
         await app.keys.fresh()
+        // Evidential: other organisations' H1 items without the provider's consent stay out.
+        stats.withheld = 0
         const out = await req.ctx.tx(async (tx, audit) => {
           let text = ''
           for await (const chunk of bundleChunks((fn) => fn(tx), actor, plan, stats)) text += chunk
           const bytes = Buffer.from(text, 'utf8')
           const sig = signDetached(app.keys, bytes)
-          audit.set({ details: { filters, signed: true, objects: stats.objects, sha256: sig.sha256, kid: sig.kid } })
+          audit.set({ details: { filters, signed: true, objects: stats.objects, withheld: stats.withheld, sha256: sig.sha256, kid: sig.kid } })
           return { bytes, jws: sig.jws }
         })
-        reply.header('x-dcx-signature', out.jws)
+        reply.header('x-dcx-signature', out.jws).header('x-dcx-withheld', String(stats.withheld))
         return reply.send(out.bytes as unknown as string)
       }
       // Unsigned: the audit event is written first (fail closed), then pages stream, each read in

@@ -26,6 +26,7 @@ import { AppError } from '../../core/errors.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import { keysetAfter } from '../../core/paging.js'
 import { canSee } from '../../access/visibility.js'
+import { draftsOut } from '../handling/publication.js'
 import { indicatorColumns } from '../indicators/indicators.repository.js'
 import { noteColumns } from '../notes/notes.repository.js'
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from '../stix/stix.mapping.js'
@@ -141,12 +142,13 @@ const indicatorVersion = sql`(case when ${indicators.version} = 1 and ${indicato
 const indicatorIn = (actor: Actor, c: Collection, below: string | undefined): SQL[] => [
   canSee(indicators),
   inCollection(c, actor, indicators),
+  draftsOut(indicators),
   ...(below !== undefined ? [sql`${indicators.changeXid} < ${below}::xid8`] : []),
 ]
 
 function itemConditions(actor: Actor, c: Collection, kind: 'indicator' | 'report', f: Filter, below: string | undefined): SQL[] {
   const t = kind === 'indicator' ? indicators : notes
-  const where: SQL[] = kind === 'indicator' ? indicatorIn(actor, c, below) : [canSee(notes), inCollection(c, actor, notes)]
+  const where: SQL[] = kind === 'indicator' ? indicatorIn(actor, c, below) : [canSee(notes), inCollection(c, actor, notes), draftsOut(notes)]
   if (kind === 'report' && below !== undefined) where.push(sql`${notes.changeXid} < ${below}::xid8`)
   if (f.addedAfter) where.push(gt(t.updatedAt, f.addedAfter))
   if (f.ids) {
