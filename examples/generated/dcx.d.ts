@@ -655,6 +655,11 @@ export interface components {
             tags: string[];
             /** @default [] */
             countries: string[];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         IndicatorPatch: {
             /** @enum {string} */
@@ -677,6 +682,11 @@ export interface components {
             validUntil?: string | null;
             tags?: string[];
             countries?: string[];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         BulkRequest: {
             /** @description Up to 1,000 IndicatorCreate objects; each is validated on its own */
@@ -724,6 +734,11 @@ export interface components {
              */
             distribution: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         NotePatch: {
             title?: string;
@@ -737,6 +752,11 @@ export interface components {
             /** @enum {string} */
             distribution?: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         /** @description A STIX 2.1 bundle (application/stix+json or application/json) */
         StixBundle: {
@@ -989,7 +1009,14 @@ export interface components {
             tags: string[];
             countries: string[];
             /** @enum {string} */
-            status: "active" | "revoked";
+            status: "draft" | "active" | "revoked" | "erased";
+            /**
+             * Format: date-time
+             * @description When the owner reviews the item: extend it or erase it (default from the owner's retention settings)
+             */
+            reviewBy: string;
+            /** @description review_due once reviewBy has passed (the item is in its owner's review queue; erased 30 days after reviewBy unless extended); null for revoked or erased items */
+            reviewStatus: ("current" | "review_due") | null;
             version: number;
             /**
              * Format: date-time
@@ -1138,7 +1165,14 @@ export interface components {
             distribution: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId: string | null;
             /** @enum {string} */
-            status: "published" | "revoked";
+            status: "draft" | "published" | "revoked" | "erased";
+            /**
+             * Format: date-time
+             * @description When the owner reviews the note: extend it or erase it (default from the owner's retention settings)
+             */
+            reviewBy: string;
+            /** @description review_due once reviewBy has passed (the item is in its owner's review queue; erased 30 days after reviewBy unless extended); null for revoked or erased items */
+            reviewStatus: ("current" | "review_due") | null;
             version: number;
             /**
              * Format: date-time
@@ -1170,7 +1204,7 @@ export interface components {
             distribution: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId: string | null;
             /** @enum {string} */
-            status: "published" | "revoked";
+            status: "draft" | "published" | "revoked" | "erased";
             version: number;
             /**
              * Format: uuid

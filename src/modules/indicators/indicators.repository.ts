@@ -67,6 +67,8 @@ const BATCH_COLUMNS = [
   ['valid_until', 'timestamptz'],
   ['tags', 'text[]'],
   ['countries', 'text[]'],
+  // null: the BEFORE INSERT trigger fills the owner's default.
+  ['review_by', 'timestamptz'],
 ] as const
 const BATCH_HEAD = `insert into indicators (${BATCH_COLUMNS.map((c) => c[0]).join(', ')})
   select ${BATCH_COLUMNS.map((c) => c[0]).join(', ')} from jsonb_to_recordset(`
@@ -104,6 +106,7 @@ export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: s
     valid_until: v.validUntil ? v.validUntil.toISOString() : null,
     tags: v.tags,
     countries: v.countries,
+    review_by: v.reviewBy ? v.reviewBy.toISOString() : null,
   }))
   const json = JSON.stringify(records).replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd')
   const rs = await rows<{ id: string; updated_at: string | Date }>(tx, sql`${sql.raw(BATCH_HEAD)}${json}${sql.raw(BATCH_TAIL)}`)

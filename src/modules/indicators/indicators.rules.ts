@@ -5,6 +5,7 @@ import type { Distribution, Tlp } from '../../access/visibility.js'
 import { normalizeIndicator, type IndicatorType } from './normalize.js'
 import type { IndicatorRow } from '../../db/schema/index.js'
 import type { Indicator } from './indicators.schemas.js'
+import { reviewStatusOf } from '../retention/review-by.js'
 
 export function invalidFields(fields: FieldProblem[]): AppError {
   return new AppError('validation', fields.map((f) => `${f.name}: ${f.reason}`).join('; '), fields)
@@ -67,6 +68,8 @@ export function toIndicator(row: IndicatorRow, viewerOrganisationId: string): In
     tags: row.tags,
     countries: row.countries,
     status: row.status as Indicator['status'],
+    reviewBy: row.reviewBy.toISOString(),
+    reviewStatus: reviewStatusOf(row.status, row.reviewBy),
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -15,6 +15,17 @@ const tag = z
   .max(64)
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
 const isoDate = z.iso.datetime({ offset: true }).describe('RFC 3339 date-time')
+/** A writer's review-by date (modules/retention/review-by.ts checks it is ahead, at most 60 months). */
+export const reviewByInput = z.iso
+  .datetime({ offset: true })
+  .describe("RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period")
+/** An item's review state, beside its status (which a passed review-by date does not change). */
+export const reviewStatus = z
+  .enum(['current', 'review_due'])
+  .nullable()
+  .describe(
+    "review_due once reviewBy has passed (the item is in its owner's review queue; erased 30 days after reviewBy unless extended); null for revoked or erased items",
+  )
 
 export const indicator = z
   .object({
@@ -36,7 +47,9 @@ export const indicator = z
     validUntil: timestamp.nullable(),
     tags: z.array(z.string()),
     countries: z.array(z.string()),
-    status: z.enum(['active', 'revoked']),
+    status: z.enum(['draft', 'active', 'revoked', 'erased']),
+    reviewBy: timestamp.describe("When the owner reviews the item: extend it or erase it (default from the owner's retention settings)"),
+    reviewStatus: reviewStatus,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -55,6 +68,7 @@ const inputFields = {
   validUntil: isoDate.nullable().optional(),
   tags: z.array(tag).max(50).default([]),
   countries: z.array(countryCode).max(60).default([]),
+  reviewBy: reviewByInput.optional(),
 }
 
 export const indicatorCreate = z
@@ -84,6 +98,7 @@ export const indicatorPatch = z
     validUntil: isoDate.nullable().optional(),
     tags: z.array(tag).max(50).optional(),
     countries: z.array(countryCode).max(60).optional(),
+    reviewBy: reviewByInput.optional(),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')

@@ -16,6 +16,7 @@ import { normalizeIndicator } from './normalize.js'
 import { invalidFields, placementProblems, toIndicator } from './indicators.rules.js'
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
+import { reviewByProblems } from '../retention/review-by.js'
 
 const columns = indicatorColumns
 
@@ -83,7 +84,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
  * (assertUsableGroup, or usableGroups for a batch) before it is written.
  */
 export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
-  const problems = placementProblems(input, prefix)
+  const problems = [...placementProblems(input, prefix), ...reviewByProblems(input.reviewBy, `${prefix}.reviewBy`)]
   const n = normalizeIndicator(input.type, input.value)
   if (!n.ok) problems.unshift({ name: `${prefix}.value`, reason: n.reason })
   // The (type, normalized_value) b-tree holds at most ~2,700 bytes per entry.
@@ -110,6 +111,8 @@ export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
     validUntil: input.validUntil ? new Date(input.validUntil) : null,
     tags: [...new Set(input.tags)],
     countries: [...new Set(input.countries)],
+    // None given: the database's trigger sets creation plus the owner's retention period.
+    ...(input.reviewBy ? { reviewBy: new Date(input.reviewBy) } : {}),
   }
 }
 
@@ -177,7 +180,7 @@ export const indicatorsService = {
         validUntil: patch.validUntil !== undefined ? patch.validUntil : row.validUntil,
         countries: patch.countries,
       } as Parameters<typeof placementProblems>[0]
-      const problems = placementProblems(merged)
+      const problems = [...placementProblems(merged), ...reviewByProblems(patch.reviewBy, 'body.reviewBy')]
       if (problems.length) throw invalidFields(problems)
       // Only a change of placement is checked against the group: an item whose owner has since
       // left its group can still have its description or grading corrected.
@@ -195,6 +198,7 @@ export const indicatorsService = {
           ...(patch.credibility !== undefined ? { credibility: patch.credibility } : {}),
           ...(patch.tags !== undefined ? { tags: [...new Set(patch.tags)] } : {}),
           ...(patch.countries !== undefined ? { countries: [...new Set(patch.countries)] } : {}),
+          ...(patch.reviewBy !== undefined ? { reviewBy: new Date(patch.reviewBy) } : {}),
           tlp: merged.tlp,
           distribution: merged.distribution,
           sharingGroupId: merged.sharingGroupId ?? null,

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { page, sector, timestamp, uuid } from '../../core/schemas.js'
-import { distribution, tlp } from '../indicators/indicators.schemas.js'
+import { distribution, reviewByInput, reviewStatus, tlp } from '../indicators/indicators.schemas.js'
 
 export const TOPICS = [
   'detection',
@@ -34,7 +34,9 @@ export const note = z
     tlp,
     distribution,
     sharingGroupId: uuid.nullable(),
-    status: z.enum(['published', 'revoked']),
+    status: z.enum(['draft', 'published', 'revoked', 'erased']),
+    reviewBy: timestamp.describe("When the owner reviews the note: extend it or erase it (default from the owner's retention settings)"),
+    reviewStatus: reviewStatus,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -52,6 +54,7 @@ export const noteCreate = z
     tlp: tlp.default('amber'),
     distribution: distribution.default('organisation'),
     sharingGroupId: z.uuid().nullable().optional(),
+    reviewBy: reviewByInput.optional(),
   })
   .strict()
   .meta({ id: 'NoteCreate' })
@@ -67,6 +70,7 @@ export const notePatch = z
     tlp: tlp.optional(),
     distribution: distribution.optional(),
     sharingGroupId: z.uuid().nullable().optional(),
+    reviewBy: reviewByInput.optional(),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
@@ -89,7 +93,7 @@ export const noteListQuery = z
 export const notePage = page(note).meta({ id: 'NotePage' })
 
 export const noteRevision = note
-  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true })
+  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true, reviewBy: true, reviewStatus: true })
   .extend({ noteId: uuid, editedBy: uuid.nullable(), createdAt: timestamp })
   .meta({ id: 'NoteRevision' })
 export const noteRevisionList = z.object({ items: z.array(noteRevision), nextCursor: z.string().nullable() }).meta({ id: 'NoteRevisionList' })

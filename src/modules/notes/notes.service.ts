@@ -13,6 +13,7 @@ import { invalidFields, placementProblems } from '../indicators/indicators.rules
 import { touched } from '../indicators/indicators.service.js'
 import { noteColumns, noteFilters } from './notes.repository.js'
 import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
+import { reviewByProblems, reviewStatusOf } from '../retention/review-by.js'
 
 const columns = noteColumns
 
@@ -34,7 +35,15 @@ function content(r: NoteRow | NoteRevisionRow) {
 }
 
 export function toNote(r: NoteRow): Note {
-  return { id: r.id, organisationId: r.organisationId, ...content(r), createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() }
+  return {
+    id: r.id,
+    organisationId: r.organisationId,
+    ...content(r),
+    reviewBy: r.reviewBy.toISOString(),
+    reviewStatus: reviewStatusOf(r.status, r.reviewBy),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  }
 }
 
 async function findReadable(tx: Tx, ctx: Ctx, id: string) {
@@ -56,7 +65,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string) {
   return row as NoteRow
 }
 
-async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
+export async function saveRevision(tx: Tx, r: NoteRow, editedBy: string | null) {
   await tx.insert(noteRevisions).values({
     noteId: r.id,
     organisationId: r.organisationId,
@@ -77,13 +86,19 @@ async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
 
 export const notesService = {
   async create(ctx: Ctx, input: NoteCreate) {
-    const problems = placementProblems(input)
+    const problems = [...placementProblems(input), ...reviewByProblems(input.reviewBy, 'body.reviewBy')]
     if (problems.length) throw invalidFields(problems)
     return ctx.tx(async (tx, audit) => {
       if (input.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, 'body.sharingGroupId')
       const [row] = await tx
         .insert(notes)
-        .values({ ...input, sharingGroupId: input.sharingGroupId ?? null, organisationId: ctx.actor.organisationId, createdBy: ctx.actor.accountId })
+        .values({
+          ...input,
+          reviewBy: input.reviewBy ? new Date(input.reviewBy) : undefined,
+          sharingGroupId: input.sharingGroupId ?? null,
+          organisationId: ctx.actor.organisationId,
+          createdBy: ctx.actor.accountId,
+        })
         .returning(columns)
       await saveRevision(tx, row as NoteRow, ctx.actor.accountId)
       audit.set({ resourceId: row?.id, details: { title: input.title, tlp: input.tlp, distribution: input.distribution } })
@@ -120,13 +135,13 @@ export const notesService = {
       const distribution = patch.distribution ?? (row.distribution as Note['distribution'])
       const sharingGroupId = patch.sharingGroupId !== undefined ? patch.sharingGroupId : distribution !== 'sharing_group' ? null : row.sharingGroupId
       const placement = { tlp: patch.tlp ?? (row.tlp as Note['tlp']), distribution, sharingGroupId }
-      const problems = placementProblems(placement)
+      const problems = [...placementProblems(placement), ...reviewByProblems(patch.reviewBy, 'body.reviewBy')]
       if (problems.length) throw invalidFields(problems)
       const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
       if (placementChanged && distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
       const [updated] = await tx
         .update(notes)
-        .set({ ...patch, ...placement, version: row.version + 1, ...touched() })
+        .set({ ...patch, ...placement, reviewBy: patch.reviewBy ? new Date(patch.reviewBy) : undefined, version: row.version + 1, ...touched() })
         .where(and(eq(notes.id, id), eq(notes.version, row.version)))
         .returning(columns)
       if (!updated) throw preconditionFailed(row.version + 1)
