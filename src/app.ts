@@ -32,6 +32,7 @@ import statsRoutes from './modules/stats/stats.routes.js'
 import auditRoutes from './modules/audit/audit.routes.js'
 import stixRoutes from './modules/stix/stix.routes.js'
 import taxiiRoutes from './modules/taxii/taxii.routes.js'
+import retentionRoutes from './modules/retention/retention.routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -168,6 +169,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(statsRoutes)
       await v1.register(auditRoutes)
       await v1.register(stixRoutes)
+      await v1.register(retentionRoutes)
     },
     { prefix: '/v1' },
   )

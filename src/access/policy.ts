@@ -80,6 +80,12 @@ export const POLICY = {
   updateNote: WRITE,
   revokeNote: WRITE,
 
+  // Review and retention: the queue lists the caller's own organisation's items only; a
+  // decision (extend or erase) is a write by the owner.
+  listReviewQueue: READ,
+  reviewIndicator: WRITE,
+  reviewNote: WRITE,
+
   listChanges: READ,
   getStats: READ,
   exportStix: READ,

@@ -179,6 +179,7 @@ export default fp(
           { name: 'sharing-groups', description: 'Named sets of organisations that items can be shared with' },
           { name: 'indicators', description: 'Risk indicators, matching, sightings and correlations' },
           { name: 'notes', description: 'Best-practice notes and their revisions' },
+          { name: 'retention', description: 'Review-by dates, the review queue, extension and erasure' },
           { name: 'changes', description: 'Feed of created, updated and revoked items the caller may see' },
           { name: 'audit', description: 'Audit events, export, verification and checkpoints' },
           { name: 'stats', description: 'Counts for the annual monitoring report' },
