@@ -33,6 +33,7 @@ import auditRoutes from './modules/audit/audit.routes.js'
 import stixRoutes from './modules/stix/stix.routes.js'
 import taxiiRoutes from './modules/taxii/taxii.routes.js'
 import retentionRoutes from './modules/retention/retention.routes.js'
+import retention from './plugins/retention.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -153,6 +154,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(policy)
   await app.register(batchLimit)
   await app.register(ops)
+  await app.register(retention)
 
   // Feature modules under /v1.
   await app.register(

@@ -66,6 +66,11 @@ const envSchema = z.object({
   // Tests run the keeper themselves.
   DCX_STATS_KEEPER: bool.default(true),
   DCX_STATS_INTERVAL_MS: int(500, 3_600_000).default(5_000),
+  // The retention job (modules/retention/retention.job.ts): every DCX_RETENTION_INTERVAL_MS,
+  // erase the items left 30 days past their review-by date. Safe on every node at once (an
+  // advisory lock); tests run it themselves.
+  DCX_RETENTION_JOB: bool.default(true),
+  DCX_RETENTION_INTERVAL_MS: int(1_000, 86_400_000).default(3_600_000),
 })
 
 export interface Config {
@@ -101,6 +106,9 @@ export interface Config {
   /** Run the statistics keeper on its timer in this process, every statsIntervalMs. */
   readonly statsKeeper: boolean
   readonly statsIntervalMs: number
+  /** Run the retention job on its timer in this process, every retentionIntervalMs. */
+  readonly retentionJob: boolean
+  readonly retentionIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -157,6 +165,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditChainTimer: e.DCX_AUDIT_CHAIN_TIMER,
     statsKeeper: e.DCX_STATS_KEEPER,
     statsIntervalMs: e.DCX_STATS_INTERVAL_MS,
+    retentionJob: e.DCX_RETENTION_JOB,
+    retentionIntervalMs: e.DCX_RETENTION_INTERVAL_MS,
   })
 }
 

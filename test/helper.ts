@@ -42,6 +42,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DCX_AUDIT_CHAIN_TIMER: 'false',
     // Nor maintenance: a test that needs it calls app.statsKeeper.runOnce() or turns it on.
     DCX_STATS_KEEPER: 'false',
+    // Nor retention: a test that needs it calls app.retentionJob.runOnce().
+    DCX_RETENTION_JOB: 'false',
     ...env,
   })
   return env.DCX_SECRET_HASH_COST ? config : Object.freeze({ ...config, secretHashCost: TEST_SECRET_HASH_COST })
