@@ -33,6 +33,7 @@ import auditRoutes from './modules/audit/audit.routes.js'
 import stixRoutes from './modules/stix/stix.routes.js'
 import taxiiRoutes from './modules/taxii/taxii.routes.js'
 import retentionRoutes from './modules/retention/retention.routes.js'
+import retractionRoutes from './modules/retention/retractions.routes.js'
 import retention from './plugins/retention.js'
 
 declare module 'fastify' {
@@ -172,6 +173,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(auditRoutes)
       await v1.register(stixRoutes)
       await v1.register(retentionRoutes)
+      await v1.register(retractionRoutes)
     },
     { prefix: '/v1' },
   )

@@ -85,6 +85,12 @@ export const POLICY = {
   listReviewQueue: READ,
   reviewIndicator: WRITE,
   reviewNote: WRITE,
+  // Retraction notices: a receiving organisation's readers (often a partner system holding only
+  // reader) see and acknowledge its own; an owner's readers see who was told about its item.
+  listRetractions: READ,
+  acknowledgeRetraction: READ,
+  listIndicatorRetractions: READ,
+  listNoteRetractions: READ,
 
   listChanges: READ,
   getStats: READ,

@@ -20,6 +20,7 @@ export const RESOURCE_TYPES = [
   'taxii',
   'route',
   'review',
+  'retraction',
 ] as const
 export type ResourceType = (typeof RESOURCE_TYPES)[number]
 
@@ -86,6 +87,10 @@ export const AUDIT_EVENTS = {
   // erase also writes the erasure event below, in the same transaction.
   listReviewQueue: { type: 'review.queue.list', resource: 'review', details: ['limit', 'returned'] },
   reviewIndicator: { type: 'indicator.review', resource: 'indicator', details: ['decision', 'reason', 'reviewBy', 'previousReviewBy', 'version'] },
+  listRetractions: { type: 'retraction.list', resource: 'retraction', details: ['limit', 'returned'] },
+  acknowledgeRetraction: { type: 'retraction.acknowledge', resource: 'retraction', details: ['itemId', 'kind', 'reason'] },
+  listIndicatorRetractions: { type: 'indicator.retraction.list', resource: 'indicator', details: ['returned'] },
+  listNoteRetractions: { type: 'note.retraction.list', resource: 'note', details: ['returned'] },
   reviewNote: { type: 'note.review', resource: 'note', details: ['decision', 'reason', 'reviewBy', 'previousReviewBy', 'version'] },
 
   listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned'] },

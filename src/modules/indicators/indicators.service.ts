@@ -17,6 +17,7 @@ import { invalidFields, placementProblems, toIndicator } from './indicators.rule
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
 import { reviewByProblems } from '../retention/review-by.js'
+import { recordReceipts, retractionOf, sendRetractions } from '../retention/receipts.js'
 
 const columns = indicatorColumns
 
@@ -139,7 +140,11 @@ export const indicatorsService = {
   },
 
   async get(ctx: Ctx, id: string) {
-    return ctx.tx(async (tx) => toIndicator(await findReadable(tx, ctx, id), ctx.actor.organisationId))
+    return ctx.tx(async (tx) => {
+      const row = await findReadable(tx, ctx, id)
+      await recordReceipts(tx, 'indicator', ctx.actor.organisationId, [row])
+      return toIndicator(row, ctx.actor.organisationId)
+    })
   },
 
   async list(ctx: Ctx, q: IndicatorListQuery) {
@@ -162,6 +167,7 @@ export const indicatorsService = {
             .limit(q.limit + 1)) as IndicatorRow[])
       const { cursor: _c, limit, ...filters } = q
       const page = pageOf(rs, limit, (r) => toIndicator(r, ctx.actor.organisationId))
+      await recordReceipts(tx, 'indicator', ctx.actor.organisationId, page.items)
       audit.set({ details: { filters, limit, returned: page.items.length } })
       return page
     })
@@ -210,6 +216,8 @@ export const indicatorsService = {
         .where(and(eq(indicators.id, id), eq(indicators.version, row.version)))
         .returning(columns)
       if (!updated) throw preconditionFailed(row.version + 1)
+      const retraction = retractionOf(row, updated)
+      if (retraction) await sendRetractions(tx, 'indicator', id, retraction, updated.version)
       audit.set({ details: { changed: Object.keys(patch), version: updated.version } })
       return toIndicator(updated as IndicatorRow, ctx.actor.organisationId)
     })
@@ -226,6 +234,7 @@ export const indicatorsService = {
         .set({ status: 'revoked', version: row.version + 1, ...touched() })
         .where(eq(indicators.id, id))
         .returning(columns)
+      if (updated) await sendRetractions(tx, 'indicator', id, 'revoked', updated.version)
       audit.set({ details: { changed: ['status'], version: updated?.version } })
       return toIndicator(updated as IndicatorRow, ctx.actor.organisationId)
     })

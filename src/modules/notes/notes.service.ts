@@ -14,6 +14,7 @@ import { touched } from '../indicators/indicators.service.js'
 import { noteColumns, noteFilters } from './notes.repository.js'
 import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
 import { reviewByProblems, reviewStatusOf } from '../retention/review-by.js'
+import { recordReceipts, retractionOf, sendRetractions } from '../retention/receipts.js'
 
 const columns = noteColumns
 
@@ -107,7 +108,11 @@ export const notesService = {
   },
 
   async get(ctx: Ctx, id: string) {
-    return ctx.tx(async (tx) => toNote(await findReadable(tx, ctx, id)))
+    return ctx.tx(async (tx) => {
+      const row = await findReadable(tx, ctx, id)
+      await recordReceipts(tx, 'note', ctx.actor.organisationId, [row])
+      return toNote(row)
+    })
   },
 
   async list(ctx: Ctx, q: NoteListQuery) {
@@ -123,6 +128,7 @@ export const notesService = {
         .limit(q.limit + 1)) as NoteRow[]
       const { cursor: _c, limit, ...filters } = q
       const page = pageOf(rs, limit, toNote)
+      await recordReceipts(tx, 'note', ctx.actor.organisationId, page.items)
       audit.set({ details: { filters, limit, returned: page.items.length } })
       return page
     })
@@ -146,6 +152,8 @@ export const notesService = {
         .returning(columns)
       if (!updated) throw preconditionFailed(row.version + 1)
       await saveRevision(tx, updated as NoteRow, ctx.actor.accountId)
+      const retraction = retractionOf(row, updated)
+      if (retraction) await sendRetractions(tx, 'note', id, retraction, updated.version)
       audit.set({ details: { changed: Object.keys(patch), version: updated.version } })
       return toNote(updated as NoteRow)
     })
@@ -162,6 +170,7 @@ export const notesService = {
         .where(eq(notes.id, id))
         .returning(columns)
       await saveRevision(tx, updated as NoteRow, ctx.actor.accountId)
+      if (updated) await sendRetractions(tx, 'note', id, 'revoked', updated.version)
       audit.set({ details: { changed: ['status'], version: updated?.version } })
       return toNote(updated as NoteRow)
     })

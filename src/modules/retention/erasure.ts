@@ -18,6 +18,7 @@ import { touched } from '../indicators/indicators.service.js'
 import { noteColumns } from '../notes/notes.repository.js'
 import { saveRevision } from '../notes/notes.service.js'
 import { ERASURE_EVENTS } from '../../audit/events.js'
+import { sendRetractions } from './receipts.js'
 
 export type ItemKind = 'indicator' | 'note'
 
@@ -65,6 +66,8 @@ export async function eraseItem<K extends ItemKind>(tx: Tx, kind: K, id: string,
   }
   // The row is locked: its version cannot have moved.
   if (!erased) throw new Error(`erasure of ${kind} ${id}: the locked row changed`)
+  // Every organisation that received it is told it is gone.
+  await sendRetractions(tx, kind, id, 'erased', erased.version)
   const spec = ERASURE_EVENTS[kind]
   await tx.insert(auditEvents).values({
     accountId: by.accountId,
