@@ -170,3 +170,20 @@ t.test('acknowledge; the owner sees who was told and who acknowledged; nobody el
   const note = await postNote(app, O.contributor.token)
   t.same(json(await owner.get(`/v1/notes/${note.id}/retractions`)).items, [])
 })
+
+t.test('pulled through TAXII, or exported as STIX, then revoked', async (t) => {
+  const { taxii } = await import('../interop/support.js')
+  const { COMMUNITY_COLLECTION } = await import('../../src/modules/taxii/taxii.collections.js')
+  const pulled = await postIndicator(app, O.contributor.token)
+  const one = await taxii(app, X.reader.token).get(`/taxii2/dcx/collections/${COMMUNITY_COLLECTION}/objects/indicator--${pulled.id}/`)
+  t.equal(one.statusCode, 200, one.body.slice(0, 200))
+  await owner.delete(`/v1/indicators/${pulled.id}`)
+  t.match(await pending(X.reader.token, pulled.id), [{ reason: 'revoked' }], 'the TAXII puller is told')
+
+  const exported = await postIndicator(app, O.contributor.token)
+  const ex = await as(app, Y.reader.token).get(`/v1/export/stix?organisationId=${O.org.id}`)
+  t.equal(ex.statusCode, 200)
+  t.ok(ex.body.includes(exported.id))
+  await owner.delete(`/v1/indicators/${exported.id}`)
+  t.match(await pending(Y.reader.token, exported.id), [{ reason: 'revoked' }], 'the exporter is told')
+})

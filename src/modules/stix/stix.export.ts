@@ -14,6 +14,7 @@ import { noteColumns, noteFilters } from '../notes/notes.repository.js'
 import { PREAMBLE, tlpMarkingDefinition } from './stix.constants.js'
 import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type StixObject } from './stix.mapping.js'
 import type { ExportQuery } from './stix.schemas.js'
+import { recordReceipts } from '../retention/receipts.js'
 
 const PAGE = 500
 export type Run = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
@@ -118,13 +119,17 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
 
   if (plan.indicators) {
     const where = plan.indicators
-    const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx
+    const fetch = async (tx: Tx, after: SQL | undefined) => {
+      const rs = (await tx
         .select(indicatorColumns)
         .from(indicators)
         .where(and(...where, after))
         .orderBy(asc(indicators.createdAt), asc(indicators.id))
         .limit(PAGE)) as IndicatorRow[]
+      // Exported: received (retraction notices reach the exporter, modules/retention/receipts.ts).
+      await recordReceipts(tx, 'indicator', actor.organisationId, rs)
+      return rs
+    }
     for await (const page of pages(run, fetch, indicators)) {
       const objs = page.map((r) => toStixIndicator(r, actor.organisationId)).filter((o): o is StixObject => o !== null)
       const extra = await run(async (tx) => {
@@ -142,13 +147,16 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
   }
   if (plan.notes) {
     const where = plan.notes
-    const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx
+    const fetch = async (tx: Tx, after: SQL | undefined) => {
+      const rs = (await tx
         .select(noteColumns)
         .from(notes)
         .where(and(...where, after))
         .orderBy(asc(notes.createdAt), asc(notes.id))
         .limit(PAGE)) as NoteRow[]
+      await recordReceipts(tx, 'note', actor.organisationId, rs)
+      return rs
+    }
     for await (const page of pages(run, fetch, notes)) {
       const ids = await run((tx) =>
         identities(

@@ -17,6 +17,7 @@ import { indicatorColumns } from '../indicators/indicators.repository.js'
 import { noteColumns } from '../notes/notes.repository.js'
 import { toStixIndicator, toStixReport, type StixObject } from '../stix/stix.mapping.js'
 import { inCollection, type Collection } from './taxii.collections.js'
+import { recordReceipts } from '../retention/receipts.js'
 
 export const DEFAULT_LIMIT = 100
 export const MAX_LIMIT = 1000
@@ -143,6 +144,19 @@ export async function page(tx: Tx, actor: Actor, c: Collection, f: Filter, horiz
   const more = fetched.length > f.limit
   const last = kept.at(-1)
   const entries = kept.map((x) => toEntry(x.kind, x.row, actor)).filter((e): e is Entry => e !== null)
+  // Pulled through TAXII (objects, an object, a manifest): received, for retraction notices.
+  await recordReceipts(
+    tx,
+    'indicator',
+    actor.organisationId,
+    kept.filter((x) => x.kind === 'indicator').map((x) => x.row),
+  )
+  await recordReceipts(
+    tx,
+    'note',
+    actor.organisationId,
+    kept.filter((x) => x.kind === 'report').map((x) => x.row),
+  )
   return { entries, more, ...(more && last ? { next: encodeCursor([last.row.updatedAt.toISOString(), last.row.id]) } : {}) }
 }
 
