@@ -65,3 +65,65 @@ for (const kind of ['indicator', 'note'] as const) {
     })
   }
 }
+
+// Retraction notices: `own` owns the item, `other` received it and was told.
+async function retracted(kind: 'indicator' | 'note') {
+  const item = kind === 'indicator' ? await postIndicator(app, own.contributor.token) : await postNote(app, own.contributor.token)
+  await as(app, other.reader.token).get(`/v1/${kind}s/${item.id}`)
+  await as(app, own.contributor.token).delete(`/v1/${kind}s/${item.id}`)
+  const list = (await as(app, other.reader.token).get('/v1/retractions?limit=500')).json() as { items: { id: string; itemId: string }[] }
+  const notice = list.items.find((n) => n.itemId === item.id)
+  if (!notice) throw new Error('fixture: no notice')
+  return { itemId: item.id, noticeId: notice.id }
+}
+const readers = (s: number): Record<Caller, number> => ({ reader: s, contributor: s, org_admin: s, auditor: 403, platform_admin: 403, anon: 401 })
+
+t.test('GET /v1/retractions: reader+ of any organisation, each its own notices', async (t) => {
+  const { itemId } = await retracted('indicator')
+  for (const [org, name] of [
+    [own, 'owner'],
+    [other, 'recipient'],
+  ] as const) {
+    for (const c of CALLERS) {
+      const res = await as(app, tokenOf(org, c)).get('/v1/retractions?limit=500')
+      t.equal(res.statusCode, readers(200)[c], `${name} ${c}`)
+      if (res.statusCode === 200) {
+        const has = (res.json() as { items: { itemId: string }[] }).items.some((n) => n.itemId === itemId)
+        t.equal(has, org === other, `${name} ${c}: listed only for the recipient`)
+      }
+    }
+  }
+})
+
+t.test('POST /v1/retractions/{id}/ack: the recipient’s reader+ only; the owner 404', async (t) => {
+  for (const [org, name, allowed] of [
+    [own, 'owner', 404],
+    [other, 'recipient', 200],
+  ] as const) {
+    for (const c of CALLERS) {
+      const { noticeId } = await retracted('indicator')
+      const res = await as(app, tokenOf(org, c)).post(`/v1/retractions/${noticeId}/ack`)
+      t.equal(res.statusCode, readers(allowed)[c], `${name} ${c}`)
+      const after = ((await as(app, other.reader.token).get('/v1/retractions?limit=500')).json() as { items: { id: string }[] }).items.some(
+        (n) => n.id === noticeId,
+      )
+      t.equal(after, res.statusCode !== 200, `${name} ${c}: acknowledged only when allowed`)
+    }
+  }
+})
+
+for (const kind of ['indicator', 'note'] as const) {
+  t.test(`GET /v1/${kind}s/{id}/retractions: the owner’s reader+ only; others 404`, async (t) => {
+    const { itemId } = await retracted(kind)
+    for (const [org, name, allowed] of [
+      [own, 'owner', 200],
+      [other, 'recipient', 404],
+    ] as const) {
+      for (const c of CALLERS) {
+        const res = await as(app, tokenOf(org, c)).get(`/v1/${kind}s/${itemId}/retractions`)
+        t.equal(res.statusCode, readers(allowed)[c], `${name} ${c}`)
+        if (res.statusCode === 200) t.equal((res.json() as { items: unknown[] }).items.length, 1, 'the one organisation told')
+      }
+    }
+  })
+}
