@@ -39,6 +39,9 @@ import auditRoutes from './modules/audit/audit.routes.js'
 import stixRoutes from './modules/stix/stix.routes.js'
 import taxiiRoutes from './modules/taxii/taxii.routes.js'
 import screeningRoutes from './modules/screening/screening.routes.js'
+import retentionRoutes from './modules/retention/retention.routes.js'
+import retractionRoutes from './modules/retention/retractions.routes.js'
+import retention from './plugins/retention.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -162,6 +165,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   await app.register(policy)
   await app.register(batchLimit)
   await app.register(ops)
+  await app.register(retention)
 
   // Feature modules under /v1.
   await app.register(
@@ -183,6 +187,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(auditRoutes)
       await v1.register(stixRoutes)
       await v1.register(screeningRoutes)
+      await v1.register(retentionRoutes)
+      await v1.register(retractionRoutes)
     },
     { prefix: '/v1' },
   )

@@ -79,6 +79,11 @@ const envSchema = z.object({
   DCX_SCREENING_DAILY_QUOTA: int(1, 100_000_000).default(100_000),
   DCX_SCREENING_TAGGER: bool.default(true),
   DCX_SCREENING_TAG_INTERVAL_MS: int(500, 3_600_000).default(5_000),
+  // The retention job (modules/retention/retention.job.ts): every DCX_RETENTION_INTERVAL_MS,
+  // erase the items left 30 days past their review-by date. Safe on every node at once (an
+  // advisory lock); tests run it themselves.
+  DCX_RETENTION_JOB: bool.default(true),
+  DCX_RETENTION_INTERVAL_MS: int(1_000, 86_400_000).default(3_600_000),
 })
 
 export interface Config {
@@ -125,6 +130,9 @@ export interface Config {
     readonly tagger: boolean
     readonly tagIntervalMs: number
   }
+  /** Run the retention job on its timer in this process, every retentionIntervalMs. */
+  readonly retentionJob: boolean
+  readonly retentionIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -189,6 +197,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tagger: e.DCX_SCREENING_TAGGER,
       tagIntervalMs: e.DCX_SCREENING_TAG_INTERVAL_MS,
     }),
+    retentionJob: e.DCX_RETENTION_JOB,
+    retentionIntervalMs: e.DCX_RETENTION_INTERVAL_MS,
   })
 }
 

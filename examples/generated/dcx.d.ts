@@ -820,6 +820,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/review-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your organisation's items whose review-by date has passed (not revoked or erased), oldest date first */
+        get: operations["listReviewQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/indicators/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Review an indicator of your organisation: extend its review-by date, or erase it (value and free text wiped), with a reason */
+        post: operations["reviewIndicator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notes/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Review a note of your organisation: extend its review-by date, or erase it (title, summary, body and every revision wiped), with a reason */
+        post: operations["reviewNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retractions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retraction notices to your organisation not yet acknowledged: items it received that were since revoked, erased, narrowed or made match_only */
+        get: operations["listRetractions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retractions/{id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge a retraction notice to your organisation (the owner sees who acknowledged); repeating it changes nothing */
+        post: operations["acknowledgeRetraction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/indicators/{id}/retractions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Owner only: the organisations told that this indicator was retracted, and which acknowledged */
+        get: operations["listIndicatorRetractions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notes/{id}/retractions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Owner only: the organisations told that this note was retracted, and which acknowledged */
+        get: operations["listNoteRetractions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -979,6 +1098,11 @@ export interface components {
             handlingCode: "H0" | "H1" | "H2" | "H3";
             /** @description The restriction, in words: required with H3 (1–500 characters), refused with H0–H2 */
             handlingNote?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         IndicatorPatch: {
             /** @enum {string} */
@@ -1007,6 +1131,11 @@ export interface components {
              */
             handlingCode?: "H0" | "H1" | "H2" | "H3";
             handlingNote?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         BulkRequest: {
             /** @description Up to 1,000 IndicatorCreate objects; each is validated on its own */
@@ -1062,6 +1191,11 @@ export interface components {
             handlingCode: "H0" | "H1" | "H2" | "H3";
             /** @description The restriction, in words: required with H3 (1–500 characters), refused with H0–H2 */
             handlingNote?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         NotePatch: {
             title?: string;
@@ -1081,6 +1215,11 @@ export interface components {
              */
             handlingCode?: "H0" | "H1" | "H2" | "H3";
             handlingNote?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period
+             */
+            reviewBy?: string;
         };
         Approval: {
             /** @description Recorded in the audit event */
@@ -1125,6 +1264,17 @@ export interface components {
             type: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
             /** @description Local hits only (8 bytes each) */
             tags: string[];
+        };
+        ReviewDecision: {
+            /** @enum {string} */
+            decision: "extend" | "erase";
+            /**
+             * Format: date-time
+             * @description extend: the new review-by date (required), in the future and at most 60 months ahead
+             */
+            reviewBy?: string;
+            /** @description Why the item is kept or erased: recorded in the audit event */
+            reason: string;
         };
         /** @description RFC 9457 problem details */
         Problem: {
@@ -1449,11 +1599,18 @@ export interface components {
             handlingCode: "H0" | "H1" | "H2" | "H3";
             handlingNote: string | null;
             /**
-             * @description draft: four-eyes publication pending, seen by the own organisation only
+             * @description draft: four-eyes publication pending, seen by the own organisation only; erased: value and free text wiped (a tombstone)
              * @enum {string}
              */
-            status: "draft" | "active" | "revoked";
+            status: "draft" | "active" | "revoked" | "erased";
             review: components["schemas"]["Review"];
+            /**
+             * Format: date-time
+             * @description When the owner reviews the item: extend it or erase it (default from the owner's retention settings)
+             */
+            reviewBy: string;
+            /** @description review_due once reviewBy has passed (the item is in its owner's review queue; erased 30 days after reviewBy unless extended); null for revoked or erased items */
+            reviewStatus: ("current" | "review_due") | null;
             version: number;
             /**
              * Format: date-time
@@ -1607,11 +1764,18 @@ export interface components {
             handlingCode: "H0" | "H1" | "H2" | "H3";
             handlingNote: string | null;
             /**
-             * @description draft: four-eyes publication pending, seen by the own organisation only
+             * @description draft: four-eyes publication pending, seen by the own organisation only; erased: title, summary and body wiped (a tombstone)
              * @enum {string}
              */
-            status: "draft" | "published" | "revoked";
+            status: "draft" | "published" | "revoked" | "erased";
             review: components["schemas"]["Review"];
+            /**
+             * Format: date-time
+             * @description When the owner reviews the note: extend it or erase it (default from the owner's retention settings)
+             */
+            reviewBy: string;
+            /** @description review_due once reviewBy has passed (the item is in its owner's review queue; erased 30 days after reviewBy unless extended); null for revoked or erased items */
+            reviewStatus: ("current" | "review_due") | null;
             version: number;
             /**
              * Format: date-time
@@ -1646,10 +1810,10 @@ export interface components {
             handlingCode: "H0" | "H1" | "H2" | "H3";
             handlingNote: string | null;
             /**
-             * @description draft: four-eyes publication pending, seen by the own organisation only
+             * @description draft: four-eyes publication pending, seen by the own organisation only; erased: title, summary and body wiped (a tombstone)
              * @enum {string}
              */
-            status: "draft" | "published" | "revoked";
+            status: "draft" | "published" | "revoked" | "erased";
             version: number;
             /**
              * Format: uuid
@@ -1699,12 +1863,25 @@ export interface components {
         };
         ChangePage: {
             items: {
-                /** @enum {string} */
-                kind: "indicator" | "note";
+                /**
+                 * @description retracted: a tombstone for an erased item (itemKind says which); delete your copy
+                 * @enum {string}
+                 */
+                kind: "indicator" | "note" | "retracted";
                 /** Format: uuid */
                 id: string;
                 /** @enum {string} */
-                action: "created" | "updated" | "revoked";
+                action: "created" | "updated" | "revoked" | "retracted";
+                /**
+                 * @description On a retracted tombstone: what the item was
+                 * @enum {string}
+                 */
+                itemKind?: "indicator" | "note";
+                /**
+                 * @description On a retracted tombstone: why
+                 * @enum {string}
+                 */
+                reason?: "erased";
                 version: number;
                 changedAt: string;
                 indicator?: components["schemas"]["Indicator"];
@@ -1928,6 +2105,110 @@ export interface components {
         };
         ScreeningDisclosurePage: {
             items: components["schemas"]["ScreeningDisclosure"][];
+            nextCursor: string | null;
+        };
+        ReviewQueueItem: {
+            /** @enum {string} */
+            kind: "indicator" | "note";
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            /** @enum {string} */
+            status: "draft" | "active" | "published";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            reviewBy: string;
+            /**
+             * Format: date-time
+             * @description reviewBy + 30 days: when the retention job erases the item unless it is extended
+             */
+            eraseAfter: string;
+            version: number;
+        };
+        ReviewQueuePage: {
+            items: components["schemas"]["ReviewQueueItem"][];
+            nextCursor: string | null;
+        };
+        RetractionNotice: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            /** @enum {string} */
+            kind: "indicator" | "note";
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            itemId: string;
+            /**
+             * Format: uuid
+             * @description The organisation that retracted the item: its contact card is in the directory
+             */
+            ownerId: string;
+            /**
+             * Format: uuid
+             * @description The organisation told (the one that received the item)
+             */
+            organisationId: string;
+            /** @enum {string} */
+            reason: "revoked" | "erased" | "narrowed" | "match_only";
+            /** @description The version of the item that retracted it */
+            itemVersion: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            createdAt: string;
+            acknowledgedAt: string | null;
+            acknowledgedBy: string | null;
+        };
+        RetractionNoticePage: {
+            items: components["schemas"]["RetractionNotice"][];
+            nextCursor: string | null;
+        };
+        RetractionsSentPage: {
+            items: {
+                /**
+                 * Format: uuid
+                 * @description UUID
+                 */
+                id: string;
+                /** @enum {string} */
+                kind: "indicator" | "note";
+                /**
+                 * Format: uuid
+                 * @description UUID
+                 */
+                itemId: string;
+                /**
+                 * Format: uuid
+                 * @description The organisation that retracted the item: its contact card is in the directory
+                 */
+                ownerId: string;
+                /**
+                 * Format: uuid
+                 * @description The organisation told (the one that received the item)
+                 */
+                organisationId: string;
+                /** @enum {string} */
+                reason: "revoked" | "erased" | "narrowed" | "match_only";
+                /** @description The version of the item that retracted it */
+                itemVersion: number;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 date-time (UTC)
+                 */
+                createdAt: string;
+                acknowledgedAt: string | null;
+                acknowledgedBy: string | null;
+                organisationName: string;
+            }[];
             nextCursor: string | null;
         };
         Readiness: {
@@ -8326,6 +8607,701 @@ export interface operations {
             };
             /** @description The caller's role may not do this */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReviewQueue: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueuePage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviewIndicator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewDecision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Indicator"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reviewNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewDecision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRetractions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetractionNoticePage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acknowledgeRetraction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetractionNotice"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listIndicatorRetractions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetractionsSentPage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listNoteRetractions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetractionsSentPage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;

@@ -99,6 +99,17 @@ export const POLICY = {
   sendBackIndicator: WRITE,
   approveNote: WRITE,
   sendBackNote: WRITE,
+  // Review and retention: the queue lists the caller's own organisation's items only; a
+  // decision (extend or erase) is a write by the owner.
+  listReviewQueue: READ,
+  reviewIndicator: WRITE,
+  reviewNote: WRITE,
+  // Retraction notices: a receiving organisation's readers (often a partner system holding only
+  // reader) see and acknowledge its own; an owner's readers see who was told about its item.
+  listRetractions: READ,
+  acknowledgeRetraction: READ,
+  listIndicatorRetractions: READ,
+  listNoteRetractions: READ,
 
   listChanges: READ,
   getStats: READ,

@@ -22,6 +22,8 @@ export const RESOURCE_TYPES = [
   'taxii',
   'route',
   'screening',
+  'review',
+  'retraction',
 ] as const
 export type ResourceType = (typeof RESOURCE_TYPES)[number]
 
@@ -101,6 +103,16 @@ export const AUDIT_EVENTS = {
   sendBackNote: { type: 'note.send_back', resource: 'note', details: ['author', 'reason', 'version'] },
 
   listChanges: { type: 'change.list', resource: 'change', details: ['cursor', 'returned', 'justification'] },
+  // Review and retention (modules/retention): the queue, and the owner's decision. A decision to
+  // erase also writes the erasure event below, in the same transaction.
+  listReviewQueue: { type: 'review.queue.list', resource: 'review', details: ['limit', 'returned'] },
+  reviewIndicator: { type: 'indicator.review', resource: 'indicator', details: ['decision', 'reason', 'reviewBy', 'previousReviewBy', 'version'] },
+  listRetractions: { type: 'retraction.list', resource: 'retraction', details: ['limit', 'returned'] },
+  acknowledgeRetraction: { type: 'retraction.acknowledge', resource: 'retraction', details: ['itemId', 'kind', 'reason'] },
+  listIndicatorRetractions: { type: 'indicator.retraction.list', resource: 'indicator', details: ['returned'] },
+  listNoteRetractions: { type: 'note.retraction.list', resource: 'note', details: ['returned'] },
+  reviewNote: { type: 'note.review', resource: 'note', details: ['decision', 'reason', 'reviewBy', 'previousReviewBy', 'version'] },
+
   getStats: { type: 'stats.read', resource: 'stats', details: ['from', 'to'] },
 
   // Never a tested value: the server has none (blinded elements and tags are not recorded either).
@@ -151,6 +163,16 @@ export const SYSTEM_EVENTS = {
 export function eventSpec(operation: unknown): EventSpec | undefined {
   return typeof operation === 'string' && Object.hasOwn(AUDIT_EVENTS, operation) ? AUDIT_EVENTS[operation as AuditedOperation] : undefined
 }
+
+/**
+ * Erasure, recorded by the one erasure function (modules/retention/erasure.ts) whoever triggers
+ * it: an owner's review decision (with that request's account) or the retention job (no account;
+ * client id dcx:retention, the owner organisation), in the transaction that erases.
+ */
+export const ERASURE_EVENTS = {
+  indicator: { type: 'indicator.erase', resource: 'indicator', details: ['trigger', 'reason', 'reviewBy', 'previousStatus', 'version'] },
+  note: { type: 'note.erase', resource: 'note', details: ['trigger', 'reason', 'reviewBy', 'previousStatus', 'version'] },
+} as const satisfies Record<string, EventSpec>
 
 /** A request to a path no route serves (under /v1 or /taxii2): recorded, with what was asked. */
 export const UNKNOWN_ROUTE: EventSpec = { type: 'route.unknown', resource: 'route', details: [] }

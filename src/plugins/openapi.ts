@@ -184,6 +184,7 @@ export default fp(
           { name: 'notes', description: 'Best-practice notes and their revisions' },
           { name: 'screening', description: 'Oblivious screening (RFC 9497 VOPRF): keys, tag digest, evaluate, resolve, disclosures' },
           { name: 'handling', description: 'SIENA handling codes: H1 consents, H2 share requests' },
+          { name: 'retention', description: 'Review-by dates, the review queue, extension and erasure' },
           { name: 'changes', description: 'Feed of created, updated and revoked items the caller may see' },
           { name: 'audit', description: 'Audit events, export, verification and checkpoints' },
           { name: 'stats', description: 'Counts for the annual monitoring report' },

@@ -86,6 +86,13 @@ const EXPECT: Record<string, Row> = {
   sendBackIndicator: contributorPlus(200),
   approveNote: contributorPlus(200),
   sendBackNote: contributorPlus(200),
+  listReviewQueue: readerPlus(200),
+  reviewIndicator: contributorPlus(200),
+  reviewNote: contributorPlus(200),
+  listRetractions: readerPlus(200),
+  acknowledgeRetraction: readerPlus(200),
+  listIndicatorRetractions: readerPlus(200),
+  listNoteRetractions: readerPlus(200),
   listChanges: readerPlus(200),
   getStats: readerPlus(200),
   listAuditEvents: auditReaders(200),
@@ -142,6 +149,20 @@ const newNote = () =>
 const newGroup = () => created(admin.token, '/v1/sharing-groups', { name: unique('group'), organisationIds: [other.id] })
 
 const indicatorId = await newIndicator()
+// A retraction notice to the organisation: it read another organisation's indicator, since revoked.
+const otherWriter = await createAccount(app, other.id, ['contributor'])
+const retractedId = await created(otherWriter.token, '/v1/indicators', {
+  type: 'vendor_alias',
+  value: unique('Vendor'),
+  distribution: 'community',
+  tlp: 'green',
+})
+await call(acct.reader.token, 'GET', `/v1/indicators/${retractedId}`)
+await call(otherWriter.token, 'DELETE', `/v1/indicators/${retractedId}`)
+const noticeId = ((await call(acct.reader.token, 'GET', '/v1/retractions')).json() as { items: { id: string; itemId: string }[] }).items.find(
+  (n) => n.itemId === retractedId,
+)?.id
+if (!noticeId) throw new Error('fixture: no retraction notice')
 const noteId = await newNote()
 const groupId = await newGroup()
 
@@ -287,6 +308,21 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   sendBackIndicator: async () => ({ method: 'POST', url: `/v1/indicators/${await draftIndicator()}/send-back`, body: { reason: 'check the source' } }),
   approveNote: async () => ({ method: 'POST', url: `/v1/notes/${await draftNote()}/approve`, body: {} }),
   sendBackNote: async () => ({ method: 'POST', url: `/v1/notes/${await draftNote()}/send-back`, body: { reason: 'check the source' } }),
+  listReviewQueue: () => ({ method: 'GET', url: '/v1/review-queue?limit=5' }),
+  listRetractions: () => ({ method: 'GET', url: '/v1/retractions?limit=5' }),
+  acknowledgeRetraction: () => ({ method: 'POST', url: `/v1/retractions/${noticeId}/ack` }),
+  listIndicatorRetractions: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}/retractions` }),
+  listNoteRetractions: () => ({ method: 'GET', url: `/v1/notes/${noteId}/retractions` }),
+  reviewIndicator: async () => ({
+    method: 'POST',
+    url: `/v1/indicators/${await newIndicator()}/review`,
+    body: { decision: 'erase', reason: 'function-level check' },
+  }),
+  reviewNote: () => ({
+    method: 'POST',
+    url: `/v1/notes/${noteId}/review`,
+    body: { decision: 'extend', reviewBy: new Date(Date.now() + 90 * 86_400_000).toISOString(), reason: 'function-level check' },
+  }),
   listChanges: () => ({ method: 'GET', url: '/v1/changes?limit=5' }),
   getStats: () => ({ method: 'GET', url: `/v1/stats?from=${new Date(Date.now() - 3_600_000).toISOString()}` }),
   listAuditEvents: () => ({ method: 'GET', url: `/v1/audit/events?organisationId=${org.id}&limit=5` }),

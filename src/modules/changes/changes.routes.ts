@@ -19,9 +19,11 @@ import { guardConsultation } from '../../access/justification.js'
 import { anyPersonal } from '../indicators/personal-data.js'
 
 const change = z.object({
-  kind: z.enum(['indicator', 'note']),
+  kind: z.enum(['indicator', 'note', 'retracted']).describe('retracted: a tombstone for an erased item (itemKind says which); delete your copy'),
   id: z.uuid(),
-  action: z.enum(['created', 'updated', 'revoked']),
+  action: z.enum(['created', 'updated', 'revoked', 'retracted']),
+  itemKind: z.enum(['indicator', 'note']).optional().describe('On a retracted tombstone: what the item was'),
+  reason: z.enum(['erased']).optional().describe('On a retracted tombstone: why'),
   version: z.number().int(),
   changedAt: z.string(),
   indicator: indicator.optional(),

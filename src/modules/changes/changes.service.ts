@@ -5,6 +5,7 @@ import type { Ctx } from '../../access/scope.js'
 import type { IndicatorRow, NoteRow } from '../../db/schema/index.js'
 import { toIndicator } from '../indicators/indicators.rules.js'
 import { toNote } from '../notes/notes.service.js'
+import { recordReceipts } from '../retention/receipts.js'
 import { changesRepository as repo, type FeedPosition } from './changes.repository.js'
 
 export function changesService() {
@@ -23,10 +24,34 @@ export function changesService() {
         ].sort((a, b) => (a.xid === b.xid ? a.seq - b.seq : a.xid < b.xid ? -1 : 1))
         const page = merged.slice(0, limit)
         const last = page.at(-1)
+        await recordReceipts(
+          tx,
+          'indicator',
+          actor.organisationId,
+          page.filter((c) => c.kind === 'indicator').map((c) => c.row),
+        )
+        await recordReceipts(
+          tx,
+          'note',
+          actor.organisationId,
+          page.filter((c) => c.kind === 'note').map((c) => c.row),
+        )
         audit.set({ details: { cursor, returned: page.length } })
         return {
           items: page.map((c) => {
             const r = c.row as IndicatorRow & NoteRow
+            // An erased item: a tombstone only (DESIGN §7, "Retraction"), nothing of its content.
+            if (r.status === 'erased') {
+              return {
+                kind: 'retracted' as const,
+                id: r.id,
+                action: 'retracted' as const,
+                itemKind: c.kind,
+                reason: 'erased' as const,
+                version: r.version,
+                changedAt: r.updatedAt.toISOString(),
+              }
+            }
             const action = r.status === 'revoked' ? 'revoked' : r.version === 1 ? 'created' : 'updated'
             return {
               kind: c.kind,

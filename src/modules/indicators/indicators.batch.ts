@@ -1,6 +1,7 @@
 // The two batch calls partner systems live on: bulk ingest (up to 1,000 items, per-item results,
 // valid items committed even when others fail) and match (up to 10,000 values screened in one
 // set-based query — the call a postal operator makes for a whole parcel batch).
+import { recordReceipts } from '../retention/receipts.js'
 import { createHash, randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { indicators } from '../../db/schema/index.js'
@@ -136,6 +137,12 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
         status: r.status,
       })),
     }))
+    await recordReceipts(
+      tx,
+      'indicator',
+      ctx.actor.organisationId,
+      found.map((r) => ({ id: r.id, organisationId: r.organisation_id })),
+    )
     audit.set({ details: { ...matchQueryDigest(values), matchedValues: byIdx.size, matches: found.length } })
     return { results }
   })

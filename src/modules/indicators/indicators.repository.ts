@@ -75,6 +75,8 @@ const BATCH_COLUMNS = [
   ['handling_code', 'text'],
   ['handling_note', 'text'],
   ['status', 'text'],
+  // null: the BEFORE INSERT trigger fills the owner's default.
+  ['review_by', 'timestamptz'],
 ] as const
 // A column a batch may leave out that has a default: the default, not null.
 const BATCH_DEFAULTS: Record<string, string> = { status: `coalesce(status, 'active')`, handling_code: `coalesce(handling_code, 'H0')` }
@@ -130,6 +132,7 @@ export async function insertIndicators(tx: Tx, batch: (IndicatorInsert & { id: s
     handling_code: v.handlingCode ?? null,
     handling_note: v.handlingNote ?? null,
     status: v.status ?? null,
+    review_by: v.reviewBy ? v.reviewBy.toISOString() : null,
   }))
   const json = JSON.stringify(records).replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd')
   const rs = await rows<{ id: string; updated_at: string | Date }>(tx, sql`${sql.raw(BATCH_HEAD)}${json}${sql.raw(BATCH_TAIL)}`)

@@ -6,6 +6,7 @@ import { normalizeIndicator, type IndicatorType } from './normalize.js'
 import type { IndicatorRow } from '../../db/schema/index.js'
 import type { Indicator } from './indicators.schemas.js'
 import { reviewOf } from '../handling/publication.js'
+import { reviewStatusOf } from '../retention/review-by.js'
 
 export function invalidFields(fields: FieldProblem[]): AppError {
   return new AppError('validation', fields.map((f) => `${f.name}: ${f.reason}`).join('; '), fields)
@@ -71,6 +72,8 @@ export function toIndicator(row: IndicatorRow, viewerOrganisationId: string): In
     handlingNote: row.handlingNote,
     status: row.status as Indicator['status'],
     review: reviewOf(row),
+    reviewBy: row.reviewBy.toISOString(),
+    reviewStatus: reviewStatusOf(row.status, row.reviewBy),
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -17,6 +17,17 @@ const tag = z
   .max(64)
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
 const isoDate = z.iso.datetime({ offset: true }).describe('RFC 3339 date-time')
+/** A writer's review-by date (modules/retention/review-by.ts checks it is ahead, at most 60 months). */
+export const reviewByInput = z.iso
+  .datetime({ offset: true })
+  .describe("RFC 3339 date-time, in the future and at most 60 months ahead; default: creation plus the owner's retention period")
+/** An item's review state, beside its status (which a passed review-by date does not change). */
+export const reviewStatus = z
+  .enum(['current', 'review_due'])
+  .nullable()
+  .describe(
+    "review_due once reviewBy has passed (the item is in its owner's review queue; erased 30 days after reviewBy unless extended); null for revoked or erased items",
+  )
 
 export const indicator = z
   .object({
@@ -39,8 +50,12 @@ export const indicator = z
     tags: z.array(z.string()),
     countries: z.array(z.string()),
     ...handlingOutput,
-    status: z.enum(['draft', 'active', 'revoked']).describe('draft: four-eyes publication pending, seen by the own organisation only'),
+    status: z
+      .enum(['draft', 'active', 'revoked', 'erased'])
+      .describe('draft: four-eyes publication pending, seen by the own organisation only; erased: value and free text wiped (a tombstone)'),
     review,
+    reviewBy: timestamp.describe("When the owner reviews the item: extend it or erase it (default from the owner's retention settings)"),
+    reviewStatus: reviewStatus,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -60,6 +75,7 @@ const inputFields = {
   tags: z.array(tag).max(50).default([]),
   countries: z.array(countryCode).max(60).default([]),
   ...handlingCreateFields,
+  reviewBy: reviewByInput.optional(),
 }
 
 export const indicatorCreate = z
@@ -90,6 +106,7 @@ export const indicatorPatch = z
     tags: z.array(tag).max(50).optional(),
     countries: z.array(countryCode).max(60).optional(),
     ...handlingPatchFields,
+    reviewBy: reviewByInput.optional(),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')

@@ -18,6 +18,8 @@ import { handlingProblems, mergedHandling } from '../handling/handling.js'
 import { draftOnCreate, refuseUnreviewedWidening } from '../handling/publication.js'
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
+import { reviewByProblems } from '../retention/review-by.js'
+import { recordReceipts, retractionOf, sendRetractions } from '../retention/receipts.js'
 
 const columns = indicatorColumns
 
@@ -85,7 +87,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string): Promise<IndicatorRow> {
  * (assertUsableGroup, or usableGroups for a batch) before it is written.
  */
 export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
-  const problems = [...placementProblems(input, prefix), ...handlingProblems(input, prefix)]
+  const problems = [...placementProblems(input, prefix), ...handlingProblems(input, prefix), ...reviewByProblems(input.reviewBy, `${prefix}.reviewBy`)]
   const n = normalizeIndicator(input.type, input.value)
   if (!n.ok) problems.unshift({ name: `${prefix}.value`, reason: n.reason })
   // The (type, normalized_value) b-tree holds at most ~2,700 bytes per entry.
@@ -114,6 +116,8 @@ export function checkInsert(ctx: Ctx, input: IndicatorCreate, prefix = 'body') {
     countries: [...new Set(input.countries)],
     handlingCode: input.handlingCode,
     handlingNote: input.handlingNote ?? null,
+    // None given: the database's trigger sets creation plus the owner's retention period.
+    ...(input.reviewBy ? { reviewBy: new Date(input.reviewBy) } : {}),
   }
 }
 
@@ -140,7 +144,11 @@ export const indicatorsService = {
   },
 
   async get(ctx: Ctx, id: string) {
-    return ctx.tx(async (tx) => toIndicator(await findReadable(tx, ctx, id), ctx.actor.organisationId))
+    return ctx.tx(async (tx) => {
+      const row = await findReadable(tx, ctx, id)
+      await recordReceipts(tx, 'indicator', ctx.actor.organisationId, [row])
+      return toIndicator(row, ctx.actor.organisationId)
+    })
   },
 
   async list(ctx: Ctx, q: IndicatorListQuery) {
@@ -163,6 +171,7 @@ export const indicatorsService = {
             .limit(q.limit + 1)) as IndicatorRow[])
       const { cursor: _c, limit, ...filters } = q
       const page = pageOf(rs, limit, (r) => toIndicator(r, ctx.actor.organisationId))
+      await recordReceipts(tx, 'indicator', ctx.actor.organisationId, page.items)
       audit.set({ details: { filters, limit, returned: page.items.length } })
       return page
     })
@@ -182,7 +191,7 @@ export const indicatorsService = {
         countries: patch.countries,
       } as Parameters<typeof placementProblems>[0]
       const handling = mergedHandling(row, patch)
-      const problems = [...placementProblems(merged), ...handlingProblems(handling)]
+      const problems = [...placementProblems(merged), ...handlingProblems(handling), ...reviewByProblems(patch.reviewBy, 'body.reviewBy')]
       if (problems.length) throw invalidFields(problems)
       // Only a change of placement is checked against the group: an item whose owner has since
       // left its group can still have its description or grading corrected.
@@ -207,6 +216,7 @@ export const indicatorsService = {
           ...(patch.credibility !== undefined ? { credibility: patch.credibility } : {}),
           ...(patch.tags !== undefined ? { tags: [...new Set(patch.tags)] } : {}),
           ...(patch.countries !== undefined ? { countries: [...new Set(patch.countries)] } : {}),
+          ...(patch.reviewBy !== undefined ? { reviewBy: new Date(patch.reviewBy) } : {}),
           tlp: merged.tlp,
           ...handling,
           distribution: merged.distribution,
@@ -219,6 +229,8 @@ export const indicatorsService = {
         .where(and(eq(indicators.id, id), eq(indicators.version, row.version)))
         .returning(columns)
       if (!updated) throw preconditionFailed(row.version + 1)
+      const retraction = retractionOf(row, updated)
+      if (retraction) await sendRetractions(tx, 'indicator', id, retraction, updated.version)
       audit.set({ details: { changed: Object.keys(patch), version: updated.version } })
       return toIndicator(updated as IndicatorRow, ctx.actor.organisationId)
     })
@@ -235,6 +247,7 @@ export const indicatorsService = {
         .set({ status: 'revoked', version: row.version + 1, ...touched() })
         .where(eq(indicators.id, id))
         .returning(columns)
+      if (updated) await sendRetractions(tx, 'indicator', id, 'revoked', updated.version)
       audit.set({ details: { changed: ['status'], version: updated?.version } })
       return toIndicator(updated as IndicatorRow, ctx.actor.organisationId)
     })

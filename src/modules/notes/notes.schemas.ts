@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { page, sector, timestamp, uuid } from '../../core/schemas.js'
-import { distribution, tlp } from '../indicators/indicators.schemas.js'
+import { distribution, reviewByInput, reviewStatus, tlp } from '../indicators/indicators.schemas.js'
 import { review } from '../handling/publication.js'
 import { handlingCreateFields, handlingOutput, handlingPatchFields } from '../handling/handling.js'
 
@@ -38,8 +38,12 @@ export const note = z
     distribution,
     sharingGroupId: uuid.nullable(),
     ...handlingOutput,
-    status: z.enum(['draft', 'published', 'revoked']).describe('draft: four-eyes publication pending, seen by the own organisation only'),
+    status: z
+      .enum(['draft', 'published', 'revoked', 'erased'])
+      .describe('draft: four-eyes publication pending, seen by the own organisation only; erased: title, summary and body wiped (a tombstone)'),
     review,
+    reviewBy: timestamp.describe("When the owner reviews the note: extend it or erase it (default from the owner's retention settings)"),
+    reviewStatus: reviewStatus,
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -58,6 +62,7 @@ export const noteCreate = z
     distribution: distribution.default('organisation'),
     sharingGroupId: z.uuid().nullable().optional(),
     ...handlingCreateFields,
+    reviewBy: reviewByInput.optional(),
   })
   .strict()
   .meta({ id: 'NoteCreate' })
@@ -74,6 +79,7 @@ export const notePatch = z
     distribution: distribution.optional(),
     sharingGroupId: z.uuid().nullable().optional(),
     ...handlingPatchFields,
+    reviewBy: reviewByInput.optional(),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'send at least one field to change')
@@ -96,7 +102,7 @@ export const noteListQuery = z
 export const notePage = page(note).meta({ id: 'NotePage' })
 
 export const noteRevision = note
-  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true, review: true })
+  .omit({ id: true, organisationId: true, createdAt: true, updatedAt: true, review: true, reviewBy: true, reviewStatus: true })
   .extend({ noteId: uuid, editedBy: uuid.nullable(), createdAt: timestamp })
   .meta({ id: 'NoteRevision' })
 export const noteRevisionList = z.object({ items: z.array(noteRevision), nextCursor: z.string().nullable() }).meta({ id: 'NoteRevisionList' })

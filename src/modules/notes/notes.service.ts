@@ -15,6 +15,8 @@ import { handlingProblems, mergedHandling } from '../handling/handling.js'
 import { draftOnCreate, refuseUnreviewedWidening, reviewOf } from '../handling/publication.js'
 import { noteColumns, noteFilters } from './notes.repository.js'
 import type { Note, NoteCreate, NoteListQuery, NotePatch } from './notes.schemas.js'
+import { reviewByProblems, reviewStatusOf } from '../retention/review-by.js'
+import { recordReceipts, retractionOf, sendRetractions } from '../retention/receipts.js'
 
 const columns = noteColumns
 
@@ -43,6 +45,8 @@ export function toNote(r: NoteRow): Note {
     organisationId: r.organisationId,
     ...content(r),
     review: reviewOf(r),
+    reviewBy: r.reviewBy.toISOString(),
+    reviewStatus: reviewStatusOf(r.status, r.reviewBy),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   }
@@ -67,7 +71,7 @@ async function findOwned(tx: Tx, ctx: Ctx, id: string) {
   return row as NoteRow
 }
 
-export async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
+export async function saveRevision(tx: Tx, r: NoteRow, editedBy: string | null) {
   await tx.insert(noteRevisions).values({
     noteId: r.id,
     organisationId: r.organisationId,
@@ -91,7 +95,7 @@ export async function saveRevision(tx: Tx, r: NoteRow, editedBy: string) {
 
 export const notesService = {
   async create(ctx: Ctx, input: NoteCreate) {
-    const problems = [...placementProblems(input), ...handlingProblems(input)]
+    const problems = [...placementProblems(input), ...handlingProblems(input), ...reviewByProblems(input.reviewBy, 'body.reviewBy')]
     if (problems.length) throw invalidFields(problems)
     return ctx.tx(async (tx, audit) => {
       if (input.distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, input.sharingGroupId, 'body.sharingGroupId')
@@ -102,6 +106,7 @@ export const notesService = {
           status,
           ...input,
           handlingNote: input.handlingNote ?? null,
+          reviewBy: input.reviewBy ? new Date(input.reviewBy) : undefined,
           sharingGroupId: input.sharingGroupId ?? null,
           organisationId: ctx.actor.organisationId,
           createdBy: ctx.actor.accountId,
@@ -114,7 +119,11 @@ export const notesService = {
   },
 
   async get(ctx: Ctx, id: string) {
-    return ctx.tx(async (tx) => toNote(await findReadable(tx, ctx, id)))
+    return ctx.tx(async (tx) => {
+      const row = await findReadable(tx, ctx, id)
+      await recordReceipts(tx, 'note', ctx.actor.organisationId, [row])
+      return toNote(row)
+    })
   },
 
   async list(ctx: Ctx, q: NoteListQuery) {
@@ -130,6 +139,7 @@ export const notesService = {
         .limit(q.limit + 1)) as NoteRow[]
       const { cursor: _c, limit, ...filters } = q
       const page = pageOf(rs, limit, toNote)
+      await recordReceipts(tx, 'note', ctx.actor.organisationId, page.items)
       audit.set({ details: { filters, limit, returned: page.items.length } })
       return page
     })
@@ -143,18 +153,20 @@ export const notesService = {
       const sharingGroupId = patch.sharingGroupId !== undefined ? patch.sharingGroupId : distribution !== 'sharing_group' ? null : row.sharingGroupId
       const placement = { tlp: patch.tlp ?? (row.tlp as Note['tlp']), distribution, sharingGroupId }
       const handling = mergedHandling(row, patch)
-      const problems = [...placementProblems(placement), ...handlingProblems(handling)]
+      const problems = [...placementProblems(placement), ...handlingProblems(handling), ...reviewByProblems(patch.reviewBy, 'body.reviewBy')]
       if (problems.length) throw invalidFields(problems)
       await refuseUnreviewedWidening(tx, 'note', row, placement, { tlp: row.tlp })
       const placementChanged = patch.distribution !== undefined || patch.sharingGroupId !== undefined
       if (placementChanged && distribution === 'sharing_group') await assertUsableGroup(tx, ctx.actor.organisationId, sharingGroupId, 'body.sharingGroupId')
       const [updated] = await tx
         .update(notes)
-        .set({ ...patch, ...placement, ...handling, version: row.version + 1, ...touched() })
+        .set({ ...patch, ...placement, ...handling, reviewBy: patch.reviewBy ? new Date(patch.reviewBy) : undefined, version: row.version + 1, ...touched() })
         .where(and(eq(notes.id, id), eq(notes.version, row.version)))
         .returning(columns)
       if (!updated) throw preconditionFailed(row.version + 1)
       await saveRevision(tx, updated as NoteRow, ctx.actor.accountId)
+      const retraction = retractionOf(row, updated)
+      if (retraction) await sendRetractions(tx, 'note', id, retraction, updated.version)
       audit.set({ details: { changed: Object.keys(patch), version: updated.version } })
       return toNote(updated as NoteRow)
     })
@@ -171,6 +183,7 @@ export const notesService = {
         .where(eq(notes.id, id))
         .returning(columns)
       await saveRevision(tx, updated as NoteRow, ctx.actor.accountId)
+      if (updated) await sendRetractions(tx, 'note', id, 'revoked', updated.version)
       audit.set({ details: { changed: ['status'], version: updated?.version } })
       return toNote(updated as NoteRow)
     })

@@ -15,6 +15,7 @@ import { toStixIdentity, toStixIndicator, toStixReport, toStixSighting, type Sti
 import type { ExportQuery } from './stix.schemas.js'
 import { withheldH1 } from '../handling/consents.js'
 import { draftsOut } from '../handling/publication.js'
+import { recordReceipts } from '../retention/receipts.js'
 
 const PAGE = 500
 const ORG_REF = /^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -133,17 +134,21 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
 
   if (plan.indicators) {
     const where = plan.indicators
-    const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx
+    const fetch = async (tx: Tx, after: SQL | undefined) => {
+      const rs = (await tx
         .select(indicatorColumns)
         .from(indicators)
         .where(and(...where, after))
         .orderBy(asc(indicators.createdAt), asc(indicators.id))
         .limit(PAGE)) as IndicatorRow[]
+      return rs
+    }
     for await (const all of pages(run, fetch, indicators)) {
       const page = await evidential(all)
       const objs = page.map((r) => toStixIndicator(r, actor.organisationId)).filter((o): o is StixObject => o !== null)
       const extra = await run(async (tx) => {
+        // Exported: received (retraction notices reach the exporter, modules/retention/receipts.ts).
+        await recordReceipts(tx, 'indicator', actor.organisationId, page)
         const sights = plan.sightings
           ? await sightingsOf(
               tx,
@@ -175,22 +180,25 @@ export async function* bundleChunks(run: Run, actor: Actor, plan: ExportPlan, st
   }
   if (plan.notes) {
     const where = plan.notes
-    const fetch = async (tx: Tx, after: SQL | undefined) =>
-      (await tx
+    const fetch = async (tx: Tx, after: SQL | undefined) => {
+      const rs = (await tx
         .select(noteColumns)
         .from(notes)
         .where(and(...where, after))
         .orderBy(asc(notes.createdAt), asc(notes.id))
         .limit(PAGE)) as NoteRow[]
+      return rs
+    }
     for await (const all of pages(run, fetch, notes)) {
       const page = await evidential(all)
-      const ids = await run((tx) =>
-        identities(
+      const ids = await run(async (tx) => {
+        await recordReceipts(tx, 'note', actor.organisationId, page)
+        return identities(
           tx,
           seen,
           page.map((r) => r.organisationId),
-        ),
-      )
+        )
+      })
       yield emit([...ids, ...page.map(toStixReport)])
     }
   }

@@ -99,7 +99,8 @@ function dcxIndicator(r: IndicatorRow, validFrom: Date, confidence: number | und
     ...(r.validUntil && r.validUntil > validFrom ? { valid_until: ts(r.validUntil) } : {}),
     ...list('labels', r.tags),
     ...(confidence !== undefined ? { confidence } : {}),
-    revoked: r.status === 'revoked',
+    // An erased item is served as revoked: its tombstone (value and free text gone) retracts it.
+    revoked: r.status === 'revoked' || r.status === 'erased',
     object_marking_refs: marking(r.tlp, r.handlingCode),
     ...ext({
       dcx_type: r.type,
@@ -158,14 +159,14 @@ export function toStixReport(n: NoteRow): StixObject {
     created_by_ref: identityRef(n.organisationId),
     created: ts(n.createdAt),
     modified: ts(n.updatedAt),
-    name: n.title,
+    name: n.title || '(erased)',
     description: `${n.summary}\n\n${n.body}`,
     report_types: ['dcx-best-practice'],
     published: ts(n.createdAt),
     object_refs: [identityRef(n.organisationId)],
     lang: n.language,
     ...list('labels', n.topics),
-    revoked: n.status === 'revoked',
+    revoked: n.status === 'revoked' || n.status === 'erased',
     object_marking_refs: marking(n.tlp, n.handlingCode),
     ...ext({
       summary: n.summary,

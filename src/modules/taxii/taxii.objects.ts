@@ -34,6 +34,7 @@ import { servedModified } from '../stix/stix.provenance.js'
 import { FIXED_OBJECTS, fixedDate, uuidOf } from '../stix/stix.registry.js'
 import { inCollection, type Collection } from './taxii.collections.js'
 import { parseAddedAfter } from './taxii.schemas.js'
+import { recordReceipts } from '../retention/receipts.js'
 
 export const DEFAULT_LIMIT = 100
 export const MAX_LIMIT = 1000
@@ -395,6 +396,11 @@ export async function page(tx: Tx, actor: Actor, c: Collection, f: Filter, horiz
   const entries = fetched.slice(0, f.limit)
   const more = fetched.length > f.limit
   const last = entries.at(-1)
+  // Pulled through TAXII (objects, an object, a manifest): received, for retraction notices.
+  const received = (kind: Entry['kind']) =>
+    entries.flatMap((e) => (e.kind === kind && e.dcxId && e.ownerId ? [{ id: e.dcxId, organisationId: e.ownerId }] : []))
+  await recordReceipts(tx, 'indicator', actor.organisationId, received('indicator'))
+  await recordReceipts(tx, 'note', actor.organisationId, received('report'))
   return { entries, more, ...(more && last ? { next: encodeCursor([last.at.toISOString(), last.key]) } : {}) }
 }
 
