@@ -51,7 +51,9 @@ export async function eraseItem<K extends ItemKind>(tx: Tx, kind: K, id: string,
   if (kind === 'indicator') {
     ;[erased] = (await tx
       .update(indicators)
-      .set({ value: '', normalizedValue: '', description: '', tags: [], status: 'erased', version: row.version + 1, ...touched() })
+      // A STIX producer's own text (pattern, name, description) and what it pushed along go too; its
+      // id stays, so the tombstone is served under the id the partner knows.
+      .set({ value: '', normalizedValue: '', description: '', tags: [], stix: null, stixRefs: null, status: 'erased', version: row.version + 1, ...touched() })
       .where(and(eq(indicators.id, id), eq(indicators.version, row.version)))
       .returning(indicatorColumns)) as IndicatorRow[]
   } else {
