@@ -27,6 +27,7 @@ import accountRoutes from './modules/accounts/accounts.routes.js'
 import sharingGroupRoutes from './modules/sharing-groups/sharing-groups.routes.js'
 import indicatorRoutes from './modules/indicators/indicators.routes.js'
 import noteRoutes from './modules/notes/notes.routes.js'
+import warningListRoutes from './modules/warning-lists/warning-lists.routes.js'
 import changeRoutes from './modules/changes/changes.routes.js'
 import statsRoutes from './modules/stats/stats.routes.js'
 import auditRoutes from './modules/audit/audit.routes.js'
@@ -163,6 +164,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(accountRoutes)
       await v1.register(sharingGroupRoutes)
       await v1.register(indicatorRoutes)
+      await v1.register(warningListRoutes)
       await v1.register(noteRoutes)
       await v1.register(changeRoutes, { masterKey })
       await v1.register(statsRoutes)

@@ -178,6 +178,7 @@ export default fp(
           { name: 'organisations', description: 'Directory of partner organisations' },
           { name: 'sharing-groups', description: 'Named sets of organisations that items can be shared with' },
           { name: 'indicators', description: 'Risk indicators, matching, sightings and correlations' },
+          { name: 'warning-lists', description: 'Shared infrastructure a match on which says so: platform-curated and per-organisation lists' },
           { name: 'notes', description: 'Best-practice notes and their revisions' },
           { name: 'changes', description: 'Feed of created, updated and revoked items the caller may see' },
           { name: 'audit', description: 'Audit events, export, verification and checkpoints' },
