@@ -668,6 +668,34 @@ export interface components {
             name?: string;
             organisationIds?: string[];
         };
+        WarningListEntryInput: {
+            /** @enum {string} */
+            type: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
+            /** @description Normalised with the indicator normaliser on the way in; returned normalised */
+            value: string;
+        };
+        WarningListCreate: {
+            name: string;
+            /**
+             * @description platform needs platform_admin; organisation (the default) is the caller's organisation's and needs org_admin
+             * @default organisation
+             * @enum {string}
+             */
+            scope: "platform" | "organisation";
+            reason: string;
+            /**
+             * @description Up to 1,000 entries; add more with POST …/entries
+             * @default []
+             */
+            entries: components["schemas"]["WarningListEntryInput"][];
+        };
+        WarningListPatch: {
+            name?: string;
+            reason?: string;
+        };
+        WarningListEntries: {
+            entries: components["schemas"]["WarningListEntryInput"][];
+        };
         IndicatorCreate: {
             /** @enum {string} */
             type: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
@@ -792,34 +820,6 @@ export interface components {
             /** @enum {string} */
             distribution?: "organisation" | "sharing_group" | "authorities" | "community";
             sharingGroupId?: string | null;
-        };
-        WarningListEntryInput: {
-            /** @enum {string} */
-            type: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
-            /** @description Normalised with the indicator normaliser on the way in; returned normalised */
-            value: string;
-        };
-        WarningListCreate: {
-            name: string;
-            /**
-             * @description platform needs platform_admin; organisation (the default) is the caller's organisation's and needs org_admin
-             * @default organisation
-             * @enum {string}
-             */
-            scope: "platform" | "organisation";
-            reason: string;
-            /**
-             * @description Up to 1,000 entries; add more with POST …/entries
-             * @default []
-             */
-            entries: components["schemas"]["WarningListEntryInput"][];
-        };
-        WarningListPatch: {
-            name?: string;
-            reason?: string;
-        };
-        WarningListEntries: {
-            entries: components["schemas"]["WarningListEntryInput"][];
         };
         /** @description A STIX 2.1 bundle (application/stix+json or application/json) */
         StixBundle: {
@@ -1035,6 +1035,101 @@ export interface components {
             items: components["schemas"]["SharingGroup"][];
             nextCursor: string | null;
         };
+        WarningListEntry: {
+            /** @enum {string} */
+            type: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
+            /** @description Normalised with the indicator normaliser on the way in; returned normalised */
+            value: string;
+        };
+        WarningListSummary: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            name: string;
+            /**
+             * @description platform: curated by platform admins, read by every account; organisation: its members only
+             * @enum {string}
+             */
+            scope: "platform" | "organisation";
+            /**
+             * Format: uuid
+             * @description The owner organisation (organisation scope only)
+             */
+            organisationId?: string;
+            /** @description Why a match on a listed value deserves a second look, shown with the match */
+            reason: string;
+            entryCount: number;
+            version: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            updatedAt: string;
+        };
+        WarningList: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            id: string;
+            name: string;
+            /**
+             * @description platform: curated by platform admins, read by every account; organisation: its members only
+             * @enum {string}
+             */
+            scope: "platform" | "organisation";
+            /**
+             * Format: uuid
+             * @description The owner organisation (organisation scope only)
+             */
+            organisationId?: string;
+            /** @description Why a match on a listed value deserves a second look, shown with the match */
+            reason: string;
+            entryCount: number;
+            version: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time (UTC)
+             */
+            updatedAt: string;
+            /** @description Every entry, ordered by type and value */
+            entries: components["schemas"]["WarningListEntry"][];
+        };
+        WarningListPage: {
+            items: components["schemas"]["WarningListSummary"][];
+            nextCursor: string | null;
+        };
+        WarningListEntriesResult: {
+            /** @description Entries new to the list (those already on it are left as they are) */
+            added?: number;
+            /** @description Entries that were on the list and are now gone */
+            removed?: number;
+            entryCount: number;
+            version: number;
+        };
+        /** @description The value is on a warning list the caller may see (shared infrastructure: a match on it alone says little) */
+        MatchWarning: {
+            /** @description The list's name */
+            list: string;
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            listId: string;
+            reason: string;
+        };
         Indicator: {
             /**
              * Format: uuid
@@ -1143,6 +1238,12 @@ export interface components {
                     confidence: number;
                     /** @enum {string} */
                     status: "active" | "revoked";
+                    warning?: components["schemas"]["MatchWarning"];
+                    /**
+                     * @description The value is held by more than 20 items you may see (shared infrastructure)
+                     * @constant
+                     */
+                    overCorrelated?: true;
                 }[];
             }[];
         };
@@ -1270,90 +1371,6 @@ export interface components {
         NoteRevisionList: {
             items: components["schemas"]["NoteRevision"][];
             nextCursor: string | null;
-        };
-        WarningListEntry: {
-            /** @enum {string} */
-            type: "onion_url" | "url" | "domain" | "crypto_address" | "email" | "phone" | "pgp_fingerprint" | "vendor_alias" | "postal_item" | "postal_address" | "person_name" | "file_hash" | "shipping_pattern";
-            /** @description Normalised with the indicator normaliser on the way in; returned normalised */
-            value: string;
-        };
-        WarningListSummary: {
-            /**
-             * Format: uuid
-             * @description UUID
-             */
-            id: string;
-            name: string;
-            /**
-             * @description platform: curated by platform admins, read by every account; organisation: its members only
-             * @enum {string}
-             */
-            scope: "platform" | "organisation";
-            /**
-             * Format: uuid
-             * @description The owner organisation (organisation scope only)
-             */
-            organisationId?: string;
-            /** @description Why a match on a listed value deserves a second look, shown with the match */
-            reason: string;
-            entryCount: number;
-            version: number;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time (UTC)
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time (UTC)
-             */
-            updatedAt: string;
-        };
-        WarningList: {
-            /**
-             * Format: uuid
-             * @description UUID
-             */
-            id: string;
-            name: string;
-            /**
-             * @description platform: curated by platform admins, read by every account; organisation: its members only
-             * @enum {string}
-             */
-            scope: "platform" | "organisation";
-            /**
-             * Format: uuid
-             * @description The owner organisation (organisation scope only)
-             */
-            organisationId?: string;
-            /** @description Why a match on a listed value deserves a second look, shown with the match */
-            reason: string;
-            entryCount: number;
-            version: number;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time (UTC)
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time (UTC)
-             */
-            updatedAt: string;
-            /** @description Every entry, ordered by type and value */
-            entries: components["schemas"]["WarningListEntry"][];
-        };
-        WarningListPage: {
-            items: components["schemas"]["WarningListSummary"][];
-            nextCursor: string | null;
-        };
-        WarningListEntriesResult: {
-            /** @description Entries new to the list (those already on it are left as they are) */
-            added?: number;
-            /** @description Entries that were on the list and are now gone */
-            removed?: number;
-            entryCount: number;
-            version: number;
         };
         ChangePage: {
             items: {

@@ -14,6 +14,7 @@ import { checkInsert, type IndicatorInsert } from './indicators.service.js'
 import { insertIndicators } from './indicators.repository.js'
 import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
 import { matchDigest } from './digest.js'
+import { matchAnnotations } from '../warning-lists/annotate.js'
 
 const AUDIT_VALUES_KEPT = 100
 // A hostile item with thousands of unknown keys must not turn into a megabyte of problems.
@@ -110,6 +111,8 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
   return ctx.tx(async (tx, audit) => {
     await forMatching(tx)
     const found = probes.length ? await matchQuery(tx, probes) : []
+    // Warning lists and over-correlation (warning-lists/annotate.ts).
+    const annotate = await matchAnnotations(tx, probes, found)
     const byIdx = new Map<number, MatchRow[]>()
     for (const r of found) {
       const list = byIdx.get(r.idx)
@@ -132,6 +135,7 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
         tlp: r.tlp as 'clear',
         confidence: r.confidence,
         status: r.status,
+        ...annotate(r),
       })),
     }))
     audit.set({ details: { ...matchQueryDigest(values), matchedValues: byIdx.size, matches: found.length } })

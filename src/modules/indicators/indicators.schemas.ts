@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { countryCode, page, timestamp, uuid } from '../../core/schemas.js'
 import { DISTRIBUTIONS, TLPS } from '../../access/visibility.js'
 import { INDICATOR_TYPES } from './normalize.js'
+import { matchWarning } from '../warning-lists/warning-lists.schemas.js'
 
 export const indicatorType = z.enum(INDICATOR_TYPES)
 export const tlp = z.enum(TLPS)
@@ -156,6 +157,8 @@ export const matchResponse = z
             tlp,
             confidence: z.number().int(),
             status: z.enum(['active', 'revoked']),
+            warning: matchWarning.optional(),
+            overCorrelated: z.literal(true).optional().describe('The value is held by more than 20 items you may see (shared infrastructure)'),
           }),
         ),
       }),

@@ -15,6 +15,7 @@ import { assertUsableGroup } from '../sharing-groups/sharing-groups.service.js'
 import { normalizeIndicator } from './normalize.js'
 import { invalidFields, placementProblems, toIndicator } from './indicators.rules.js'
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
+import { isOverCorrelated } from '../warning-lists/annotate.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
 
 const columns = indicatorColumns
@@ -231,6 +232,11 @@ export const indicatorsService = {
   async related(ctx: Ctx, id: string) {
     return ctx.tx(async (tx, audit) => {
       const row = await findReadable(tx, ctx, id)
+      // An over-correlated value (shared infrastructure: more than 20 visible holders) relates nothing.
+      if (await isOverCorrelated(tx, row)) {
+        audit.set({ details: { returned: 0 } })
+        return { items: [], nextCursor: null }
+      }
       const rs = (await tx
         .select(columns)
         .from(indicators)
