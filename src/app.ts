@@ -27,6 +27,7 @@ import accountRoutes from './modules/accounts/accounts.routes.js'
 import sharingGroupRoutes from './modules/sharing-groups/sharing-groups.routes.js'
 import indicatorRoutes from './modules/indicators/indicators.routes.js'
 import noteRoutes from './modules/notes/notes.routes.js'
+import yieldRoutes from './modules/indicators/yield.routes.js'
 import warningListRoutes from './modules/warning-lists/warning-lists.routes.js'
 import changeRoutes from './modules/changes/changes.routes.js'
 import statsRoutes from './modules/stats/stats.routes.js'
@@ -164,6 +165,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(accountRoutes)
       await v1.register(sharingGroupRoutes)
       await v1.register(indicatorRoutes)
+      await v1.register(yieldRoutes)
       await v1.register(warningListRoutes)
       await v1.register(noteRoutes)
       await v1.register(changeRoutes, { masterKey })

@@ -338,6 +338,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/indicators/{id}/yield": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your indicator's yield: matches, sightings by outcome, seized share (owner organisation only; others 404) */
+        get: operations["getIndicatorYield"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/warning-lists": {
         parameters: {
             query?: never;
@@ -1371,6 +1388,28 @@ export interface components {
         NoteRevisionList: {
             items: components["schemas"]["NoteRevision"][];
             nextCursor: string | null;
+        };
+        IndicatorYield: {
+            /**
+             * Format: uuid
+             * @description UUID
+             */
+            indicatorId: string;
+            /** @description Times a match returned this indicator (each value of a call that matched it counts once) */
+            matches: number;
+            lastMatchedAt: string | null;
+            /** @description Items reported per outcome (the sum of the sightings’ counts) */
+            sightings: {
+                seen: number;
+                seized: number;
+                nothing_found: number;
+                controlled_delivery: number;
+                false_positive: number;
+            };
+            /** @description Sighting reports, all outcomes */
+            sightingReports: number;
+            /** @description seized / (seized + nothing_found + false_positive); null while that sum is 0 */
+            yield: number | null;
         };
         ChangePage: {
             items: {
@@ -4129,6 +4168,95 @@ export interface operations {
             };
             /** @description The request is well-formed but cannot be processed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error; quote the requestId when reporting it */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIndicatorYield: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorYield"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated: missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -20,6 +20,8 @@ export type Condition =
   | 'accountRank'
   /** Audit events: auditors and platform admins see all; an org admin its own organisation's. */
   | 'auditScope'
+  /** Items: only the owner organisation reads this about its item; others get 404. */
+  | 'ownerReads'
   /** Warning lists: platform lists platform_admin, an organisation's lists its own org_admin (else 403; unseen 404). */
   | 'listWriter'
 
@@ -75,6 +77,8 @@ export const POLICY = {
   updateIndicator: WRITE,
   revokeIndicator: WRITE,
   reportSighting: { allow: ['contributor'] },
+  // Yield is the owner's feedback: other organisations that can see the item get 404 (ownerWrites' answer).
+  getIndicatorYield: { allow: ['reader'], conditions: ['ownerReads'] },
 
   // Warning lists: reference data every account reads (platform lists; an organisation's lists
   // reach its members only). Platform lists are written by platform_admin, an organisation's by

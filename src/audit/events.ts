@@ -74,6 +74,7 @@ export const AUDIT_EVENTS = {
   listRelatedIndicators: { type: 'indicator.related.list', resource: 'indicator', details: ['returned'] },
   listSightings: { type: 'sighting.list', resource: 'indicator', details: ['returned'] },
   reportSighting: { type: 'sighting.create', resource: 'sighting', details: ['indicatorId', 'outcome', 'count'] },
+  getIndicatorYield: { type: 'indicator.yield.read', resource: 'indicator', details: [] },
 
   // Warning lists (modules/warning-lists): counts only, never a listed value.
   listWarningLists: { type: 'warning_list.list', resource: 'warning_list', details: ['returned'] },

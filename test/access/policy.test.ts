@@ -63,6 +63,7 @@ const EXPECTED: Record<string, string[] | 'public' | 'account'> = {
   getStats: R,
   exportStix: R,
   importStix: C,
+  getIndicatorYield: R,
   listWarningLists: 'account',
   getWarningList: 'account',
   createWarningList: MANAGERS,

@@ -77,6 +77,7 @@ const EXPECT: Record<string, Row> = {
   listAuditCheckpoints: auditors(200),
   exportStix: readerPlus(200),
   importStix: contributorPlus(200),
+  getIndicatorYield: readerPlus(200),
   listWarningLists: anyAccount(200),
   getWarningList: anyAccount(200),
   // Platform lists by platform_admin, the organisation's lists by its org_admin (the builders aim each at its own kind).
@@ -227,6 +228,7 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   listAuditCheckpoints: () => ({ method: 'GET', url: '/v1/audit/checkpoints?limit=2' }),
   exportStix: () => ({ method: 'GET', url: `/v1/export/stix?organisationId=${org.id}` }),
   importStix: () => ({ method: 'POST', url: '/v1/import/stix', body: { type: 'bundle', id: `bundle--${randomUUID()}`, objects: [] } }),
+  getIndicatorYield: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}/yield` }),
   listWarningLists: () => ({ method: 'GET', url: '/v1/warning-lists' }),
   getWarningList: () => ({ method: 'GET', url: `/v1/warning-lists/${warningLists.organisation}` }),
   createWarningList: (c) => ({ method: 'POST', url: '/v1/warning-lists', body: { name: unique('fn list'), scope: listScope(c), reason: 'r' } }),

@@ -15,6 +15,7 @@ import { insertIndicators } from './indicators.repository.js'
 import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
 import { matchDigest } from './digest.js'
 import { matchAnnotations } from '../warning-lists/annotate.js'
+import { recordMatches } from './yield.service.js'
 
 const AUDIT_VALUES_KEPT = 100
 // A hostile item with thousands of unknown keys must not turn into a megabyte of problems.
@@ -111,7 +112,8 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
   return ctx.tx(async (tx, audit) => {
     await forMatching(tx)
     const found = probes.length ? await matchQuery(tx, probes) : []
-    // Warning lists and over-correlation (warning-lists/annotate.ts).
+    // Yield counts (held: no round trip of its own), then warning lists and over-correlation.
+    await recordMatches(tx, found)
     const annotate = await matchAnnotations(tx, probes, found)
     const byIdx = new Map<number, MatchRow[]>()
     for (const r of found) {
