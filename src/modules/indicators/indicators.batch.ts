@@ -14,7 +14,7 @@ import { checkInsert, type IndicatorInsert } from './indicators.service.js'
 import { insertIndicators } from './indicators.repository.js'
 import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
 import { matchDigest } from './digest.js'
-import { matchAnnotations } from '../warning-lists/annotate.js'
+import { matchAnnotations, warningColumns, warningJoin } from '../warning-lists/annotate.js'
 import { recordMatches } from './yield.service.js'
 
 const AUDIT_VALUES_KEPT = 100
@@ -93,6 +93,10 @@ interface MatchRow {
   contact_email: string
   contact_phone: string | null
   contact_hours: string | null
+  // The first warning list the caller may see holding the value (warning-lists/annotate.ts).
+  list_id: string | null
+  list_name: string | null
+  list_reason: string | null
 }
 
 export async function matchValues(ctx: Ctx, values: MatchValue[]) {
@@ -112,9 +116,9 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
   return ctx.tx(async (tx, audit) => {
     await forMatching(tx)
     const found = probes.length ? await matchQuery(tx, probes) : []
-    // Yield counts (held: no round trip of its own), then warning lists and over-correlation.
+    // Yield counts (held: no round trip of its own); warnings and over-correlation from the rows.
     await recordMatches(tx, found)
-    const annotate = await matchAnnotations(tx, probes, found)
+    const annotate = matchAnnotations(found)
     const byIdx = new Map<number, MatchRow[]>()
     for (const r of found) {
       const list = byIdx.get(r.idx)
@@ -162,7 +166,7 @@ export function matchStatement(probes: { idx: number; type: string; nv: string }
   // A bytea[] literal: each element "\\x<hex>" (the array's own escaping, then bytea's hex form).
   const digests = `{${probes.map((p) => `"\\\\x${matchDigest(p.type, p.nv).toString('hex')}"`).join(',')}}`
   return sql`select q.idx, m.id, m.type, m.organisation_id, m.value_visibility, m.tlp, m.confidence, m.status,
-               o.name, o.contact_email, o.contact_phone, o.contact_hours
+               o.name, o.contact_email, o.contact_phone, o.contact_hours, ${warningColumns}
         from unnest(${idx}::int[], ${digests}::bytea[]) as q(idx, digest)
         cross join lateral (
           select ${i.id} as id, ${i.type} as type, ${i.organisationId} as organisation_id, ${i.valueVisibility} as value_visibility,
@@ -173,6 +177,7 @@ export function matchStatement(probes: { idx: number; type: string; nv: string }
           offset 0
         ) m
         join organisations o on o.id = m.organisation_id
+        ${warningJoin(sql`q.digest`)}
         order by q.idx, m.created_at desc`
 }
 

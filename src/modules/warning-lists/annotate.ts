@@ -8,7 +8,8 @@
 // Exported for every path that answers a match: POST /v1/indicators/match (matchAnnotations, which
 // counts from the rows the match query already returned) and the screening resolve
 // (annotateMatches, which asks the database for both).
-import { sql } from 'drizzle-orm'
+// The match statement looks warnings up itself (warningJoin), so the match path adds no query.
+import { sql, type SQL } from 'drizzle-orm'
 import { indicators, warningListEntries, warningLists } from '../../db/schema/index.js'
 import { rows, type Tx } from '../../db/client.js'
 import { canSee } from '../../access/visibility.js'
@@ -30,9 +31,36 @@ export const visibleList = canSee({
   sharingGroupId: sql`null::uuid`,
 })
 
+/** The list with that id, if the caller may see it (for a LATERAL join). */
+function listById(id: SQL): SQL {
+  const l = warningLists
+  return sql`select ${l.id} as id, ${l.name} as name, ${l.reason} as reason, ${l.organisationId} as organisation_id, ${l.createdAt} as created_at
+             from ${l} where ${l.id} = ${id} and ${visibleList} offset 0`
+}
+
 /** A bytea[] literal (as the match statement writes its probes): each element "\\x<hex>". */
 function byteaArray(digests: readonly Buffer[]): string {
   return `{${digests.map((d) => `"\\\\x${d.toString('hex')}"`).join(',')}}`
+}
+
+/**
+ * The match statement's own warning lookup (indicators.batch.ts): for each returned row, the first
+ * warning list the caller may see that holds the probe's digest, by one descent of the entries'
+ * digest index — in the same statement, so a match pays no extra round trip for it.
+ * `probeDigest` is the probe's digest column; the columns come out as list_id, list_name, list_reason.
+ */
+export const warningColumns = sql`w.list_id, w.list_name, w.list_reason`
+export function warningJoin(probeDigest: SQL): SQL {
+  const e = warningListEntries
+  return sql`left join lateral (
+          select wl.id as list_id, wl.name as list_name, wl.reason as list_reason
+          -- The entries by digest first, then each one's list by key (LATERAL pins that order,
+          -- whatever the planner thinks of the tables' sizes): one descent of the digest index.
+          from (select ${e.listId} as list_id from ${e} where ${e.matchDigest} = ${probeDigest} offset 0) x
+          cross join lateral (${listById(sql`x.list_id`)}) wl
+          order by wl.organisation_id is null, wl.created_at, wl.id
+          limit 1
+        ) w on true`
 }
 
 /**
@@ -43,13 +71,12 @@ export async function warningsFor(tx: Tx, digests: readonly Buffer[]): Promise<M
   const out = new Map<string, MatchWarning>()
   if (digests.length === 0) return out
   const e = warningListEntries
-  const l = warningLists
   const rs = await rows<{ digest: Buffer | Uint8Array; id: string; name: string; reason: string }>(
     tx,
-    sql`select distinct on (${e.matchDigest}) ${e.matchDigest} as digest, ${l.id} as id, ${l.name} as name, ${l.reason} as reason
-        from ${e} join ${l} on ${l.id} = ${e.listId}
-        where ${e.matchDigest} = any(${byteaArray(digests)}::bytea[]) and ${visibleList}
-        order by ${e.matchDigest}, ${l.organisationId} is null, ${l.createdAt}, ${l.id}`,
+    sql`select distinct on (x.digest) x.digest, wl.id, wl.name, wl.reason
+        from (select ${e.matchDigest} as digest, ${e.listId} as list_id from ${e} where ${e.matchDigest} = any(${byteaArray(digests)}::bytea[]) offset 0) x
+        cross join lateral (${listById(sql`x.list_id`)}) wl
+        order by x.digest, wl.organisation_id is null, wl.created_at, wl.id`,
   )
   for (const r of rs) out.set(Buffer.from(r.digest).toString('hex'), { list: r.name, listId: r.id, reason: r.reason })
   return out
@@ -89,35 +116,21 @@ function annotation(warning: MatchWarning | undefined, overCorrelated: boolean):
 }
 
 /**
- * For POST /v1/indicators/match: the annotation of each returned row, by (probe, type). The
- * holdings are counted from the rows the match query returned (every visible active item with
- * that digest), so only the warning lists cost a query — one, for the probes that matched.
+ * For POST /v1/indicators/match: the annotation of each returned row. The warning came with the
+ * row (warningJoin); the holdings are counted from the rows the match query returned (every
+ * visible active item with that digest), so annotating costs no query at all.
  */
-export async function matchAnnotations(
-  tx: Tx,
-  probes: readonly { idx: number; type: string; nv: string }[],
-  found: readonly { idx: number; type: string }[],
-): Promise<(r: { idx: number; type: string }) => Annotation> {
-  if (found.length === 0) return () => ({})
+export function matchAnnotations(
+  found: readonly { idx: number; type: string; list_id?: string | null; list_name?: string | null; list_reason?: string | null }[],
+): (r: (typeof found)[number]) => Annotation {
   const key = (idx: number, type: string) => `${idx}\u0000${type}`
   const held = new Map<string, number>()
   for (const r of found) held.set(key(r.idx, r.type), (held.get(key(r.idx, r.type)) ?? 0) + 1)
-  const digestOf = new Map<string, string>()
-  const unique = new Map<string, Buffer>()
-  for (const p of probes) {
-    const k = key(p.idx, p.type)
-    if (!held.has(k)) continue
-    const d = matchDigest(p.type, p.nv)
-    const hex = d.toString('hex')
-    digestOf.set(k, hex)
-    unique.set(hex, d)
-  }
-  const warnings = await warningsFor(tx, [...unique.values()])
-  return (r) => {
-    const k = key(r.idx, r.type)
-    const hex = digestOf.get(k)
-    return annotation(hex ? warnings.get(hex) : undefined, (held.get(k) ?? 0) > OVER_CORRELATED)
-  }
+  return (r) =>
+    annotation(
+      r.list_id ? { list: r.list_name ?? '', listId: r.list_id, reason: r.list_reason ?? '' } : undefined,
+      (held.get(key(r.idx, r.type)) ?? 0) > OVER_CORRELATED,
+    )
 }
 
 /** The indicator's value is over-correlated for the caller (GET /v1/indicators/{id}/related leaves it out). */
