@@ -33,6 +33,8 @@ import { fourEyesRoutes } from './modules/handling/four-eyes.js'
 import sharingGroupRoutes from './modules/sharing-groups/sharing-groups.routes.js'
 import indicatorRoutes from './modules/indicators/indicators.routes.js'
 import noteRoutes from './modules/notes/notes.routes.js'
+import yieldRoutes from './modules/indicators/yield.routes.js'
+import warningListRoutes from './modules/warning-lists/warning-lists.routes.js'
 import changeRoutes from './modules/changes/changes.routes.js'
 import statsRoutes from './modules/stats/stats.routes.js'
 import auditRoutes from './modules/audit/audit.routes.js'
@@ -178,6 +180,8 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
       await v1.register(settingsRoutes)
       await v1.register(sharingGroupRoutes)
       await v1.register(indicatorRoutes)
+      await v1.register(yieldRoutes)
+      await v1.register(warningListRoutes)
       await v1.register(noteRoutes)
       await v1.register(consentRoutes)
       await v1.register(shareRequestRoutes)

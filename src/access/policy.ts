@@ -20,6 +20,10 @@ export type Condition =
   | 'accountRank'
   /** Audit events: auditors and platform admins see all; an org admin its own organisation's. */
   | 'auditScope'
+  /** Items: only the owner organisation reads this about its item; others get 404. */
+  | 'ownerReads'
+  /** Warning lists: platform lists platform_admin, an organisation's lists its own org_admin (else 403; unseen 404). */
+  | 'listWriter'
 
 export interface Rule {
   /** 'public': no credentials; 'account': any authenticated account; else any of these roles (implied roles count). */
@@ -31,6 +35,7 @@ const READ: Rule = { allow: ['reader'] }
 const WRITE: Rule = { allow: ['contributor'], conditions: ['ownerWrites'] }
 const MANAGE_ACCOUNTS: Rule = { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation'] }
 const ACT_ON_ACCOUNT: Rule = { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation', 'accountRank'] }
+const WARNING_LISTS_WRITE: Rule = { allow: ['org_admin', 'platform_admin'], conditions: ['listWriter'] }
 const AUDIT_READ: Rule = { allow: ['org_admin', 'auditor'], conditions: ['auditScope'] }
 
 export const POLICY = {
@@ -75,6 +80,19 @@ export const POLICY = {
   updateIndicator: WRITE,
   revokeIndicator: WRITE,
   reportSighting: { allow: ['contributor'] },
+  // Yield is the owner's feedback: other organisations that can see the item get 404 (ownerWrites' answer).
+  getIndicatorYield: { allow: ['reader'], conditions: ['ownerReads'] },
+
+  // Warning lists: reference data every account reads (platform lists; an organisation's lists
+  // reach its members only). Platform lists are written by platform_admin, an organisation's by
+  // its org_admin (the service decides which, once it has loaded the list: 403 for the wrong role).
+  listWarningLists: { allow: 'account' },
+  getWarningList: { allow: 'account' },
+  createWarningList: WARNING_LISTS_WRITE,
+  updateWarningList: WARNING_LISTS_WRITE,
+  deleteWarningList: WARNING_LISTS_WRITE,
+  addWarningListEntries: WARNING_LISTS_WRITE,
+  removeWarningListEntries: WARNING_LISTS_WRITE,
 
   listNotes: READ,
   getNote: READ,
@@ -226,4 +244,9 @@ export function requireRank(actor: Actor, roles: readonly string[], what: 'act o
 export function auditScopeOf(actor: Actor): { organisationId: string | null } {
   if (actor.roles.has('auditor')) return { organisationId: null }
   return { organisationId: actor.organisationId }
+}
+
+/** listWriter: a platform list (no organisation) by a platform admin; an organisation's list by its own org admins. */
+export function mayWriteWarningList(actor: Actor, organisationId: string | null): boolean {
+  return organisationId === null ? actor.roles.has('platform_admin') : actor.roles.has('org_admin') && organisationId === actor.organisationId
 }

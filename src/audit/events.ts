@@ -12,6 +12,7 @@ export const RESOURCE_TYPES = [
   'sharing_group',
   'indicator',
   'sighting',
+  'warning_list',
   'note',
   'consent',
   'share_request',
@@ -80,6 +81,16 @@ export const AUDIT_EVENTS = {
   listRelatedIndicators: { type: 'indicator.related.list', resource: 'indicator', details: ['returned', 'justification'] },
   listSightings: { type: 'sighting.list', resource: 'indicator', details: ['returned'] },
   reportSighting: { type: 'sighting.create', resource: 'sighting', details: ['indicatorId', 'outcome', 'count'] },
+  getIndicatorYield: { type: 'indicator.yield.read', resource: 'indicator', details: [] },
+
+  // Warning lists (modules/warning-lists): counts only, never a listed value.
+  listWarningLists: { type: 'warning_list.list', resource: 'warning_list', details: ['returned'] },
+  getWarningList: { type: 'warning_list.read', resource: 'warning_list', details: [] },
+  createWarningList: { type: 'warning_list.create', resource: 'warning_list', details: ['scope', 'name', 'entries'] },
+  updateWarningList: { type: 'warning_list.update', resource: 'warning_list', details: CHANGED },
+  deleteWarningList: { type: 'warning_list.delete', resource: 'warning_list', details: [] },
+  addWarningListEntries: { type: 'warning_list.entries.add', resource: 'warning_list', details: ['submitted', 'added', 'entryCount'] },
+  removeWarningListEntries: { type: 'warning_list.entries.remove', resource: 'warning_list', details: ['submitted', 'removed', 'entryCount'] },
 
   listNotes: { type: 'note.list', resource: 'note', details: LIST },
   getNote: { type: 'note.read', resource: 'note', details: [] },

@@ -181,6 +181,7 @@ export default fp(
           { name: 'organisations', description: 'Directory of partner organisations' },
           { name: 'sharing-groups', description: 'Named sets of organisations that items can be shared with' },
           { name: 'indicators', description: 'Risk indicators, matching, sightings and correlations' },
+          { name: 'warning-lists', description: 'Shared infrastructure a match on which says so: platform-curated and per-organisation lists' },
           { name: 'notes', description: 'Best-practice notes and their revisions' },
           { name: 'screening', description: 'Oblivious screening (RFC 9497 VOPRF): keys, tag digest, evaluate, resolve, disclosures' },
           { name: 'handling', description: 'SIENA handling codes: H1 consents, H2 share requests' },

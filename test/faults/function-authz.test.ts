@@ -106,6 +106,15 @@ const EXPECT: Record<string, Row> = {
   evaluateScreening: readerPlus(200),
   resolveScreening: readerPlus(200),
   listScreeningDisclosures: readerPlus(200),
+  getIndicatorYield: readerPlus(200),
+  listWarningLists: anyAccount(200),
+  getWarningList: anyAccount(200),
+  // Platform lists by platform_admin, the organisation's lists by its org_admin (the builders aim each at its own kind).
+  createWarningList: managers(201),
+  updateWarningList: managers(200),
+  deleteWarningList: managers(204),
+  addWarningListEntries: managers(200),
+  removeWarningListEntries: managers(200),
 }
 
 // Where the code answers otherwise than the access contract and the fix is pending, "operationId:caller" →
@@ -148,6 +157,16 @@ const newNote = () =>
   created(owner.token, '/v1/notes', { title: unique('Note'), summary: 's', body: 'b', topics: ['training'], distribution: 'community', tlp: 'green' })
 const newGroup = () => created(admin.token, '/v1/sharing-groups', { name: unique('group'), organisationIds: [other.id] })
 
+const newWarningList = (scope: 'platform' | 'organisation') =>
+  created(scope === 'platform' ? acct.platform_admin.token : admin.token, '/v1/warning-lists', {
+    name: unique('fn list'),
+    scope,
+    reason: 'shared infrastructure',
+    entries: [{ type: 'domain', value: 'listed.example' }],
+  })
+/** The kind of list a caller's role writes: platform_admin the platform's, everyone else the organisation's. */
+const listScope = (c: Caller) => (c === 'platform_admin' ? 'platform' : 'organisation')
+
 const indicatorId = await newIndicator()
 // A retraction notice to the organisation: it read another organisation's indicator, since revoked.
 const otherWriter = await createAccount(app, other.id, ['contributor'])
@@ -163,6 +182,7 @@ const noticeId = ((await call(acct.reader.token, 'GET', '/v1/retractions')).json
   (n) => n.itemId === retractedId,
 )?.id
 if (!noticeId) throw new Error('fixture: no retraction notice')
+const warningLists = { platform: await newWarningList('platform'), organisation: await newWarningList('organisation') }
 const noteId = await newNote()
 const groupId = await newGroup()
 
@@ -348,6 +368,22 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
     body: { epoch: (await app.screening.keys.current()).epoch, type: 'email', tags: [toBase64url(randomBytes(8))] },
   }),
   listScreeningDisclosures: () => ({ method: 'GET', url: '/v1/screening/disclosures?limit=5' }),
+  getIndicatorYield: () => ({ method: 'GET', url: `/v1/indicators/${indicatorId}/yield` }),
+  listWarningLists: () => ({ method: 'GET', url: '/v1/warning-lists' }),
+  getWarningList: () => ({ method: 'GET', url: `/v1/warning-lists/${warningLists.organisation}` }),
+  createWarningList: (c) => ({ method: 'POST', url: '/v1/warning-lists', body: { name: unique('fn list'), scope: listScope(c), reason: 'r' } }),
+  updateWarningList: (c) => ({ method: 'PATCH', url: `/v1/warning-lists/${warningLists[listScope(c)]}`, body: { reason: unique('reason') } }),
+  deleteWarningList: async (c) => ({ method: 'DELETE', url: `/v1/warning-lists/${await newWarningList(listScope(c))}` }),
+  addWarningListEntries: (c) => ({
+    method: 'POST',
+    url: `/v1/warning-lists/${warningLists[listScope(c)]}/entries`,
+    body: { entries: [{ type: 'domain', value: `${unique('fn')}.example` }] },
+  }),
+  removeWarningListEntries: (c) => ({
+    method: 'DELETE',
+    url: `/v1/warning-lists/${warningLists[listScope(c)]}/entries`,
+    body: { entries: [{ type: 'domain', value: 'listed.example' }] },
+  }),
 }
 
 t.test('every operation has a request builder', async (t) => {

@@ -15,6 +15,8 @@ import { checkInsert, type IndicatorInsert } from './indicators.service.js'
 import { insertIndicators } from './indicators.repository.js'
 import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
 import { matchDigest } from './digest.js'
+import { matchAnnotations, warningColumns, warningJoin } from '../warning-lists/annotate.js'
+import { recordMatches } from './yield.service.js'
 
 const AUDIT_VALUES_KEPT = 100
 // A hostile item with thousands of unknown keys must not turn into a megabyte of problems.
@@ -93,6 +95,10 @@ interface MatchRow {
   contact_email: string
   contact_phone: string | null
   contact_hours: string | null
+  // The first warning list the caller may see holding the value (warning-lists/annotate.ts).
+  list_id: string | null
+  list_name: string | null
+  list_reason: string | null
 }
 
 export async function matchValues(ctx: Ctx, values: MatchValue[]) {
@@ -112,6 +118,9 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
   return ctx.tx(async (tx, audit) => {
     await forMatching(tx)
     const found = probes.length ? await matchQuery(tx, probes) : []
+    // Yield counts (held: no round trip of its own); warnings and over-correlation from the rows.
+    await recordMatches(tx, found)
+    const annotate = matchAnnotations(found)
     const byIdx = new Map<number, MatchRow[]>()
     for (const r of found) {
       const list = byIdx.get(r.idx)
@@ -135,6 +144,7 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
         confidence: r.confidence,
         handlingCode: r.handling_code,
         status: r.status,
+        ...annotate(r),
       })),
     }))
     await recordReceipts(
@@ -165,7 +175,7 @@ export function matchStatement(probes: { idx: number; type: string; nv: string }
   // A bytea[] literal: each element "\\x<hex>" (the array's own escaping, then bytea's hex form).
   const digests = `{${probes.map((p) => `"\\\\x${matchDigest(p.type, p.nv).toString('hex')}"`).join(',')}}`
   return sql`select q.idx, m.id, m.type, m.organisation_id, m.value_visibility, m.tlp, m.confidence, m.handling_code, m.status,
-               o.name, o.contact_email, o.contact_phone, o.contact_hours
+               o.name, o.contact_email, o.contact_phone, o.contact_hours, ${warningColumns}
         from unnest(${idx}::int[], ${digests}::bytea[]) as q(idx, digest)
         cross join lateral (
           select ${i.id} as id, ${i.type} as type, ${i.organisationId} as organisation_id, ${i.valueVisibility} as value_visibility,
@@ -176,6 +186,7 @@ export function matchStatement(probes: { idx: number; type: string; nv: string }
           offset 0
         ) m
         join organisations o on o.id = m.organisation_id
+        ${warningJoin(sql`q.digest`)}
         order by q.idx, m.created_at desc`
 }
 

@@ -4,6 +4,7 @@ import { DISTRIBUTIONS, TLPS } from '../../access/visibility.js'
 import { INDICATOR_TYPES } from './normalize.js'
 import { review } from '../handling/publication.js'
 import { handlingCreateFields, handlingOutput, handlingPatchFields, HANDLING_CODES } from '../handling/handling.js'
+import { matchWarning } from '../warning-lists/warning-lists.schemas.js'
 
 export const indicatorType = z.enum(INDICATOR_TYPES)
 export const tlp = z.enum(TLPS)
@@ -180,6 +181,8 @@ export const matchResponse = z
             confidence: z.number().int(),
             handlingCode: z.enum(HANDLING_CODES),
             status: z.enum(['active', 'revoked']),
+            warning: matchWarning.optional(),
+            overCorrelated: z.literal(true).optional().describe('The value is held by more than 20 items you may see (shared infrastructure)'),
           }),
         ),
       }),

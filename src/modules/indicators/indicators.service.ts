@@ -17,6 +17,7 @@ import { invalidFields, placementProblems, toIndicator } from './indicators.rule
 import { handlingProblems, mergedHandling } from '../handling/handling.js'
 import { draftOnCreate, refuseUnreviewedWidening } from '../handling/publication.js'
 import { indicatorColumns, indicatorFilters } from './indicators.repository.js'
+import { isOverCorrelated } from '../warning-lists/annotate.js'
 import type { IndicatorCreate, IndicatorListQuery, IndicatorPatch } from './indicators.schemas.js'
 import { reviewByProblems } from '../retention/review-by.js'
 import { recordReceipts, retractionOf, sendRetractions } from '../retention/receipts.js'
@@ -257,6 +258,11 @@ export const indicatorsService = {
   async related(ctx: Ctx, id: string) {
     return ctx.tx(async (tx, audit) => {
       const row = await findReadable(tx, ctx, id)
+      // An over-correlated value (shared infrastructure: more than 20 visible holders) relates nothing.
+      if (await isOverCorrelated(tx, row)) {
+        audit.set({ details: { returned: 0 } })
+        return { items: [], nextCursor: null }
+      }
       const rs = (await tx
         .select(columns)
         .from(indicators)
