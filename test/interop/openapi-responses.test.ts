@@ -14,7 +14,7 @@ import { parse } from 'yaml'
 import ajvModule from 'ajv/dist/2020.js'
 import formatsModule from 'ajv-formats'
 import type { LightMyRequestResponse } from 'fastify'
-import { as, buildTestApp, json, orgWith } from '../helper.js'
+import { buildTestApp, json, orgWith } from '../helper.js'
 
 type AjvCtor = typeof import('ajv/dist/2020.js').default
 const Ajv2020 = ((ajvModule as unknown as { default?: AjvCtor }).default ?? ajvModule) as AjvCtor
