@@ -57,7 +57,8 @@ t.test('justification', async (t) => {
     refused(t, await r.post('/v1/indicators/match', { values: [{ value: email }] }), [email])
     // The feed holds only what committed below every running transaction (on a shared PostgreSQL
     // another file's may hold it back a moment): wait until the item is there.
-    for (let i = 0; i < 200 && !(await r.get('/v1/changes?limit=1000', { [HEADER]: 'Case 7' })).body.includes(email); i++) await new Promise((r) => setTimeout(r, 50))
+    for (let i = 0; i < 200 && !(await r.get('/v1/changes?limit=1000', { [HEADER]: 'Case 7' })).body.includes(email); i++)
+      await new Promise((r) => setTimeout(r, 50))
     refused(t, await r.get('/v1/changes?limit=1000'), [email])
     refused(t, await r.get('/v1/export/stix'), [email])
     refused(t, await r.get('/v1/export/stix?type=email'), [email])
