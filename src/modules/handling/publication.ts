@@ -51,7 +51,7 @@ export async function fourEyesOn(tx: Tx, organisationId: string): Promise<boolea
  * The one decision for every way in: the status a new item starts with. Reads the owner's setting
  * once per call (a batch shares it).
  */
-export async function draftOnCreate<T extends { organisationId: string; tlp: string; type?: string; valueVisibility?: string }>(
+export async function draftOnCreate<T extends { organisationId: string; tlp: string; type?: string; valueVisibility?: string; status?: string | null }>(
   tx: Tx,
   kind: ItemKind,
   items: T[],
@@ -59,7 +59,9 @@ export async function draftOnCreate<T extends { organisationId: string; tlp: str
   const published = kind === 'indicator' ? 'active' : 'published'
   const needing = items.some((i) => needsFourEyes(kind, i))
   const on = needing && items[0] ? await fourEyesOn(tx, items[0].organisationId) : false
-  return items.map((i) => ({ ...i, status: on && needsFourEyes(kind, i) ? 'draft' : published }))
+  // A writer's own status (a STIX import of a `revoked: true` object arrives revoked) is kept: a
+  // revoked item reaches nobody new, so there is nothing to review.
+  return items.map((i) => ({ ...i, status: i.status && i.status !== published ? i.status : on && needsFourEyes(kind, i) ? 'draft' : published }))
 }
 
 /** PATCH: refuse turning a published item into one that would need four-eyes while the setting is on. */
