@@ -2294,6 +2294,12 @@ export interface components {
                     /** @enum {string} */
                     handlingCode: "H0" | "H1" | "H2" | "H3";
                 }[];
+                warning?: components["schemas"]["MatchWarning"];
+                /**
+                 * @description The value is held by more than 20 items you may see: shared infrastructure, a match alone says little
+                 * @constant
+                 */
+                overCorrelated?: true;
             }[];
         };
         /** @description A resolve disclosed one of the caller’s holdings to another organisation */

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { page, timestamp, uuid } from '../../core/schemas.js'
 import { indicatorType, tlp } from '../indicators/indicators.schemas.js'
 import { MAX_EVALUATE_ELEMENTS, TAG_BYTES } from '../../screening/wire.js'
+import { matchWarning } from '../warning-lists/warning-lists.schemas.js'
 
 // The wire format of DESIGN.md §8: every byte string base64url without padding (decoded strictly
 // by the service, which names the element that is not).
@@ -65,7 +66,20 @@ const contactCard = z.object({
 })
 
 export const resolveResponse = z
-  .object({ results: z.array(z.object({ tag: z.string(), matches: z.array(contactCard) })) })
+  .object({
+    results: z.array(
+      z.object({
+        tag: z.string(),
+        matches: z.array(contactCard),
+        // As on POST /v1/indicators/match (modules/warning-lists/annotate.ts).
+        warning: matchWarning.optional(),
+        overCorrelated: z
+          .literal(true)
+          .optional()
+          .describe('The value is held by more than 20 items you may see: shared infrastructure, a match alone says little'),
+      }),
+    ),
+  })
   .meta({ id: 'ScreeningResolveResponse' })
 
 export const disclosureQuery = z

@@ -15,6 +15,7 @@ import { loadFastOprf } from '../../screening/fast.js'
 import { ELEMENT_BYTES } from '../../screening/oprf.js'
 import { keysEntry, type ScreeningKey, type ScreeningKeys } from '../../screening/keys.js'
 import { encodeDigest, fromBase64url, TAG_BYTES, toBase64url } from '../../screening/wire.js'
+import { annotateMatches, type Annotation } from '../warning-lists/annotate.js'
 
 export interface ScreeningDeps {
   keys: ScreeningKeys
@@ -168,6 +169,7 @@ interface ResolveRow {
   organisation_id: string
   tlp: string
   handling_code: string
+  normalized_value: string
   name: string
   contact_email: string
   contact_phone: string | null
@@ -195,7 +197,7 @@ export async function screeningResolve(
     const found = await rows<ResolveRow>(
       tx,
       sql`select t.tag, ${indicators.id} as id, ${indicators.type} as type, ${indicators.organisationId} as organisation_id,
-                 ${indicators.tlp} as tlp, ${indicators.handlingCode} as handling_code,
+                 ${indicators.tlp} as tlp, ${indicators.handlingCode} as handling_code, ${indicators.normalizedValue} as normalized_value,
                  o.name, o.contact_email, o.contact_phone, o.contact_hours
           from screening_tags t
           join ${indicators} on ${indicators.id} = t.indicator_id
@@ -210,6 +212,18 @@ export async function screeningResolve(
       const list = byTag.get(k)
       if (list) list.push(r)
       else byTag.set(k, [r])
+    }
+    // A resolved value on a warning list, or over-correlated, says so (as a match does). One tag is
+    // one value; the annotation never carries the value.
+    const resolvedTags = [...byTag.keys()]
+    const annotations = new Map<string, Annotation>()
+    if (resolvedTags.length) {
+      const firsts = resolvedTags.map((k) => byTag.get(k)![0]!)
+      const notes = await annotateMatches(
+        tx,
+        firsts.map((r) => ({ type: r.type, normalizedValue: r.normalized_value })),
+      )
+      resolvedTags.forEach((k, i) => annotations.set(k, notes[i] ?? {}))
     }
     // The disclosure: which holdings reached which organisation. The owner's notice is the row
     // (GET /v1/screening/disclosures); resolving one's own holdings discloses nothing.
@@ -253,6 +267,7 @@ export async function screeningResolve(
           tlp: r.tlp as 'clear',
           handlingCode: r.handling_code as 'H0',
         })),
+        ...annotations.get(tag),
       })),
     }
   })
