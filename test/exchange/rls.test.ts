@@ -265,3 +265,27 @@ t.test('match_only values under RLS alone', async (t) => {
   })
   t.equal(matching.length, 1, 'a matching transaction reaches the row (and the application returns only who holds it)')
 })
+
+// The lifecycle's inputs to the one rule (migrations/0014): a draft reaches its owner only — not
+// its distribution's audience, not even a matching transaction — and an erased item stays visible
+// to its audience as a tombstone.
+t.test('drafts and erased items under RLS alone', async (t) => {
+  const draft = await mk({ distribution: 'community' })
+  const erased = await mk({ distribution: 'community' })
+  await app.database.asOwner(async (q) => {
+    await q(sql`update indicators set status = 'draft' where id = ${draft.id}`)
+    await q(sql`update indicators set status = 'erased', value = '', normalized_value = '' where id = ${erased.id}`)
+  })
+  t.equal((await rowsAs(app, O.org, sql`select id from indicators where id = ${draft.id}`)).length, 1, 'the owner reads its draft')
+  t.strictSame(await rowsAs(app, N.org, sql`select id from indicators where id = ${draft.id}`), [], 'the community does not')
+  const matching = await withActor(app.db, actorFor(N.org), async (tx) => {
+    await forMatching(tx)
+    return rows(tx, sql`select id from indicators where id = ${draft.id}`)
+  })
+  t.strictSame(matching, [], 'nor does a matching transaction')
+  t.equal(
+    (await rowsAs(app, N.org, sql`select id from indicators where id = ${erased.id}`)).length,
+    1,
+    'an erased item: a tombstone its audience still reaches',
+  )
+})
