@@ -128,11 +128,12 @@ export async function seedDirectory(c: pg.Client, dbName: string, orgCount: numb
   )
   const platformId = platform.rows[0]?.id as string
   const auditorClientId = 'bench_auditor'
-  await c.query(`insert into accounts (organisation_id, name, roles, client_id, secret_hash) values ($1, 'Bench auditor', '{auditor}', $2, $3)`, [
-    platformId,
-    auditorClientId,
-    hash,
-  ])
+  // Partner systems set a defaultJustification once (DESIGN, "Justification"): every bench account
+  // has one, so reads of personal data are justified as a screening system's are.
+  await c.query(
+    `insert into accounts (organisation_id, name, roles, client_id, secret_hash, default_justification) values ($1, 'Bench auditor', '{auditor}', $2, $3, 'DCX bench')`,
+    [platformId, auditorClientId, hash],
+  )
   const orgs: BenchOrg[] = []
   for (let i = 0; i < orgCount; i++) {
     const sector = SECTOR_CYCLE[i % SECTOR_CYCLE.length] as string
@@ -147,8 +148,8 @@ export async function seedDirectory(c: pg.Client, dbName: string, orgCount: numb
     const adminClientId = `bench_${i + 1}_admin`
     const readerClientId = `bench_${i + 1}_reader`
     await c.query(
-      `insert into accounts (organisation_id, name, roles, client_id, secret_hash)
-       values ($1, 'Bench ingest system', '{org_admin}', $2, $4), ($1, 'Bench analyst', '{reader}', $3, $4)`,
+      `insert into accounts (organisation_id, name, roles, client_id, secret_hash, default_justification)
+       values ($1, 'Bench ingest system', '{org_admin}', $2, $4, 'DCX bench'), ($1, 'Bench analyst', '{reader}', $3, $4, 'DCX bench')`,
       [id, adminClientId, readerClientId, hash],
     )
     orgs.push({ id, name, sector, country, adminClientId, readerClientId, groupIds: [] })
