@@ -46,6 +46,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DCX_STATS_KEEPER: 'false',
     // Nor the screening tagger: a test that needs tags calls app.screening.tagger.runOnce().
     DCX_SCREENING_TAGGER: 'false',
+    // Nor the TAXII pending-status job: a test that needs it calls app.taxiiPending.runOnce().
+    DCX_TAXII_PENDING_JOB: 'false',
     ...env,
   })
   return env.DCX_SECRET_HASH_COST ? config : Object.freeze({ ...config, secretHashCost: TEST_SECRET_HASH_COST })
