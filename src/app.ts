@@ -40,6 +40,7 @@ import statsRoutes from './modules/stats/stats.routes.js'
 import auditRoutes from './modules/audit/audit.routes.js'
 import stixRoutes from './modules/stix/stix.routes.js'
 import taxiiRoutes from './modules/taxii/taxii.routes.js'
+import taxiiPending from './plugins/taxii-pending.js'
 import screeningRoutes from './modules/screening/screening.routes.js'
 import retentionRoutes from './modules/retention/retention.routes.js'
 import retractionRoutes from './modules/retention/retractions.routes.js'
@@ -199,6 +200,7 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
   // The JWKS sits at the well-known path, outside /v1.
   await app.register(jwksRoutes)
   // TAXII 2.1 has its own specification: its own prefix, authentication hook and error shape.
+  await app.register(taxiiPending, { recording: opts.auditRecording !== false })
   await app.register(taxiiRoutes, { prefix: '/taxii2' })
   return app
 }

@@ -84,6 +84,14 @@ const envSchema = z.object({
   // advisory lock); tests run it themselves.
   DCX_RETENTION_JOB: bool.default(true),
   DCX_RETENTION_INTERVAL_MS: int(1_000, 86_400_000).default(3_600_000),
+  // TAXII pushes (issue 14): a POST to a collection's objects with more objects than this, or a
+  // body larger than this many bytes, answers 202 with a pending status and is processed after
+  // the response. Any node completes a pending status whose node died, every
+  // DCX_TAXII_PENDING_INTERVAL_MS (tests run the job themselves).
+  DCX_TAXII_ASYNC_OBJECTS: int(1, 100_000).default(1000),
+  DCX_TAXII_ASYNC_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  DCX_TAXII_PENDING_JOB: bool.default(true),
+  DCX_TAXII_PENDING_INTERVAL_MS: int(500, 3_600_000).default(30_000),
 })
 
 export interface Config {
@@ -133,6 +141,14 @@ export interface Config {
   /** Run the retention job on its timer in this process, every retentionIntervalMs. */
   readonly retentionJob: boolean
   readonly retentionIntervalMs: number
+  readonly taxii: {
+    /** A push of more objects than this, or a larger body, is processed after its 202 (pending). */
+    readonly asyncObjects: number
+    readonly asyncBytes: number
+    /** Run the pending-status job on its timer in this process, every pendingIntervalMs. */
+    readonly pendingJob: boolean
+    readonly pendingIntervalMs: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -199,6 +215,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     retentionJob: e.DCX_RETENTION_JOB,
     retentionIntervalMs: e.DCX_RETENTION_INTERVAL_MS,
+    taxii: Object.freeze({
+      asyncObjects: e.DCX_TAXII_ASYNC_OBJECTS,
+      asyncBytes: e.DCX_TAXII_ASYNC_BYTES,
+      pendingJob: e.DCX_TAXII_PENDING_JOB,
+      pendingIntervalMs: e.DCX_TAXII_PENDING_INTERVAL_MS,
+    }),
   })
 }
 

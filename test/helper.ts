@@ -48,6 +48,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DCX_SCREENING_TAGGER: 'false',
     // Nor retention: a test that needs it calls app.retentionJob.runOnce().
     DCX_RETENTION_JOB: 'false',
+    // Nor the TAXII pending-status job: a test that needs it calls app.taxiiPending.runOnce().
+    DCX_TAXII_PENDING_JOB: 'false',
     ...env,
   })
   return env.DCX_SECRET_HASH_COST ? config : Object.freeze({ ...config, secretHashCost: TEST_SECRET_HASH_COST })

@@ -156,7 +156,7 @@ export const AUDIT_EVENTS = {
   taxiiAddObjects: {
     type: 'taxii.object.add',
     resource: 'taxii',
-    details: ['collection', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'statusId'],
+    details: ['collection', 'submitted', 'created', 'duplicate', 'unsupported', 'invalid', 'statusId', 'pending'],
   },
   taxiiGetObject: { type: 'taxii.object.read', resource: 'taxii', details: ['collection', 'objectId', 'returned', 'justification'] },
   taxiiDeleteObject: { type: 'taxii.object.revoke', resource: 'taxii', details: ['collection', 'objectId', 'revoked'] },

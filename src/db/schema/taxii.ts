@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { pgTable, uuid, text, timestamp, jsonb, index } from 'drizzle-orm/pg-core'
 import { organisations } from './organisations.js'
 import { accounts } from './accounts.js'
@@ -17,9 +18,15 @@ export const taxiiStatuses = pgTable(
       .references(() => accounts.id),
     collectionId: text('collection_id').notNull(),
     status: jsonb('status').notNull(),
+    // A large push's accepted objects until they are processed (taxii.pending.ts); null when done.
+    pendingObjects: jsonb('pending_objects'),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('taxii_statuses_org_created_idx').on(t.organisationId, t.createdAt)],
+  (t) => [
+    index('taxii_statuses_org_created_idx').on(t.organisationId, t.createdAt),
+    index('taxii_statuses_pending_idx').on(t.createdAt).where(sql`pending_objects IS NOT NULL`),
+  ],
 )
 
 export type TaxiiStatusRow = typeof taxiiStatuses.$inferSelect

@@ -31,6 +31,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   const authenticate = taxiiAuthenticator(app)
   const service = taxiiService({ indicators: indicatorsService, notes: notesService })
   app.setErrorHandler(taxiiErrorHandler)
+  // A large push accepted by this request: processed once its response has left.
+  const pendingOf = new WeakMap<object, string>()
+  app.addHook('onResponse', async (req) => {
+    const id = pendingOf.get(req)
+    if (id && req.actor) app.taxiiPending.kick(id, req.actor)
+  })
   app.setNotFoundHandler((req, reply) => sendTaxiiError(reply, 404, 'not_found', `No TAXII resource at ${(req.url.split('?')[0] ?? '').slice(0, 200)}.`))
   app.addContentTypeParser(
     ['application/taxii+json', 'application/stix+json'],
@@ -111,8 +117,23 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       bodyLimit: MAX_CONTENT_LENGTH,
       schema: { ...hide, operationId: 'taxiiAddObjects', params: collectionParams, querystring: noQuery, body: pushBody },
     },
-    // An envelope and a bundle both carry `objects`.
-    async (req, reply) => send(reply.code(202), await service.add(req.ctx, req.params.id, req.body.objects)),
+    // An envelope and a bundle both carry `objects`. Above the threshold (config.taxii) the push
+    // answers pending and is processed once the response has left (taxii.pending.ts).
+    async (req, reply) => {
+      const objects = req.body.objects
+      const bytes = Number(req.headers['content-length'] ?? 0)
+      if (objects.length > app.config.taxii.asyncObjects || bytes > app.config.taxii.asyncBytes) {
+        const ua = req.headers['user-agent']
+        const s = await service.accept(req.ctx, req.params.id, objects, {
+          requestId: String(req.id),
+          clientAddress: req.ip,
+          userAgent: typeof ua === 'string' ? ua : undefined,
+        })
+        pendingOf.set(req, s.id)
+        return send(reply.code(202), s)
+      }
+      return send(reply.code(202), await service.add(req.ctx, req.params.id, objects))
+    },
   )
 
   app.get(

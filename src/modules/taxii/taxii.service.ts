@@ -8,6 +8,8 @@ import { countByStatus, importObjects } from '../stix/stix.import.js'
 import { findCollection, listCollections, type Collection } from './taxii.collections.js'
 import { findObject, itemOf, page, parseFilter, type MatchQuery } from './taxii.objects.js'
 import { loadStatus, saveStatus, statusOf } from './taxii.status.js'
+import { pendingStatus, type PendingWork } from './taxii.pending.js'
+import type { RequestFacts } from '../../access/scope.js'
 
 /** What DELETE needs of the items' own services: revoking one of the caller's organisation. */
 export interface TaxiiDeps {
@@ -87,6 +89,22 @@ export function taxiiService(deps: TaxiiDeps) {
         const s = statusOf(randomUUID(), requested, objects, results)
         await saveStatus(tx, ctx.actor, c.id, s)
         audit.set({ details: { collection: c.distribution, submitted: objects.length, ...countByStatus(results), statusId: s.id } })
+        return s
+      })
+    },
+
+    /**
+     * A large push: the objects are stored with a pending status, processed after the response
+     * (taxii.pending.ts). The collection and the caller's right to write to it are checked now.
+     */
+    async accept(ctx: Ctx, id: string, objects: unknown[], request: RequestFacts) {
+      const requested = new Date()
+      return ctx.tx(async (tx, audit) => {
+        const c = writable(await findCollection(tx, ctx.actor, id))
+        const s = pendingStatus(randomUUID(), requested, objects.length)
+        const work: PendingWork = { objects, request }
+        await saveStatus(tx, ctx.actor, c.id, s, work)
+        audit.set({ details: { collection: c.distribution, submitted: objects.length, pending: objects.length, statusId: s.id } })
         return s
       })
     },

@@ -1,5 +1,7 @@
 // TAXII status resources (§4.3). DCX processes a POST synchronously, so its status is complete
 // when returned; it is stored so GET status/{id}/ answers the same later (own organisation only).
+// A large push is the exception: it answers pending and is completed after the response
+// (taxii.pending.ts).
 import { and, eq } from 'drizzle-orm'
 import { taxiiStatuses } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
@@ -14,14 +16,14 @@ interface StatusDetail {
 
 export interface TaxiiStatus {
   id: string
-  status: 'complete'
+  status: 'pending' | 'complete'
   request_timestamp: string
   total_count: number
   success_count: number
   successes: StatusDetail[]
   failure_count: number
   failures: StatusDetail[]
-  pending_count: 0
+  pending_count: number
   pendings: StatusDetail[]
 }
 
@@ -57,8 +59,10 @@ export function statusOf(id: string, requested: Date, objects: unknown[], result
   }
 }
 
-export async function saveStatus(tx: Tx, actor: Actor, collectionId: string, status: TaxiiStatus): Promise<void> {
-  await tx.insert(taxiiStatuses).values({ id: status.id, organisationId: actor.organisationId, accountId: actor.accountId, collectionId, status })
+export async function saveStatus(tx: Tx, actor: Actor, collectionId: string, status: TaxiiStatus, pendingObjects?: unknown): Promise<void> {
+  await tx
+    .insert(taxiiStatuses)
+    .values({ id: status.id, organisationId: actor.organisationId, accountId: actor.accountId, collectionId, status, pendingObjects: pendingObjects ?? null })
 }
 
 export async function loadStatus(tx: Tx, actor: Actor, id: string): Promise<TaxiiStatus | undefined> {
