@@ -200,12 +200,32 @@ for (const op of operations) {
   })
 }
 
+// Operations whose 2xx needs a state no schema-driven input can make: a draft written by another
+// account, an H1 item or a pending share request of the caller's own, a retraction notice, a
+// blinded element that is a valid ristretto255 point of the current epoch. Their own tests
+// (test/lifecycle, test/retention, test/screening) reach the 2xx; here they still hold the
+// invariants (no 5xx, problem+json, schema-valid answers), they just do not count for coverage.
+const STATEFUL = new Set([
+  'approveIndicator',
+  'sendBackIndicator',
+  'approveNote',
+  'sendBackNote',
+  'createIndicatorConsent',
+  'createNoteConsent',
+  'createIndicatorShareRequest',
+  'createNoteShareRequest',
+  'approveShareRequest',
+  'refuseShareRequest',
+  'acknowledgeRetraction',
+  'evaluateScreening',
+  'resolveScreening',
+])
+
 t.test('coverage: valid requests reached a 2xx on most operations', async (t) => {
-  const without2xx = Object.entries(tally)
-    .filter(([, seen]) => !Object.keys(seen).some((k) => /^(valid|boundary) 2\d\d$/.test(k)))
-    .map(([id]) => id)
-  t.comment(`operations without a 2xx in this run: ${without2xx.join(', ') || 'none'}`)
-  t.ok(without2xx.length <= Math.ceil(operations.length / 4), `at most a quarter of the operations without a 2xx (${without2xx.length}/${operations.length})`)
+  const counted = Object.entries(tally).filter(([id]) => !STATEFUL.has(id))
+  const without2xx = counted.filter(([, seen]) => !Object.keys(seen).some((k) => /^(valid|boundary) 2\d\d$/.test(k))).map(([id]) => id)
+  t.comment(`operations without a 2xx in this run: ${without2xx.join(', ') || 'none'} (not counted, stateful: ${[...STATEFUL].join(', ')})`)
+  t.ok(without2xx.length <= Math.ceil(counted.length / 4), `at most a quarter of the operations without a 2xx (${without2xx.length}/${counted.length})`)
 })
 
 void randomUUID
