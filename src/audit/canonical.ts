@@ -42,21 +42,7 @@ export function payloadDigest(e: Pick<CanonicalEvent, 'details' | 'clientAddress
 
 /** Scheme 2: hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ sequence ‖ "\n" ‖ canonical header with the payload digest), hex. */
 export function chainHashV2(previousHash: string, sequence: number, e: CanonicalEvent, digest: string): string {
-  const header = canonicalJson({
-    scheme: 2,
-    id: String(e.id),
-    time: e.time,
-    accountId: e.accountId,
-    organisationId: e.organisationId,
-    clientId: e.clientId,
-    action: e.action,
-    resourceType: e.resourceType,
-    resourceId: e.resourceId,
-    outcome: e.outcome,
-    status: e.status,
-    requestId: e.requestId,
-    payloadDigest: digest,
-  })
+  const header = canonicalJson({ scheme: 2, ...headerOf(e), payloadDigest: digest })
   return createHash('sha256').update(`${previousHash}\n${sequence}\n${header}`).digest('hex')
 }
 
@@ -89,8 +75,9 @@ export function canonicalJson(v: unknown): string {
     .join(',')}}`
 }
 
-export function eventContent(e: CanonicalEvent): string {
-  return canonicalJson({
+/** An event's header: what every scheme's hash covers directly (canonicalJson sorts the keys). */
+function headerOf(e: CanonicalEvent) {
+  return {
     id: String(e.id),
     time: e.time,
     accountId: e.accountId,
@@ -102,6 +89,12 @@ export function eventContent(e: CanonicalEvent): string {
     outcome: e.outcome,
     status: e.status,
     requestId: e.requestId,
+  }
+}
+
+export function eventContent(e: CanonicalEvent): string {
+  return canonicalJson({
+    ...headerOf(e),
     clientAddress: e.clientAddress,
     userAgent: e.userAgent,
     details: e.details ?? {},
