@@ -1,5 +1,6 @@
 // The committed openapi.yaml is the document the app generates, it holds to the API conventions
-// (operation ids, summaries, tags, bearer auth, 401/429 and problem+json errors), and it lints
+// (operation ids, summaries, tags, bearer auth, 401/429 and problem+json errors; TAXII's own
+// media type, auth and error message under /taxii2/), and it lints
 // clean. Stale? Run `npm run openapi` and commit the result.
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
@@ -13,6 +14,8 @@ import { firstDifference, generateOpenApi, OPENAPI_PATH, toYaml } from '../scrip
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
 const PROBLEM_REF = '#/components/schemas/Problem'
+const TAXII_ERROR_REF = '#/components/schemas/TaxiiError'
+const TAXII_MEDIA = 'application/taxii+json;version=2.1'
 
 interface Media {
   schema?: { $ref?: string }
@@ -88,10 +91,25 @@ t.test('the document follows the API conventions', async (t) => {
     check(responses['429'], `${name}: no 429 (rate limits apply everywhere)`)
     for (const [status, response] of Object.entries(responses)) check(response.description, `${name} ${status}: no description`)
 
+    if (path.startsWith('/taxii2/')) {
+      // TAXII 2.1: Bearer or HTTP Basic; every answer, errors included, in the TAXII media type.
+      check(path.endsWith('/'), `${name}: a TAXII URL ends in a slash (§1.6.7)`)
+      check(op.tags?.includes('taxii'), `${name}: not tagged taxii`)
+      check(JSON.stringify(op.security) === JSON.stringify([{ bearer: [] }, { clientBasic: [] }]), `${name}: not Bearer or Basic`)
+      check(responses['401'], `${name}: no 401`)
+      for (const [status, response] of Object.entries(responses)) {
+        const media = Object.keys(response.content ?? {})
+        if (media.length === 0) continue
+        check(media.length === 1 && media[0] === TAXII_MEDIA, `${name} ${status}: ${media.join(', ')}, not ${TAXII_MEDIA}`)
+        if (Number(status) >= 400) check(response.content?.[TAXII_MEDIA]?.schema?.$ref === TAXII_ERROR_REF, `${name} ${status}: not the TAXII error message`)
+      }
+      continue
+    }
     if (!path.startsWith('/v1/')) {
       check(Array.isArray(op.security) && op.security.length === 0, `${name}: outside /v1 but not marked security: []`)
       continue
     }
+    check(!path.endsWith('/'), `${name}: a /v1 path ends in a slash`)
     if (op.operationId === 'issueToken') {
       t.same(op.security, [{}, { clientBasic: [] }], `${name}: credentials in the body or HTTP Basic, no bearer token`)
       continue
@@ -108,7 +126,11 @@ t.test('the document follows the API conventions', async (t) => {
       check(response.content?.['application/problem+json']?.schema?.$ref === PROBLEM_REF, `${name} ${status}: not the Problem schema`)
     }
   }
-  t.same(violations, [], `${ops.length} operations: operationId, summary, declared tags, 2xx, 401/429, problem+json errors`)
+  t.same(violations, [], `${ops.length} operations: operationId, summary, declared tags, 2xx, 401/429, problem+json (TAXII: TAXII error) errors`)
+  t.ok(
+    ops.some((o) => o.path.startsWith('/taxii2/')),
+    'the TAXII endpoints are described',
+  )
 })
 
 t.test('redocly lint: no errors', async (t) => {

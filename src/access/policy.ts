@@ -29,6 +29,13 @@ export interface Rule {
   /** 'public': no credentials; 'account': any authenticated account; else any of these roles (implied roles count). */
   allow: 'public' | 'account' | readonly Role[]
   conditions?: readonly Condition[]
+  /**
+   * The purpose the caller must state (DESIGN §7, src/access/justification.ts): 'always' — every
+   * call consults personal data; 'personal' — when what it answers (or screens) holds personal
+   * data. The handler decides which applies; openapi.yaml documents the DCX-Justification header
+   * and the 428 for these operations.
+   */
+  justification?: 'always' | 'personal'
 }
 
 const READ: Rule = { allow: ['reader'] }
@@ -37,6 +44,7 @@ const MANAGE_ACCOUNTS: Rule = { allow: ['org_admin', 'platform_admin'], conditio
 const ACT_ON_ACCOUNT: Rule = { allow: ['org_admin', 'platform_admin'], conditions: ['ownOrganisation', 'accountRank'] }
 const WARNING_LISTS_WRITE: Rule = { allow: ['org_admin', 'platform_admin'], conditions: ['listWriter'] }
 const AUDIT_READ: Rule = { allow: ['org_admin', 'auditor'], conditions: ['auditScope'] }
+const CONSULT: Rule = { ...READ, justification: 'personal' }
 
 export const POLICY = {
   // Operations of the service itself and the token endpoint: no credentials.
@@ -70,10 +78,10 @@ export const POLICY = {
   updateSharingGroup: { allow: ['org_admin'], conditions: ['ownerWrites'] },
   deleteSharingGroup: { allow: ['org_admin'], conditions: ['ownerWrites'] },
 
-  listIndicators: READ,
-  getIndicator: READ,
-  matchIndicators: READ,
-  listRelatedIndicators: READ,
+  listIndicators: CONSULT,
+  getIndicator: CONSULT,
+  matchIndicators: CONSULT,
+  listRelatedIndicators: CONSULT,
   listSightings: READ,
   createIndicator: { allow: ['contributor'] },
   bulkCreateIndicators: { allow: ['contributor'] },
@@ -129,21 +137,21 @@ export const POLICY = {
   listIndicatorRetractions: READ,
   listNoteRetractions: READ,
 
-  listChanges: READ,
+  listChanges: CONSULT,
   getStats: READ,
-  exportStix: READ,
+  exportStix: CONSULT,
   importStix: { allow: ['contributor'] },
 
   // Oblivious screening (DESIGN.md §8): readers screen (what they may match decides the digest and
   // resolve); the notices of disclosed holdings go to the owner organisation's readers.
   getScreeningKeys: READ,
   getScreeningDigest: READ,
-  evaluateScreening: READ,
-  resolveScreening: READ,
+  evaluateScreening: CONSULT,
+  resolveScreening: CONSULT,
   listScreeningDisclosures: READ,
 
   listAuditEvents: AUDIT_READ,
-  exportAuditEvents: AUDIT_READ,
+  exportAuditEvents: { ...AUDIT_READ, justification: 'always' },
   verifyAuditLog: { allow: ['auditor'] },
   listAuditCheckpoints: { allow: ['auditor'] },
 
@@ -155,8 +163,8 @@ export const POLICY = {
   taxiiGetCollection: { allow: 'account' },
   taxiiGetStatus: { allow: 'account' },
   taxiiGetManifest: READ,
-  taxiiGetObjects: READ,
-  taxiiGetObject: READ,
+  taxiiGetObjects: CONSULT,
+  taxiiGetObject: CONSULT,
   taxiiGetVersions: READ,
   taxiiAddObjects: { allow: ['contributor'] },
   taxiiDeleteObject: WRITE,

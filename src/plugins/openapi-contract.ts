@@ -6,6 +6,7 @@
 // plugins/openapi.ts; test/interop/openapi-responses.test.ts checks responses against it.
 import { ETAG_PATTERN } from '../core/etag.js'
 import { IDEMPOTENCY_KEY_PATTERN } from '../access/idempotency.js'
+import { JUSTIFICATION_MAX, JUSTIFICATION_MIN } from '../access/justification.js'
 
 /** The operations whose 200/201 answers carry an ETag (the item's version), per the routes. */
 export const ETAG_OPERATIONS = new Set([
@@ -29,12 +30,16 @@ export const ETAG_OPERATIONS = new Set([
   'rotateAccountSecret',
 ])
 
+/** The TAXII operations whose 200 answers say the date_added span of what they return (TAXII 2.1 §3.4). */
+const DATE_ADDED_OPERATIONS = new Set(['taxiiGetManifest', 'taxiiGetObjects', 'taxiiGetObject', 'taxiiGetVersions'])
+
 /** The operations whose 201 answer carries a Location (the new item's URL). */
 export const LOCATION_OPERATIONS = new Set(['createIndicator', 'createNote', 'createSharingGroup', 'createOrganisation', 'createAccount'])
 
 interface Param {
   in?: string
   name?: string
+  required?: boolean
   schema?: Record<string, unknown>
   description?: string
 }
@@ -45,6 +50,7 @@ interface Resp {
 }
 interface Op {
   operationId?: string
+  'x-dcx-justification'?: string
   parameters?: Param[]
   requestBody?: { content?: Record<string, { schema?: Record<string, unknown> }> }
   responses?: Record<string, Resp>
@@ -58,7 +64,23 @@ const HEADERS = {
   ETag: header("The item's version, for If-Match", { type: 'string', pattern: ETAG_PATTERN }),
   Location: header('The new item', { type: 'string', format: 'uri-reference' }),
   IdempotentReplayed: header('true when this is the stored answer to an earlier request with the same Idempotency-Key', { const: 'true' }),
+  XTaxiiDateAddedFirst: header('The date_added of the first object returned', { type: 'string' }),
+  XTaxiiDateAddedLast: header('The date_added of the last object returned (page on with added_after or next)', { type: 'string' }),
 }
+
+// One line of text, no control characters, no leading or trailing space (access/justification.ts).
+const LINE = '[^\\x00-\\x1f\\x7f-\\x9f]'
+const EDGE = '[^\\s\\x00-\\x1f\\x7f-\\x9f]'
+const JUSTIFICATION_PARAM = {
+  in: 'header',
+  name: 'DCX-Justification',
+  required: false,
+  description:
+    `The purpose of consulting personal data (a case reference or purpose, ${JUSTIFICATION_MIN}–${JUSTIFICATION_MAX} characters; UTF-8 allowed), ` +
+    "recorded in the audit event. Without it the account's defaultJustification is used; with neither, an answer holding personal data is refused with 428.",
+  schema: { type: 'string', minLength: JUSTIFICATION_MIN, maxLength: JUSTIFICATION_MAX, pattern: `^${EDGE}(?:${LINE}*${EDGE})?$` },
+}
+const PROBLEM = { $ref: '#/components/schemas/Problem' }
 const ref = (name: keyof typeof HEADERS) => ({ $ref: `#/components/headers/${name}` })
 
 /** A STIX 2.1 bundle, as GET /v1/export/stix streams it (each object validates against the OASIS schemas). */
@@ -81,6 +103,15 @@ export function applyContract(doc: { paths?: Record<string, Record<string, Op>>;
   doc.components.headers = { ...((doc.components.headers as object) ?? {}), ...HEADERS }
   for (const item of Object.values(doc.paths ?? {})) {
     for (const [method, op] of Object.entries(item)) {
+      // Consultations of personal data take a justification (access/policy.ts says which).
+      if (op['x-dcx-justification']) {
+        op.parameters = [...(op.parameters ?? []), { ...JUSTIFICATION_PARAM }]
+        op.responses ??= {}
+        op.responses['428'] ??= {
+          description: 'The answer holds personal data and no justification was given',
+          content: { 'application/problem+json': { schema: PROBLEM } },
+        }
+      }
       const params = op.parameters ?? []
       for (const p of params) {
         if (p.in !== 'header') continue
@@ -110,6 +141,10 @@ export function applyContract(doc: { paths?: Record<string, Record<string, Op>>;
           headers.Location = ref('Location')
         }
         if (ok && idempotent) headers['Idempotent-Replayed'] = ref('IdempotentReplayed')
+        if (status === '200' && op.operationId && DATE_ADDED_OPERATIONS.has(op.operationId)) {
+          headers['X-TAXII-Date-Added-First'] = ref('XTaxiiDateAddedFirst')
+          headers['X-TAXII-Date-Added-Last'] = ref('XTaxiiDateAddedLast')
+        }
         const content = r.content
         delete r.content
         r.headers = headers

@@ -10,6 +10,8 @@ import { eventSpec } from '../audit/events.js'
 import { applyContract } from './openapi-contract.js'
 
 const PROBLEM_REF = '#/components/schemas/Problem'
+const TAXII_ERROR_REF = '#/components/schemas/TaxiiError'
+const TAXII_MEDIA = 'application/taxii+json;version=2.1'
 const SCHEMAS = '#/components/schemas/'
 
 // Said once here rather than "Default Response" on every status of every route.
@@ -22,11 +24,13 @@ const STATUS_TEXT: Record<string, string> = {
   401: 'Not authenticated: missing, invalid or expired credentials',
   403: "The caller's role may not do this",
   404: 'Not found, or not visible to the caller',
+  406: 'Accept names no media type this operation answers in',
   409: 'Conflicts with the current state',
   412: 'If-Match does not name the current version',
   413: 'The request body is too large',
   415: 'Unsupported content type',
   422: 'The request is well-formed but cannot be processed',
+  428: "The answer holds personal data: send a DCX-Justification header or set the account's defaultJustification",
   429: 'Rate limit reached; retry after Retry-After seconds',
   500: 'Internal error; quote the requestId when reporting it',
   503: 'Not available now (shutting down, database away, or the request passed its deadline and nothing of it was committed); retry after Retry-After seconds',
@@ -46,6 +50,7 @@ const transform: SwaggerTransform = (input) => {
     const rule: Rule = POLICY[operation]
     schema['x-dcx-roles'] = rolesAllowed(rule)
     if (rule.conditions?.length) schema['x-dcx-conditions'] = [...rule.conditions]
+    if (rule.justification) schema['x-dcx-justification'] = rule.justification
     const event = eventSpec(operation)
     if (event) schema['x-dcx-audit'] = { event: event.type, resourceType: event.resource, details: [...event.details] }
   }
@@ -60,14 +65,18 @@ const transform: SwaggerTransform = (input) => {
 /** The whole document: components from the zod registry, then media types, descriptions, pruning. */
 const transformObject: SwaggerTransformObject = (input) => {
   const doc = jsonSchemaTransformObject(input as Parameters<typeof jsonSchemaTransformObject>[0]) as OpenApiDoc
-  for (const pathItem of Object.values(doc.paths ?? {})) {
+  for (const [path, pathItem] of Object.entries(doc.paths ?? {})) {
+    // TAXII answers its errors as TAXII error messages in its own media type (modules/taxii).
+    const error: Record<string, { schema: { $ref: string } }> = path.startsWith('/taxii2/')
+      ? { [TAXII_MEDIA]: { schema: { $ref: TAXII_ERROR_REF } } }
+      : { 'application/json': { schema: { $ref: PROBLEM_REF } } }
     for (const op of Object.values(pathItem)) {
       op.responses ??= {}
       // The per-address limit (plugins/rate-limit.ts) runs before routing: any route can answer 429.
-      op.responses['429'] ??= { description: 'Default Response', content: { 'application/json': { schema: { $ref: PROBLEM_REF } } } }
+      op.responses['429'] ??= { description: 'Default Response', content: error }
       // And any route can answer 503: while the server shuts down, when the database is away, or
       // when the request passed its deadline (core/deadline.ts) and nothing of it was committed.
-      op.responses['503'] ??= { description: 'Default Response', content: { 'application/json': { schema: { $ref: PROBLEM_REF } } } }
+      op.responses['503'] ??= { description: 'Default Response', content: error }
       for (const [status, response] of Object.entries(op.responses)) describeResponse(status, response)
     }
   }
@@ -188,6 +197,7 @@ export default fp(
           { name: 'retention', description: 'Review-by dates, the review queue, extension and erasure' },
           { name: 'changes', description: 'Feed of created, updated and revoked items the caller may see' },
           { name: 'audit', description: 'Audit events, export, verification and checkpoints' },
+          { name: 'taxii', description: 'TAXII 2.1 server (OASIS TAXII 2.1): collections per audience, STIX objects in and out' },
           { name: 'stats', description: 'Counts for the annual monitoring report' },
           { name: 'operations', description: 'Health, readiness and metrics' },
         ],

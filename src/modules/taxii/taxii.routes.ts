@@ -13,6 +13,18 @@ import { checkMediaTypes, sendTaxii, sendTaxiiError, TAXII_MEDIA_TYPE, taxiiErro
 import type { Entry } from './taxii.objects.js'
 import { collectionParams, pushBody, listQuery, noQuery, objectParams, objectQuery, statusParams, versionsQuery } from './taxii.schemas.js'
 import { taxiiService } from './taxii.service.js'
+import {
+  taxiiApiRoot,
+  taxiiCollection,
+  taxiiCollections,
+  taxiiDiscovery,
+  taxiiEnvelope,
+  taxiiManifest,
+  taxiiResponses,
+  taxiiStatus,
+  taxiiVersions,
+} from './taxii.resources.js'
+import { z } from 'zod'
 import { guardConsultation } from '../../access/justification.js'
 import { stixPersonal } from '../indicators/personal-data.js'
 
@@ -49,46 +61,114 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     request.actor = await authenticate(request)
   })
 
-  const hide = { hide: true } as const
+  // In openapi.yaml under the taxii tag: Bearer or HTTP Basic (client_id:client_secret), bodies
+  // in the TAXII media type, errors as TAXII error messages (taxii.resources.ts).
+  const doc = { tags: ['taxii'], security: [{ bearer: [] }, { clientBasic: [] }] as Record<string, string[]>[] }
+  const READ_ERRORS = [400, 401, 403, 404, 406, 429, 500] as const
   const base = (req: { protocol: string; host: string }) => `${req.protocol}://${req.host}/taxii2`
 
-  app.get('/', { prefixTrailingSlash: 'slash', schema: { ...hide, operationId: 'taxiiDiscovery', querystring: noQuery } }, async (req, reply) => {
-    const root = `${base(req)}/${API_ROOT}/`
-    return send(reply, {
-      title: 'DCX — Drug-related Cybercrime Exchange',
-      description: 'TAXII 2.1 access to the risk indicators and best-practice notes shared on DCX. Collections follow your audiences.',
-      default: root,
-      api_roots: [root],
-    })
-  })
-
-  app.get(`/${API_ROOT}/`, { schema: { ...hide, operationId: 'taxiiApiRoot', querystring: noQuery } }, async (_req, reply) =>
-    send(reply, {
-      title: 'DCX',
-      description: 'Indicators (STIX indicator) and best-practice notes (STIX report), per audience.',
-      versions: [TAXII_MEDIA_TYPE],
-      max_content_length: MAX_CONTENT_LENGTH,
-    }),
+  app.get(
+    '/',
+    {
+      prefixTrailingSlash: 'slash',
+      schema: {
+        ...doc,
+        operationId: 'taxiiDiscovery',
+        summary: 'TAXII discovery: the API roots',
+        querystring: noQuery,
+        response: taxiiResponses({ 200: taxiiDiscovery }, 400, 401, 406, 429, 500),
+      },
+    },
+    async (req, reply) => {
+      const root = `${base(req)}/${API_ROOT}/`
+      return send(reply, {
+        title: 'DCX — Drug-related Cybercrime Exchange',
+        description: 'TAXII 2.1 access to the risk indicators and best-practice notes shared on DCX. Collections follow your audiences.',
+        default: root,
+        api_roots: [root],
+      })
+    },
   )
 
-  app.get(`/${API_ROOT}/status/:id/`, { schema: { ...hide, operationId: 'taxiiGetStatus', params: statusParams, querystring: noQuery } }, async (req, reply) =>
-    send(reply, await service.status(req.ctx, req.params.id)),
+  app.get(
+    `/${API_ROOT}/`,
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiApiRoot',
+        summary: 'TAXII API root: versions and the largest body accepted',
+        querystring: noQuery,
+        response: taxiiResponses({ 200: taxiiApiRoot }, 400, 401, 406, 429, 500),
+      },
+    },
+    async (_req, reply) =>
+      send(reply, {
+        title: 'DCX',
+        description: 'Indicators (STIX indicator) and best-practice notes (STIX report), per audience.',
+        versions: [TAXII_MEDIA_TYPE],
+        max_content_length: MAX_CONTENT_LENGTH,
+      }),
   )
 
-  app.get(`/${API_ROOT}/collections/`, { schema: { ...hide, operationId: 'taxiiListCollections', querystring: noQuery } }, async (req, reply) => {
-    const cs = await service.collections(req.ctx)
-    return send(reply, { collections: cs.map(toTaxiiCollection) })
-  })
+  app.get(
+    `/${API_ROOT}/status/:id/`,
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiGetStatus',
+        summary: "A push's status (the caller's organisation only): pending, then complete",
+        params: statusParams,
+        querystring: noQuery,
+        response: taxiiResponses({ 200: taxiiStatus }, ...READ_ERRORS),
+      },
+    },
+    async (req, reply) => send(reply, await service.status(req.ctx, req.params.id)),
+  )
+
+  app.get(
+    `/${API_ROOT}/collections/`,
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiListCollections',
+        summary: 'TAXII collections: the audiences that reach the caller',
+        querystring: noQuery,
+        response: taxiiResponses({ 200: taxiiCollections }, 400, 401, 406, 429, 500),
+      },
+    },
+    async (req, reply) => {
+      const cs = await service.collections(req.ctx)
+      return send(reply, { collections: cs.map(toTaxiiCollection) })
+    },
+  )
 
   app.get(
     `/${API_ROOT}/collections/:id/`,
-    { schema: { ...hide, operationId: 'taxiiGetCollection', params: collectionParams, querystring: noQuery } },
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiGetCollection',
+        summary: 'One TAXII collection',
+        params: collectionParams,
+        querystring: noQuery,
+        response: taxiiResponses({ 200: taxiiCollection }, ...READ_ERRORS),
+      },
+    },
     async (req, reply) => send(reply, toTaxiiCollection(await service.collection(req.ctx, req.params.id))),
   )
 
   app.get(
     `/${API_ROOT}/collections/:id/manifest/`,
-    { schema: { ...hide, operationId: 'taxiiGetManifest', params: collectionParams, querystring: listQuery } },
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiGetManifest',
+        summary: "A collection's manifest: id, version and date added of each object, paged with next",
+        params: collectionParams,
+        querystring: listQuery,
+        response: taxiiResponses({ 200: taxiiManifest }, ...READ_ERRORS),
+      },
+    },
     async (req, reply) => {
       const out = await service.manifest(req.ctx, req.params.id, req.query)
       const objects = out.entries.map((e) => ({ id: e.id, date_added: e.dateAdded, version: e.version, media_type: 'application/stix+json;version=2.1' }))
@@ -98,7 +178,16 @@ const routes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     `/${API_ROOT}/collections/:id/objects/`,
-    { schema: { ...hide, operationId: 'taxiiGetObjects', params: collectionParams, querystring: listQuery } },
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiGetObjects',
+        summary: "A collection's objects the caller may see, paged with next",
+        params: collectionParams,
+        querystring: listQuery,
+        response: taxiiResponses({ 200: taxiiEnvelope }, ...READ_ERRORS, 428),
+      },
+    },
     async (req, reply) => {
       guardConsultation<{ entries: { object: unknown }[] }>(
         req,
@@ -115,7 +204,15 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     `/${API_ROOT}/collections/:id/objects/`,
     {
       bodyLimit: MAX_CONTENT_LENGTH,
-      schema: { ...hide, operationId: 'taxiiAddObjects', params: collectionParams, querystring: noQuery, body: pushBody },
+      schema: {
+        ...doc,
+        operationId: 'taxiiAddObjects',
+        summary: 'Push a TAXII envelope or a STIX bundle: 202 with a status, pending for a large push',
+        params: collectionParams,
+        querystring: noQuery,
+        body: pushBody,
+        response: taxiiResponses({ 202: taxiiStatus }, ...READ_ERRORS, 413, 415, 422),
+      },
     },
     // An envelope and a bundle both carry `objects`. Above the threshold (config.taxii) the push
     // answers pending and is processed once the response has left (taxii.pending.ts).
@@ -138,7 +235,16 @@ const routes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     `/${API_ROOT}/collections/:id/objects/:objectId/`,
-    { schema: { ...hide, operationId: 'taxiiGetObject', params: objectParams, querystring: objectQuery } },
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiGetObject',
+        summary: 'One object of a collection, by STIX id',
+        params: objectParams,
+        querystring: objectQuery,
+        response: taxiiResponses({ 200: taxiiEnvelope }, ...READ_ERRORS, 428),
+      },
+    },
     async (req, reply) => {
       guardConsultation<{ object: unknown } | undefined>(req, 'a personal-data indicator', (o) => !!o && stixPersonal([o.object]))
       const found = await service.object(req.ctx, req.params.id, req.params.objectId, req.query)
@@ -148,7 +254,16 @@ const routes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     `/${API_ROOT}/collections/:id/objects/:objectId/`,
-    { schema: { ...hide, operationId: 'taxiiDeleteObject', params: objectParams, querystring: objectQuery } },
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiDeleteObject',
+        summary: "Revoke one of the caller's organisation's objects (it stays, revoked)",
+        params: objectParams,
+        querystring: objectQuery,
+        response: taxiiResponses({ 200: z.null().describe('Revoked') }, ...READ_ERRORS),
+      },
+    },
     async (req, reply) => {
       await service.revoke(req.ctx, req.params.id, req.params.objectId, req.query)
       return sendTaxii(reply.code(200), undefined)
@@ -157,7 +272,16 @@ const routes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     `/${API_ROOT}/collections/:id/objects/:objectId/versions/`,
-    { schema: { ...hide, operationId: 'taxiiGetVersions', params: objectParams, querystring: versionsQuery } },
+    {
+      schema: {
+        ...doc,
+        operationId: 'taxiiGetVersions',
+        summary: "An object's versions (DCX keeps the current one)",
+        params: objectParams,
+        querystring: versionsQuery,
+        response: taxiiResponses({ 200: taxiiVersions }, ...READ_ERRORS),
+      },
+    },
     async (req, reply) => {
       const found = await service.versions(req.ctx, req.params.id, req.params.objectId, req.query)
       return send(reply, { more: false, versions: [found.version] }, [found])

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
-// TAXII is its own specification: its routes stay out of openapi.yaml (hide) but are validated
-// like every other route. Ids are checked by lookup, so an unknown one is a 404, not a 400.
+// TAXII's own parameters and bodies (the resources it answers are in taxii.resources.ts), in
+// openapi.yaml under the taxii tag. Ids are checked by lookup, so an unknown one is a 404, not a 400.
 const multi = z.union([z.string().max(10_000), z.array(z.string().max(10_000)).max(100)]).optional()
 
 export const collectionParams = z.object({ id: z.string().min(1).max(100) }).strict()
