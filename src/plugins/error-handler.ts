@@ -2,6 +2,7 @@
 // application/problem+json carrying the request id. 5xx bodies say nothing internal: the
 // detail goes to the log only.
 import fp from 'fastify-plugin'
+import { sendTaxiiError } from '../modules/taxii/taxii.media.js'
 import { allowedMethods, recordRoutes } from './method-not-allowed.js'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
@@ -169,10 +170,11 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
   closeIfBodyUnread(request, reply)
   // No route matched, so no hook ran: set what app.ts's onSend and helmet would have.
   reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store')
-  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return sendProblem(reply, 'not_found', 404, 'No resource has an id that long.')
-  }
-  return sendProblem(reply, 'bad_request', 400, 'The URL is not valid (a malformed percent-encoding?).')
+  const long = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+  const detail = long ? 'No resource has an id that long.' : 'The URL is not valid (a malformed percent-encoding?).'
+  // Under /taxii2/ a TAXII client reads TAXII error messages only (modules/taxii/taxii.media.ts).
+  if (request.url.startsWith('/taxii2/')) return sendTaxiiError(reply, long ? 404 : 400, long ? 'not_found' : 'bad_request', detail)
+  return long ? sendProblem(reply, 'not_found', 404, detail) : sendProblem(reply, 'bad_request', 400, detail)
 }
 
 export default fp(

@@ -28,13 +28,20 @@ export const ETAG_OPERATIONS = new Set([
   'getAccount',
   'updateAccount',
   'rotateAccountSecret',
+  'reviewIndicator',
+  'reviewNote',
+  'getOrganisationSettings',
+  'updateOrganisationSettings',
+  'createWarningList',
+  'getWarningList',
+  'updateWarningList',
 ])
 
 /** The TAXII operations whose 200 answers say the date_added span of what they return (TAXII 2.1 §3.4). */
 const DATE_ADDED_OPERATIONS = new Set(['taxiiGetManifest', 'taxiiGetObjects', 'taxiiGetObject', 'taxiiGetVersions'])
 
 /** The operations whose 201 answer carries a Location (the new item's URL). */
-export const LOCATION_OPERATIONS = new Set(['createIndicator', 'createNote', 'createSharingGroup', 'createOrganisation', 'createAccount'])
+export const LOCATION_OPERATIONS = new Set(['createIndicator', 'createNote', 'createSharingGroup', 'createOrganisation', 'createAccount', 'createWarningList'])
 
 interface Param {
   in?: string
@@ -64,6 +71,11 @@ const HEADERS = {
   ETag: header("The item's version, for If-Match", { type: 'string', pattern: ETAG_PATTERN }),
   Location: header('The new item', { type: 'string', format: 'uri-reference' }),
   IdempotentReplayed: header('true when this is the stored answer to an earlier request with the same Idempotency-Key', { const: 'true' }),
+  DigestETag: header("The digest's version (its epoch, type and tags): send it as If-None-Match to get 304 while nothing changed", {
+    type: 'string',
+    pattern: '^"sd-[A-Za-z0-9_-]{22}"$',
+  }),
+  DcxScreeningEpoch: header('The screening key epoch the tags were made under', { type: 'integer', minimum: 0 }),
   XTaxiiDateAddedFirst: header('The date_added of the first object returned', { type: 'string' }),
   XTaxiiDateAddedLast: header('The date_added of the last object returned (page on with added_after or next)', { type: 'string' }),
 }
@@ -149,6 +161,26 @@ export function applyContract(doc: { paths?: Record<string, Record<string, Op>>;
         delete r.content
         r.headers = headers
         if (content) r.content = content
+      }
+      if (op.operationId === 'getScreeningDigest') {
+        op.parameters = [
+          ...(op.parameters ?? []),
+          { in: 'header', name: 'If-None-Match', required: false, description: 'The ETag of the digest you hold', schema: { type: 'string', maxLength: 1000 } },
+        ]
+        const ok = op.responses?.['200']
+        if (ok) {
+          const content = ok.content
+          delete ok.content
+          ok.headers = { ...(ok.headers ?? {}), ETag: ref('DigestETag'), 'DCX-Screening-Epoch': ref('DcxScreeningEpoch') }
+          if (content) ok.content = content
+        }
+        op.responses = {
+          ...op.responses,
+          304: {
+            description: 'Not modified: the digest is the one If-None-Match names',
+            headers: { 'X-Request-Id': ref('XRequestId'), ETag: ref('DigestETag'), 'DCX-Screening-Epoch': ref('DcxScreeningEpoch') },
+          },
+        }
       }
       if (op.operationId === 'exportStix') {
         const ok = op.responses?.['200']

@@ -77,6 +77,18 @@ const transformObject: SwaggerTransformObject = (input) => {
       // And any route can answer 503: while the server shuts down, when the database is away, or
       // when the request passed its deadline (core/deadline.ts) and nothing of it was committed.
       op.responses['503'] ??= { description: 'Default Response', content: error }
+      // A body is parsed before the route runs: any route that takes one can refuse it as too
+      // large or of a media type it does not read.
+      if (op.requestBody) {
+        op.responses['413'] ??= { description: 'Default Response', content: error }
+        op.responses['415'] ??= { description: 'Default Response', content: error }
+      }
+      // A TAXII push is sent as TAXII, as STIX (a bundle) or as plain JSON (modules/taxii/taxii.media.ts).
+      const body = op.requestBody as { content?: Record<string, unknown> } | undefined
+      const json = body?.content?.['application/json']
+      if (path.startsWith('/taxii2/') && body && json) {
+        body.content = { [TAXII_MEDIA]: json, 'application/stix+json;version=2.1': json, 'application/json': json }
+      }
       for (const [status, response] of Object.entries(op.responses)) describeResponse(status, response)
     }
   }
@@ -95,7 +107,7 @@ interface Response {
 }
 interface OpenApiDoc {
   tags?: { name: string }[]
-  paths?: Record<string, Record<string, { tags?: string[]; responses?: Record<string, Response> }>>
+  paths?: Record<string, Record<string, { tags?: string[]; requestBody?: unknown; responses?: Record<string, Response> }>>
   components?: { schemas?: Record<string, unknown> }
 }
 

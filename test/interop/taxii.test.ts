@@ -45,6 +45,9 @@ t.test('discovery and API root, trailing slashes as the spec writes them', async
   isTaxiiError(t, await X.get(`${ROOT}/collections`), 404)
   isTaxiiError(t, await X.get(`${ROOT}/nothing-here/`), 404)
   isTaxiiError(t, await X.get('/taxii2/?unknown=1'), 400)
+  // Refused by the router before any TAXII route runs: still TAXII error messages.
+  isTaxiiError(t, await X.get(`${ROOT}/collections/%E0%A4%A/`), 400)
+  isTaxiiError(t, await X.get(`${ROOT}/collections/${'x'.repeat(250)}/objects/`), 404)
 })
 
 t.test('media types: a lenient Accept gets TAXII 2.1 (else 406); a body as TAXII, STIX or JSON (else 415)', async (t) => {

@@ -129,7 +129,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         params: idParams,
         headers: ifMatch,
         body: indicatorPatch,
-        response: { 200: indicator, ...problems(400, 401, 403, 404, 412, 429, 500) },
+        response: { 200: indicator, ...problems(400, 401, 403, 404, 409, 412, 429, 500) },
       },
     },
     async (req, reply) => {

@@ -66,7 +66,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         params: idParams,
         headers: ifMatch,
         body: notePatch,
-        response: { 200: note, ...problems(400, 401, 403, 404, 412, 429, 500) },
+        response: { 200: note, ...problems(400, 401, 403, 404, 409, 412, 429, 500) },
       },
     },
     async (req, reply) => {

@@ -69,4 +69,4 @@ export const envelope = z
   })
   .strict()
 
-export const pushBody = z.union([envelope, bundle])
+export const pushBody = z.union([envelope, bundle]).meta({ id: 'TaxiiPush', description: 'A TAXII envelope (§3.7) or a STIX 2.1 bundle' })
