@@ -12,6 +12,7 @@ import { accountsRepository } from '../src/modules/accounts/accounts.repository.
 import { organisationsRepository } from '../src/modules/organisations/organisations.repository.js'
 import { generateClientId, generateSecret, hashSecret } from '../src/core/secrets.js'
 import type { Role, Sector } from '../src/core/roles.js'
+import { watchContract } from './contract.js'
 
 // All test files on one PostgreSQL database share its signing keys, so they share this key.
 export const TEST_MASTER_KEY = 'test-master-key-0123456789abcdef0123456789abcdef'
@@ -72,6 +73,8 @@ export async function buildTestApp(t: TapLike, env: Record<string, string> = {})
   const app = await build(config, await testDatabase(config))
   await app.ready()
   t.teardown(() => app.close())
+  // Every response a test provokes must be one openapi.yaml describes (test/contract.ts).
+  watchContract(app)
   return app
 }
 

@@ -206,7 +206,7 @@ export function violations(res: LightMyRequestResponse, op: Operation | undefine
         break
       }
     }
-  } else if (/json/.test(type)) {
+  } else if (/json/.test(type) && res.body.length > 0) {
     try {
       body = JSON.parse(res.body)
     } catch {
@@ -221,7 +221,15 @@ export function violations(res: LightMyRequestResponse, op: Operation | undefine
     if (keys.has('clientSecret') && !['createAccount', 'rotateAccountSecret'].includes(op?.operationId ?? ''))
       out.push('clientSecret outside account creation / rotation')
   }
-  if (status >= 400) {
+  const taxii = op?.path.startsWith('/taxii2/') ?? false
+  if (status >= 400 && taxii) {
+    // TAXII 2.1 §3.6.1: an error message in the TAXII media type, its http_status the status.
+    if (!/^application\/taxii\+json;version=2\.1$/.test(type)) out.push(`TAXII error ${status} is not application/taxii+json;version=2.1 (${type})`)
+    const b = body as Record<string, unknown> | undefined
+    if (!b || typeof b.title !== 'string' || b.http_status !== String(status)) out.push(`not a TAXII error message: ${res.body.slice(0, 200)}`)
+    else if (b.error_id !== res.headers['x-request-id']) out.push('TAXII error_id differs from x-request-id')
+    if (status === 503 && !res.headers['retry-after']) out.push('503 without Retry-After')
+  } else if (status >= 400) {
     if (oauth) {
       const b = body as { error?: unknown; error_description?: unknown } | undefined
       if (typeof b?.error !== 'string' || typeof b.error_description !== 'string') out.push(`token error is not an OAuth error body: ${res.body.slice(0, 200)}`)

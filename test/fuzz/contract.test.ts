@@ -14,6 +14,7 @@ import type { InjectOptions } from 'fastify'
 import { as, buildTestApp, createAccount, createOrg, unique } from '../helper.js'
 import { FUZZ_RUNS, operations, violations, type JsonSchema, type Operation } from '../faults/support.js'
 import { invalid, valid } from './arbitraries.js'
+import { COMMUNITY_COLLECTION } from '../../src/modules/taxii/taxii.collections.js'
 
 const app = await buildTestApp(t)
 
@@ -73,10 +74,43 @@ const EXAMPLES: Record<string, fc.Arbitrary<unknown>> = {
   issueToken: fc.constantFrom(...spareAccounts.map((a) => ({ grant_type: 'client_credentials', client_id: a.clientId, client_secret: a.clientSecret }))),
 }
 
+// TAXII: the caller's own collection and the community's, an object pushed to the first and the
+// status of that push.
+const TAXII_HEADERS = { accept: 'application/taxii+json;version=2.1', 'content-type': 'application/taxii+json;version=2.1' }
+const stixId = `indicator--${randomUUID()}`
+const push = await app.inject({
+  method: 'POST',
+  url: `/taxii2/dcx/collections/${org.id}/objects/`,
+  headers: { authorization: `Bearer ${caller.token}`, ...TAXII_HEADERS },
+  payload: {
+    objects: [
+      {
+        type: 'indicator',
+        spec_version: '2.1',
+        id: stixId,
+        created: '2026-01-01T00:00:00.000Z',
+        modified: '2026-01-01T00:00:00.000Z',
+        pattern: "[domain-name:value = 'fuzz-taxii.example']",
+        pattern_type: 'stix',
+        valid_from: '2026-01-01T00:00:00Z',
+      },
+    ],
+  },
+})
+if (push.statusCode !== 202) throw new Error(`fixture TAXII push: ${push.statusCode} ${push.body}`)
+const taxiiIds: Record<string, string[]> = {
+  collection: [org.id, COMMUNITY_COLLECTION],
+  objectId: [stixId],
+  status: [(push.json() as { id: string }).id],
+}
+
 /** An id for a path parameter: mostly real ones of the right kind, sometimes unknown, sometimes junk. */
-function idArb(op: Operation, mode: Mode): fc.Arbitrary<string> {
+function idArb(op: Operation, mode: Mode, param: string): fc.Arbitrary<string> {
   const kind = Object.keys(ids).find((k) => op.path.startsWith(`/v1/${k}/`)) as keyof typeof ids | undefined
-  const real = kind ? fc.constantFrom(...ids[kind]) : fc.uuid({ version: 4 })
+  const taxii = op.path.startsWith('/taxii2/')
+    ? (taxiiIds[param === 'objectId' ? 'objectId' : op.path.includes('/status/') ? 'status' : 'collection'] as string[])
+    : undefined
+  const real = taxii ? fc.constantFrom(...taxii) : kind ? fc.constantFrom(...ids[kind]) : fc.uuid({ version: 4 })
   if (mode === 'invalid') {
     return fc.oneof(
       fc.string({ minLength: 1, maxLength: 60 }).map(encodeURIComponent),
@@ -110,6 +144,11 @@ function headerArb(name: string, mode: Mode): fc.Arbitrary<string | undefined> {
       ? fc.constantFrom('', ' ', 'é', 'k'.repeat(201), 'a b')
       : fc.option(fc.string({ minLength: 1, maxLength: 40, unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)) }), { nil: undefined })
   }
+  if (name.toLowerCase() === 'dcx-justification') {
+    return mode === 'invalid'
+      ? fc.constantFrom('', 'ab', ' case 1', 'case 1 ', 'case\u0001 1', 'k'.repeat(201))
+      : fc.option(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ./:-]{1,30}[A-Za-z0-9]$/), { nil: undefined })
+  }
   return fc.option(fc.string({ maxLength: 20 }), { nil: undefined })
 }
 
@@ -119,7 +158,7 @@ function requestArb(op: Operation, mode: Mode): fc.Arbitrary<GeneratedRequest> {
   const headers = op.parameters.filter((p) => p.in === 'header')
   const bodySchema = op.requestBody?.content['application/json']?.schema as JsonSchema | undefined
 
-  const pathArb = fc.tuple(...pathParams.map(() => idArb(op, mode)))
+  const pathArb = fc.tuple(...pathParams.map((p) => idArb(op, mode, p.name)))
   // Each query parameter present or not; in invalid mode one of them (or an unknown one) is bad.
   const queryArb = fc
     .record(Object.fromEntries(query.map((p) => [p.name, fc.option(valid(p.schema, mode === 'boundary'), { nil: undefined, freq: 2 })])), { requiredKeys: [] })
@@ -160,6 +199,11 @@ function requestArb(op: Operation, mode: Mode): fc.Arbitrary<GeneratedRequest> {
     const hdrs: Record<string, string> = op.operationId === 'issueToken' ? {} : { authorization: `Bearer ${caller.token}` }
     for (const [k, v] of Object.entries(h)) if (typeof v === 'string') hdrs[k] = v
     if (body.payload !== undefined) hdrs['content-type'] = body.contentType ?? 'application/json'
+    // TAXII clients send its media type (the server also takes application/json and */*).
+    if (op.path.startsWith('/taxii2/')) {
+      hdrs.accept = TAXII_HEADERS.accept
+      if (body.payload !== undefined && !body.contentType) hdrs['content-type'] = TAXII_HEADERS['content-type']
+    }
     return {
       mode,
       method: op.method.toUpperCase() as InjectOptions['method'],
