@@ -695,7 +695,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Counts by type, sector, country and month over what the caller may see */
+        /** Counts by type, sector, country and month over what the caller may see (drafts not counted) */
         get: operations["getStats"];
         put?: never;
         post?: never;

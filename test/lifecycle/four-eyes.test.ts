@@ -187,3 +187,18 @@ t.test('PATCH: a published item cannot become red or match_only while four-eyes 
   t.equal(red.statusCode, 200, 'with four-eyes off, the edit is allowed')
   t.equal(json(red).status, 'active')
 })
+
+t.test('stats count what was shared: a draft is not counted until approved', async (t) => {
+  const draft = json<Item>(await author.post('/v1/indicators', ind({ tlp: 'red', distribution: 'organisation', countries: ['LI'] })))
+  t.equal(draft.status, 'draft')
+  type Stats = { indicators: { byStatus: { key: string }[]; byCountry: { key: string; count: number }[] } }
+  const stats = async () => json<Stats>(await as(app, O.reader.token).get('/v1/stats'))
+  const liechtenstein = (s: Stats) => s.indicators.byCountry.find((b) => b.key === 'LI')?.count ?? 0
+  const before = await stats()
+  t.notOk(
+    before.indicators.byStatus.some((b) => b.key === 'draft'),
+    'no draft bucket, though the organisation holds drafts',
+  )
+  t.equal((await reviewer.post(`/v1/indicators/${draft.id}/approve`, {})).statusCode, 200)
+  t.equal(liechtenstein(await stats()), liechtenstein(before) + 1, 'approved: counted')
+})

@@ -1,6 +1,7 @@
 // The counts behind GET /v1/stats, over what the caller of the transaction may see (canSee: no
-// match_only item of another organisation is counted), created in [from, to).
-import { and, gte, lt, sql, type SQL } from 'drizzle-orm'
+// match_only item of another organisation is counted), created in [from, to). Drafts are not
+// counted: the monitoring report counts what was shared, and a draft (four-eyes) is not yet.
+import { and, gte, lt, ne, sql, type SQL } from 'drizzle-orm'
 import { indicators, notes } from '../../db/schema/index.js'
 import { rows, type Queryable } from '../../db/client.js'
 import { canSee } from '../../access/visibility.js'
@@ -16,8 +17,8 @@ export const statsRepository = {
   async counts(q: Queryable, { from, to }: CreatedRange) {
     const range = (col: typeof indicators.createdAt | typeof notes.createdAt): SQL[] =>
       [from ? gte(col, from) : undefined, to ? lt(col, to) : undefined].filter((x): x is SQL => !!x)
-    const iWhere = and(canSee(indicators), ...range(indicators.createdAt))
-    const nWhere = and(canSee(notes), ...range(notes.createdAt))
+    const iWhere = and(canSee(indicators), ne(indicators.status, 'draft'), ...range(indicators.createdAt))
+    const nWhere = and(canSee(notes), ne(notes.status, 'draft'), ...range(notes.createdAt))
     const grouped = (keyExpr: SQL, from: SQL, where: SQL | undefined) =>
       rows<Bucket>(q, sql`select ${keyExpr} as key, count(*)::int as count from ${from} where ${where ?? sql`true`} group by 1 order by 2 desc, 1 limit 500`)
     const i = indicators

@@ -14,7 +14,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['stats'],
         operationId: 'getStats',
-        summary: 'Counts by type, sector, country and month over what the caller may see',
+        summary: 'Counts by type, sector, country and month over what the caller may see (drafts not counted)',
         querystring: statsQuery,
         response: { 200: stats, ...problems(400, 401, 403, 429, 500) },
       },
