@@ -19,6 +19,7 @@ import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction }
 import type { ExtractTablesWithRelations } from 'drizzle-orm'
 import * as schema from './schema/index.js'
 import { PipedPool } from './pipeline.js'
+import { assertMigrated } from './migrations.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -138,6 +139,7 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
   try {
     await migrator.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID])
     await migratePg(drizzlePg(migrator, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+    await assertMigrated(MIGRATIONS_FOLDER, (text) => migrator.query(text).then((r) => r.rows as Record<string, unknown>[]))
     await analyseNeverAnalysed((text) => migrator.query(text).then((r) => r.rows as Record<string, unknown>[]))
     serviceUrl = masterKey ? await serviceLogin(migrator, url, masterKey) : undefined
   } finally {
@@ -241,7 +243,14 @@ async function openPglite(dataDir: string, template?: Blob, sharedBuffersMb?: nu
     if (!migratedTo(dir, migrationsHead())) await preparePgliteElsewhere(dir, log)
     client = await PGlite.create(dir, { postgresqlconf })
   }
-  await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+  try {
+    await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER })
+    await assertMigrated(MIGRATIONS_FOLDER, (text) => client.query(text).then((r) => r.rows as Record<string, unknown>[]))
+  } catch (err) {
+    // A database the service will not run on is closed again, so the process can exit.
+    await client.close().catch(() => {})
+    throw err
+  }
   if (!inMemory) writeFileSync(path.join(path.resolve(dataDir), MIGRATED_MARK), migrationsHead())
   await analyseNeverAnalysed((text) => client.query(text).then((r) => r.rows as Record<string, unknown>[]))
   await client.exec(`SET ROLE ${APP_ROLE}`)
