@@ -1,7 +1,8 @@
 // Erasure: the one function that wipes an item, used by the owner's review decision ("erase") and
 // by the automatic retention job (modules/retention/retention.job.ts). In the caller's
 // transaction, acting as the owner organisation (row-level security applies as to any write):
-//   indicators: value, normalized value, description and tags wiped;
+//   indicators: value, normalized value, description and tags wiped, and the note of every
+//   organisation's sighting report about it;
 //   notes: title, summary and body wiped, and the same in every revision (migrations/0016 lets
 //   the service role do that, and only that, once the note is erased), plus a last revision
 //   recording the erased version;
@@ -11,7 +12,7 @@
 // The row stays as a tombstone: its id, owner, type, marking and dates remain, so the audience
 // that received it can be told it is gone (DESIGN §7, "Retraction").
 import { and, eq, sql } from 'drizzle-orm'
-import { auditEvents, indicators, noteRevisions, notes, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
+import { auditEvents, indicators, noteRevisions, notes, sightings, type IndicatorRow, type NoteRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import { indicatorColumns } from '../indicators/indicators.repository.js'
 import { touched } from '../indicators/indicators.service.js'
@@ -56,6 +57,9 @@ export async function eraseItem<K extends ItemKind>(tx: Tx, kind: K, id: string,
       .set({ value: '', normalizedValue: '', description: '', tags: [], stix: null, stixRefs: null, status: 'erased', version: row.version + 1, ...touched() })
       .where(and(eq(indicators.id, id), eq(indicators.version, row.version)))
       .returning(indicatorColumns)) as IndicatorRow[]
+    // Every organisation's sighting notes about it: the reports stay, their free text goes
+    // (migrations/0023 lets the owner do that, and only that, once the indicator is erased).
+    if (erased) await tx.update(sightings).set({ note: null }).where(eq(sightings.indicatorId, id))
   } else {
     ;[erased] = (await tx
       .update(notes)
