@@ -115,6 +115,8 @@ export const POLICY = {
   listIndicatorConsents: { allow: ['org_admin'], conditions: ['ownerWrites'] },
   createNoteConsent: { allow: ['org_admin'], conditions: ['ownerWrites'] },
   listNoteConsents: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  withdrawIndicatorConsent: { allow: ['org_admin'], conditions: ['ownerWrites'] },
+  withdrawNoteConsent: { allow: ['org_admin'], conditions: ['ownerWrites'] },
   createIndicatorShareRequest: { allow: ['contributor'] },
   createNoteShareRequest: { allow: ['contributor'] },
   listShareRequests: READ,

@@ -103,6 +103,8 @@ export const AUDIT_EVENTS = {
   listIndicatorConsents: { type: 'consent.list', resource: 'indicator', details: ['returned'] },
   createNoteConsent: { type: 'consent.create', resource: 'consent', details: ['itemKind', 'itemId', 'organisationId'] },
   listNoteConsents: { type: 'consent.list', resource: 'note', details: ['returned'] },
+  withdrawIndicatorConsent: { type: 'consent.withdraw', resource: 'consent', details: ['itemKind', 'itemId', 'organisationId'] },
+  withdrawNoteConsent: { type: 'consent.withdraw', resource: 'consent', details: ['itemKind', 'itemId', 'organisationId'] },
   createIndicatorShareRequest: { type: 'share_request.create', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId'] },
   createNoteShareRequest: { type: 'share_request.create', resource: 'share_request', details: ['itemKind', 'itemId', 'organisationId'] },
   listShareRequests: { type: 'share_request.list', resource: 'share_request', details: ['filters', 'returned'] },

@@ -65,6 +65,8 @@ const EXPECTED: Record<string, string[] | 'public' | 'account'> = {
   listIndicatorConsents: ['org_admin'],
   createNoteConsent: ['org_admin'],
   listNoteConsents: ['org_admin'],
+  withdrawIndicatorConsent: ['org_admin'],
+  withdrawNoteConsent: ['org_admin'],
   createIndicatorShareRequest: C,
   createNoteShareRequest: C,
   listShareRequests: R,

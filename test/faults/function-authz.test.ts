@@ -77,6 +77,8 @@ const EXPECT: Record<string, Row> = {
   listIndicatorConsents: orgAdmin(200),
   createNoteConsent: orgAdmin(201),
   listNoteConsents: orgAdmin(200),
+  withdrawIndicatorConsent: orgAdmin(200),
+  withdrawNoteConsent: orgAdmin(200),
   createIndicatorShareRequest: contributorPlus(201),
   createNoteShareRequest: contributorPlus(201),
   listShareRequests: readerPlus(200),
@@ -212,6 +214,9 @@ const h1Note = () =>
     tlp: 'green',
     handlingCode: 'H1',
   })
+/** A consent recorded by the organisation's org_admin on one of its H1 items. */
+const consentOn = (kind: 'indicators' | 'notes', item: string) =>
+  created(admin.token, `/v1/${kind}/${item}/consents`, { organisationId: other.id, purpose: 'case 1' })
 const h1IndicatorId = await h1Indicator()
 const h1NoteId = await h1Note()
 const othersIndicator = () =>
@@ -341,6 +346,14 @@ const REQUESTS: Record<string, (caller: Caller) => Promise<Req> | Req> = {
   listIndicatorConsents: () => ({ method: 'GET', url: `/v1/indicators/${h1IndicatorId}/consents` }),
   createNoteConsent: async () => ({ method: 'POST', url: `/v1/notes/${await h1Note()}/consents`, body: { organisationId: other.id, purpose: 'case 1' } }),
   listNoteConsents: () => ({ method: 'GET', url: `/v1/notes/${h1NoteId}/consents` }),
+  withdrawIndicatorConsent: async () => {
+    const item = await h1Indicator()
+    return { method: 'POST', url: `/v1/indicators/${item}/consents/${await consentOn('indicators', item)}/withdraw`, body: { reason: 'proceedings closed' } }
+  },
+  withdrawNoteConsent: async () => {
+    const item = await h1Note()
+    return { method: 'POST', url: `/v1/notes/${item}/consents/${await consentOn('notes', item)}/withdraw`, body: { reason: 'proceedings closed' } }
+  },
   createIndicatorShareRequest: async () => ({
     method: 'POST',
     url: `/v1/indicators/${await othersIndicator()}/share-requests`,

@@ -256,6 +256,8 @@ const STATEFUL = new Set([
   'sendBackNote',
   'createIndicatorConsent',
   'createNoteConsent',
+  'withdrawIndicatorConsent',
+  'withdrawNoteConsent',
   'createIndicatorShareRequest',
   'createNoteShareRequest',
   'approveShareRequest',

@@ -1,7 +1,8 @@
 // H1 consents (DESIGN §7): the owner's org_admin records which organisation may use an H1 item
 // in judicial proceedings; an evidential (signed) export leaves out other organisations' H1 items
 // without a consent for the requester and says how many (X-DCX-Withheld, and the audit event),
-// never which. Unsigned exports and reads are unchanged. Role × organisation for the operations.
+// never which. Unsigned exports and reads are unchanged. A consent is withdrawn, not deleted: the
+// record stays, marked, and a new one may follow. Role × organisation for the operations.
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { as, buildTestApp, json, orgWith, unique } from '../helper.js'
@@ -76,6 +77,59 @@ for (const kind of ['indicators', 'notes'] as const) {
   })
 }
 
+for (const kind of ['indicators', 'notes'] as const) {
+  t.test(`${kind}: a consent is withdrawn, not deleted; then a new one may be given`, async (t) => {
+    const id = await item(kind)
+    const c = json<{ id: string }>(await O.post(`/v1/${kind}/${id}/consents`, { organisationId: court.org.id, purpose: 'Proceedings 2026/120' }))
+    const res = await O.post(`/v1/${kind}/${id}/consents/${c.id}/withdraw`, { reason: 'proceedings closed' })
+    t.equal(res.statusCode, 200, res.body)
+    t.match(json(res), {
+      id: c.id,
+      withdrawnAt: String,
+      withdrawnBy: owner.org_admin.id,
+      withdrawalReason: 'proceedings closed',
+      purpose: 'Proceedings 2026/120',
+    })
+    const [event] = await eventsOf(app, res)
+    t.match(event, { action: 'consent.withdraw', resourceType: 'consent', resourceId: c.id, details: { itemId: id, organisationId: court.org.id } })
+    problem(t, await O.post(`/v1/${kind}/${id}/consents/${c.id}/withdraw`, { reason: 'again' }), 409)
+    problem(t, await O.post(`/v1/${kind}/${id}/consents/${c.id}/withdraw`, {}), 400, ['body.reason'])
+    problem(t, await O.post(`/v1/${kind}/${id}/consents/${randomUUID()}/withdraw`, { reason: 'no such' }), 404)
+    // The consent of another item, named through this one: not found here.
+    const otherItem = await item(kind)
+    const o = json<{ id: string }>(await O.post(`/v1/${kind}/${otherItem}/consents`, { organisationId: court.org.id, purpose: 'case' }))
+    problem(t, await O.post(`/v1/${kind}/${id}/consents/${o.id}/withdraw`, { reason: 'wrong item' }), 404)
+    const again = await O.post(`/v1/${kind}/${id}/consents`, { organisationId: court.org.id, purpose: 'Proceedings 2027/3' })
+    t.equal(again.statusCode, 201, 'a new consent after the withdrawal')
+    const listed = json<{ items: { id: string; withdrawnAt: string | null }[] }>(await O.get(`/v1/${kind}/${id}/consents`)).items
+    t.same(
+      listed.map((x) => [x.id, x.withdrawnAt !== null]),
+      [
+        [c.id, true],
+        [json<{ id: string }>(again).id, false],
+      ],
+      'both listed: the withdrawn one marked',
+    )
+  })
+
+  t.test(`${kind}: withdrawal, role × organisation`, async (t) => {
+    const id = await item(kind)
+    const c = json<{ id: string }>(await O.post(`/v1/${kind}/${id}/consents`, { organisationId: third.org.id, purpose: 'case 7' }))
+    const url = `/v1/${kind}/${id}/consents/${c.id}/withdraw`
+    for (const [who, token, want] of [
+      ['owner reader', owner.reader.token, 403],
+      ['owner contributor', owner.contributor.token, 403],
+      ['other org_admin', court.org_admin.token, 404],
+      ['the consented organisation’s org_admin', third.org_admin.token, 404],
+    ] as const) {
+      const p = problem(t, await as(app, token).post(url, { reason: 'not mine' }), want)
+      if (want === 403) t.match(p.detail, /org_admin/, `${who}: the 403 names the role`)
+    }
+    problem(t, await as(app, undefined).post(url, { reason: 'anonymous' }), 401)
+    t.equal((await O.post(url, { reason: 'owner org_admin' })).statusCode, 200)
+  })
+}
+
 t.test('evidential export: other organisations’ H1 items only with consent; counted, not named', async (t) => {
   // An owner of its own, so the counts are this test's.
   const provider = await orgWith(app, ['reader', 'contributor', 'org_admin'], { sector: 'police' })
@@ -115,4 +169,16 @@ t.test('evidential export: other organisations’ H1 items only with consent; co
   const own = await as(app, provider.reader.token).get(`${url}&signed=true`)
   t.equal(own.headers['x-dcx-withheld'], '0', 'the owner’s own H1 items are never withheld from it')
   t.ok(ids(own.body).has(`indicator--${withheld}`))
+})
+
+t.test('evidential export: a withdrawn consent no longer lets the item in', async (t) => {
+  const provider = await orgWith(app, ['reader', 'contributor', 'org_admin'], { sector: 'police' })
+  const P = as(app, provider.org_admin.token)
+  const id = await item('indicators', 'H1', provider)
+  const c = json<{ id: string }>(await P.post(`/v1/indicators/${id}/consents`, { organisationId: court.org.id, purpose: 'Proceedings 2026/121' }))
+  const url = `/v1/export/stix?organisationId=${provider.org.id}&signed=true`
+  const has = async () => (await as(app, court.reader.token).get(url)).body.includes(`indicator--${id}`)
+  t.ok(await has(), 'consented: in')
+  t.equal((await P.post(`/v1/indicators/${id}/consents/${c.id}/withdraw`, { reason: 'proceedings closed' })).statusCode, 200)
+  t.notOk(await has(), 'withdrawn: out')
 })

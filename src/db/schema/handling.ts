@@ -1,5 +1,6 @@
 // H1 consents and H2 share requests (migrations/0015_share_four_eyes.sql; DESIGN §7).
-import { index, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import { index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { organisations } from './organisations.js'
 
 export const handlingConsents = pgTable(
@@ -17,8 +18,16 @@ export const handlingConsents = pgTable(
     purpose: text('purpose').notNull(),
     createdBy: uuid('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    // Withdrawn by the owner's org_admin (migration 0024): the record stays.
+    withdrawnAt: timestamp('withdrawn_at', { withTimezone: true, precision: 3 }),
+    withdrawnBy: uuid('withdrawn_by'),
+    withdrawalReason: text('withdrawal_reason'),
   },
-  (t) => [unique('handling_consents_once').on(t.itemId, t.organisationId), index('handling_consents_org_idx').on(t.organisationId, t.itemId)],
+  (t) => [
+    // One live consent per item and organisation; a withdrawn one may be followed by a new one.
+    uniqueIndex('handling_consents_once').on(t.itemId, t.organisationId).where(sql`withdrawn_at IS NULL`),
+    index('handling_consents_org_idx').on(t.organisationId, t.itemId),
+  ],
 )
 
 export const shareRequests = pgTable(

@@ -7,13 +7,15 @@
 // as for an item they cannot see; a reader or contributor: 403 by role); a consent names an
 // organisation other than the owner, once per item (a second one is 409); it is recorded only
 // while the item is H1 (409 otherwise) and stays if the code later changes and changes back.
+// A consent is withdrawn, not deleted (migration 0024): the record keeps who withdrew it, when and
+// why; it then lets no export include the item, and the organisation may be given a new one.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { and, asc, eq, inArray } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm'
 import { z } from 'zod'
 import { handlingConsents, organisations, type HandlingConsentRow } from '../../db/schema/index.js'
 import type { Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
-import { conflict } from '../../core/errors.js'
+import { AppError, conflict } from '../../core/errors.js'
 import { idParams, problems, timestamp, uuid } from '../../core/schemas.js'
 import { invalidFields } from '../indicators/indicators.rules.js'
 import { ownedItem, type ItemKind } from './items.js'
@@ -27,8 +29,16 @@ export const consent = z
     purpose: z.string(),
     createdBy: uuid,
     createdAt: timestamp,
+    withdrawnAt: timestamp.nullable().describe('When the owner withdrew it; null while it stands'),
+    withdrawnBy: uuid.nullable(),
+    withdrawalReason: z.string().nullable(),
   })
   .meta({ id: 'Consent' })
+export const consentWithdrawal = z
+  .object({ reason: z.string().trim().min(3).max(500).describe('Why the consent ends, e.g. the proceedings closed') })
+  .strict()
+  .meta({ id: 'ConsentWithdrawal' })
+const consentParams = z.object({ id: z.uuid(), consentId: z.uuid() }).strict()
 export const consentCreate = z
   .object({
     organisationId: z.uuid(),
@@ -46,6 +56,9 @@ const toConsent = (r: HandlingConsentRow): z.infer<typeof consent> => ({
   purpose: r.purpose,
   createdBy: r.createdBy,
   createdAt: r.createdAt.toISOString(),
+  withdrawnAt: r.withdrawnAt?.toISOString() ?? null,
+  withdrawnBy: r.withdrawnBy,
+  withdrawalReason: r.withdrawalReason,
 })
 
 export const consentsService = {
@@ -72,6 +85,24 @@ export const consentsService = {
         .returning()
       if (!row) throw conflict('That organisation already has a consent for this item.')
       audit.set({ resourceId: row.id, details: { itemKind: kind, itemId, organisationId: input.organisationId } })
+      return toConsent(row)
+    })
+  },
+
+  async withdraw(ctx: Ctx, kind: ItemKind, itemId: string, consentId: string, input: z.infer<typeof consentWithdrawal>) {
+    return ctx.tx(async (tx, audit) => {
+      await ownedItem(tx, ctx, kind, itemId)
+      const where = and(eq(handlingConsents.id, consentId), eq(handlingConsents.itemId, itemId), eq(handlingConsents.itemKind, kind))
+      const [row] = await tx
+        .update(handlingConsents)
+        .set({ withdrawnAt: new Date(), withdrawnBy: ctx.actor.accountId, withdrawalReason: input.reason })
+        .where(and(where, isNull(handlingConsents.withdrawnAt)))
+        .returning()
+      if (!row) {
+        const [existing] = await tx.select({ id: handlingConsents.id }).from(handlingConsents).where(where)
+        throw existing ? conflict('This consent is already withdrawn.') : new AppError('not_found', 'No such consent on this item.')
+      }
+      audit.set({ resourceId: row.id, details: { itemKind: kind, itemId, organisationId: row.organisationId } })
       return toConsent(row)
     })
   },
@@ -106,7 +137,7 @@ export async function withheldH1(
   const given = await tx
     .select({ itemId: handlingConsents.itemId })
     .from(handlingConsents)
-    .where(and(eq(handlingConsents.organisationId, callerOrganisationId), inArray(handlingConsents.itemId, h1)))
+    .where(and(eq(handlingConsents.organisationId, callerOrganisationId), inArray(handlingConsents.itemId, h1), isNull(handlingConsents.withdrawnAt)))
   const ok = new Set(given.map((g) => g.itemId))
   return new Set(h1.filter((id) => !ok.has(id)))
 }
@@ -132,6 +163,20 @@ export const consentRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
       async (req, reply) => reply.code(201).send(await consentsService.create(req.ctx, kind, req.params.id, req.body)),
+    )
+    app.post(
+      `${path}/:consentId/withdraw`,
+      {
+        schema: {
+          tags,
+          operationId: `withdraw${Name}Consent`,
+          summary: `Withdraw a consent on this H1 ${kind} (the owner's org_admin); the record stays, marked withdrawn`,
+          params: consentParams,
+          body: consentWithdrawal,
+          response: { 200: consent, ...problems(400, 401, 403, 404, 409, 429, 500) },
+        },
+      },
+      async (req) => consentsService.withdraw(req.ctx, kind, req.params.id, req.params.consentId, req.body),
     )
     app.get(
       path,
