@@ -91,6 +91,17 @@ t.test('rate limits', async (t) => {
     t.equal((await get(app, addr, '/v1/me', quiet.token)).statusCode, 200, 'another account from the same address gets 200')
   })
 
+  t.test('TAXII: the limits apply, and a TAXII client is told in a TAXII error message', async (t) => {
+    const noisy = await createAccount(app, org.id, ['reader'])
+    const addr = '10.3.1.1'
+    for (let i = 0; i < 5; i++) t.equal((await get(app, addr, '/taxii2/dcx/collections/', noisy.token)).statusCode, 200, `request ${i + 1}`)
+    const res = await get(app, addr, '/taxii2/dcx/collections/', noisy.token)
+    t.equal(res.statusCode, 429)
+    t.equal(res.headers['content-type'], 'application/taxii+json;version=2.1')
+    t.match(res.json(), { title: String, http_status: '429', error_id: res.headers['x-request-id'] })
+    t.ok(Number(res.headers['retry-after']) >= 1, 'Retry-After')
+  })
+
   t.test('per address: unknown routes count too, and spoofing X-Forwarded-For does not help', async (t) => {
     const addr = '10.4.0.1'
     const acct = await createAccount(app, org.id, ['reader'])
