@@ -12279,9 +12279,11 @@ export interface operations {
     taxiiGetManifest: {
         parameters: {
             query?: {
-                /** @description Only objects added after this time */
+                /** @description Only objects added after this time: an RFC 3339 timestamp (any fraction; Z, z or an offset; T, t or a space between date and time), or a date alone (that day at 00:00 UTC). A time without a zone is refused. Page on with the X-TAXII-Date-Added-Last of the previous answer, or with next. */
                 added_after?: string;
+                /** @description Objects per page; at most 1,000 are returned (more is read as 1,000) */
                 limit?: number;
+                /** @description The next of the previous page (more: true) */
                 next?: string;
                 "match[id]"?: string | string[];
                 "match[type]"?: string | string[];
@@ -12397,9 +12399,11 @@ export interface operations {
     taxiiGetObjects: {
         parameters: {
             query?: {
-                /** @description Only objects added after this time */
+                /** @description Only objects added after this time: an RFC 3339 timestamp (any fraction; Z, z or an offset; T, t or a space between date and time), or a date alone (that day at 00:00 UTC). A time without a zone is refused. Page on with the X-TAXII-Date-Added-Last of the previous answer, or with next. */
                 added_after?: string;
+                /** @description Objects per page; at most 1,000 are returned (more is read as 1,000) */
                 limit?: number;
+                /** @description The next of the previous page (more: true) */
                 next?: string;
                 "match[id]"?: string | string[];
                 "match[type]"?: string | string[];
@@ -12671,9 +12675,11 @@ export interface operations {
     taxiiGetObject: {
         parameters: {
             query?: {
-                /** @description Only objects added after this time */
+                /** @description Only objects added after this time: an RFC 3339 timestamp (any fraction; Z, z or an offset; T, t or a space between date and time), or a date alone (that day at 00:00 UTC). A time without a zone is refused. Page on with the X-TAXII-Date-Added-Last of the previous answer, or with next. */
                 added_after?: string;
+                /** @description Objects per page; at most 1,000 are returned (more is read as 1,000) */
                 limit?: number;
+                /** @description The next of the previous page (more: true) */
                 next?: string;
                 "match[version]"?: string | string[];
                 "match[spec_version]"?: string | string[];
@@ -12801,9 +12807,11 @@ export interface operations {
     taxiiDeleteObject: {
         parameters: {
             query?: {
-                /** @description Only objects added after this time */
+                /** @description Only objects added after this time: an RFC 3339 timestamp (any fraction; Z, z or an offset; T, t or a space between date and time), or a date alone (that day at 00:00 UTC). A time without a zone is refused. Page on with the X-TAXII-Date-Added-Last of the previous answer, or with next. */
                 added_after?: string;
+                /** @description Objects per page; at most 1,000 are returned (more is read as 1,000) */
                 limit?: number;
+                /** @description The next of the previous page (more: true) */
                 next?: string;
                 "match[version]"?: string | string[];
                 "match[spec_version]"?: string | string[];
@@ -12914,9 +12922,11 @@ export interface operations {
     taxiiGetVersions: {
         parameters: {
             query?: {
-                /** @description Only objects added after this time */
+                /** @description Only objects added after this time: an RFC 3339 timestamp (any fraction; Z, z or an offset; T, t or a space between date and time), or a date alone (that day at 00:00 UTC). A time without a zone is refused. Page on with the X-TAXII-Date-Added-Last of the previous answer, or with next. */
                 added_after?: string;
+                /** @description Objects per page; at most 1,000 are returned (more is read as 1,000) */
                 limit?: number;
+                /** @description The next of the previous page (more: true) */
                 next?: string;
                 "match[spec_version]"?: string | string[];
             };

@@ -28,9 +28,12 @@ const addedAfter = z
   .max(64)
   .refine((v) => parseAddedAfter(v) !== undefined, 'an RFC 3339 timestamp (e.g. 2026-01-01T00:00:00Z, with any fraction or offset) or a date')
   .optional()
-  .describe('Only objects added after this time')
-const limit = z.coerce.number().int().min(1).max(1_000_000).optional()
-const next = z.string().min(1).max(512).optional()
+  .describe(
+    'Only objects added after this time: an RFC 3339 timestamp (any fraction; Z, z or an offset; T, t or a space between date and time), ' +
+      'or a date alone (that day at 00:00 UTC). A time without a zone is refused. Page on with the X-TAXII-Date-Added-Last of the previous answer, or with next.',
+  )
+const limit = z.coerce.number().int().min(1).max(1_000_000).optional().describe('Objects per page; at most 1,000 are returned (more is read as 1,000)')
+const next = z.string().min(1).max(512).optional().describe('The next of the previous page (more: true)')
 
 export const listQuery = z
   .object({
