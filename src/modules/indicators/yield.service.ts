@@ -2,11 +2,14 @@
 // and yield = seized / (seized + nothing_found + false_positive) — the feedback an originator
 // never gets elsewhere. Shown to the owner organisation only; another organisation that can see
 // the item gets 404 (as for an item it cannot see: the answer says nothing about the item's
-// feedback). Matches are counted in the match transaction itself (recordMatches), one statement
-// for the whole call.
+// feedback). Matches are counted in the match transaction itself (recordMatches): one appended
+// row for the whole call, which waits for no other call (migrations/0022). The appended rows are
+// folded into the counts by MatchCountFolder on a timer and by every yield read first, so the
+// read is exact.
 import { eq, sql } from 'drizzle-orm'
+import type { FastifyBaseLogger } from 'fastify'
 import { indicatorMatchCounts, sightings } from '../../db/schema/index.js'
-import { rows, type Tx } from '../../db/client.js'
+import { rows, type Db, type Tx } from '../../db/client.js'
 import type { Ctx } from '../../access/scope.js'
 import { notFound } from '../../core/errors.js'
 import { holdOn } from '../../db/pipeline.js'
@@ -17,9 +20,10 @@ type Outcome = (typeof OUTCOMES)[number]
 
 /**
  * Count one match for each time a row of `found` returned an indicator (a value of the call that
- * matched it). One statement (dcx_count_matches, migrations/0020) for the whole call; on
- * PostgreSQL it is held and travels with the transaction's next statement, so it costs no round
- * trip of its own. Only indicators the caller may see are counted (the function checks).
+ * matched it). One statement (dcx_count_matches, migrations/0022) for the whole call, appending
+ * one row: no upsert, so concurrent calls over the same indicators never wait on each other's row
+ * locks. On PostgreSQL it is held and travels with the transaction's next statement, so it costs
+ * no round trip of its own. Only indicators the caller may see are counted (the function checks).
  */
 export async function recordMatches(tx: Tx, found: readonly { id: string }[]): Promise<void> {
   if (found.length === 0) return
@@ -35,6 +39,8 @@ export const yieldService = {
     return ctx.tx(async (tx) => {
       const row = await findReadable(tx, ctx, id)
       if (row.organisationId !== ctx.actor.organisationId) throw notFound('indicator')
+      // Every match counted so far is in the counts before they are read.
+      await foldMatchCounts(tx)
       const [counted] = await tx
         .select({ matches: indicatorMatchCounts.matches, lastMatchedAt: indicatorMatchCounts.lastMatchedAt })
         .from(indicatorMatchCounts)
@@ -61,4 +67,58 @@ export const yieldService = {
       }
     })
   },
+}
+
+/** Fold the appended match rows into the counts (dcx_fold_match_counts, one fold at a time); returns the counts rows written. */
+export async function foldMatchCounts(q: Db | Tx): Promise<number> {
+  const [r] = await rows<{ n: number }>(q, sql`select dcx_fold_match_counts() as n`)
+  return Number(r?.n ?? 0)
+}
+
+/**
+ * Folds the match rows on a timer, so they never pile up between yield reads (each read folds
+ * too). Safe on every node at once: the fold takes its own lock, and a fold finding nothing
+ * costs one index-less scan of an empty table.
+ */
+export class MatchCountFolder {
+  private timer: NodeJS.Timeout | undefined
+  private current: Promise<number> | undefined
+  private failing = false
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  start(intervalMs: number) {
+    this.timer = setInterval(() => this.tick(), intervalMs)
+    this.timer.unref()
+  }
+
+  async stop() {
+    clearInterval(this.timer)
+    await this.current?.catch(() => {})
+  }
+
+  runOnce(): Promise<number> {
+    return foldMatchCounts(this.db)
+  }
+
+  private tick() {
+    if (this.current) return
+    this.current = this.runOnce()
+    this.current
+      .then(
+        () => {
+          this.failing = false
+        },
+        (err) => {
+          if (!this.failing) this.log.warn({ err }, 'yield: folding the match counts failed; it retries every interval')
+          this.failing = true
+        },
+      )
+      .finally(() => {
+        this.current = undefined
+      })
+  }
 }
