@@ -154,26 +154,35 @@ export async function matchValues(ctx: Ctx, prepared: PreparedMatch) {
       if (list) list.push(r)
       else byIdx.set(r.idx, [r])
     }
-    const results = values.map((v, idx) => ({
-      ...(v.type ? { type: v.type } : {}),
-      value: v.value,
-      ...(problems.has(idx) ? { problem: problems.get(idx) } : {}),
-      matches: (byIdx.get(idx) ?? []).map((r) => ({
+    const toMatch = (r: MatchRow) => {
+      const contact: { email: string; phone?: string; hours?: string } = { email: r.contact_email }
+      if (r.contact_phone) contact.phone = r.contact_phone
+      if (r.contact_hours) contact.hours = r.contact_hours
+      return {
         id: r.id,
         type: r.type,
         organisationId: r.organisation_id,
-        organisation: {
-          name: r.name,
-          contact: { email: r.contact_email, ...(r.contact_phone ? { phone: r.contact_phone } : {}), ...(r.contact_hours ? { hours: r.contact_hours } : {}) },
-        },
+        organisation: { name: r.name, contact },
         valueVisibility: r.value_visibility,
         tlp: r.tlp as 'clear',
         confidence: r.confidence,
         handlingCode: r.handling_code,
         status: r.status,
         ...annotate(r),
-      })),
-    }))
+      }
+    }
+    // Most values match nothing: their result is built without spreads or a map over nothing.
+    const results = values.map((v, idx) => {
+      const hits = byIdx.get(idx)
+      const problem = problems.get(idx)
+      // Keys in the order the response has always had them (type, value, problem, matches).
+      const out: { type?: IndicatorType; value: string; problem?: string; matches?: ReturnType<typeof toMatch>[] } = v.type
+        ? { type: v.type, value: v.value }
+        : { value: v.value }
+      if (problem !== undefined) out.problem = problem
+      out.matches = hits ? hits.map(toMatch) : []
+      return out as typeof out & { matches: ReturnType<typeof toMatch>[] }
+    })
     await recordReceipts(
       tx,
       'indicator',
