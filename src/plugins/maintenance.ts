@@ -1,10 +1,10 @@
 // The statistics keeper (db/maintenance.ts) in the app: started when configured, stopped on
 // close, like the audit chainer. With it, on the same timer, the yield counts' fold
-// (modules/indicators/yield.service.ts): table upkeep both; yield reads fold as well. At boot, the log says when the server leaves statistics to us
+// (modules/indicators/yield.fold.ts): table upkeep both; yield reads fold as well. At boot, the log says when the server leaves statistics to us
 // (autovacuum or track_counts off) or when the change feed's horizon cannot see other sessions.
 import fp from 'fastify-plugin'
 import { bootWarnings, StatisticsKeeper } from '../db/maintenance.js'
-import { MatchCountFolder } from '../modules/indicators/yield.service.js'
+import { MatchCountFolder } from '../modules/indicators/yield.fold.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
