@@ -222,7 +222,9 @@ async function main() {
     const id = (
       await c.query<{ id: string }>(`select id from indicators where distribution = 'community' and value_visibility = 'full' order by random() limit 1`)
     ).rows[0]?.id
-    await request('get', 'GET /v1/indicators/{id} (police reader)', get(`/v1/indicators/${id}`, policeToken), isIndicatorSelect, ctxPolice)
+    await request('get', 'GET /v1/indicators/{id} (police reader)', get(`/v1/indicators/${id}`, policeToken), isIndicatorSelect, ctxPolice, [
+      (q) => q.sql.includes('item_receipts'),
+    ])
 
     // Match: 1,000 values, ~10 % of them known, typed as a postal operator sends them.
     const hits = (
@@ -241,8 +243,9 @@ async function main() {
       'match',
       'POST /v1/indicators/match with 1,000 values (postal reader)',
       () => app.inject({ method: 'POST', url: '/v1/indicators/match', headers: { authorization: `Bearer ${postalToken}` }, payload: { values } }),
-      (q) => q.sql.includes('jsonb_to_recordset'),
+      (q) => q.sql.includes('cross join lateral') && q.sql.includes('unnest('),
       ctxPostal,
+      [(q) => q.sql.includes('dcx_count_matches'), (q) => q.sql.includes('item_receipts')],
     )
 
     // Changes: a page from the middle of the feed, as a syncing partner asks for it.

@@ -3,7 +3,6 @@
 import { clientErrorHandler } from './plugins/client-error.js'
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import helmet from '@fastify/helmet'
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { serializerCompiler } from './plugins/serializer.js'
 import type { Config } from './config.js'
@@ -13,6 +12,7 @@ import { resolveMasterKey } from './access/keys.js'
 import { setSecretHashCost } from './core/secrets.js'
 import dbPlugin from './plugins/db.js'
 import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js'
+import securityHeaders from './plugins/security-headers.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import openapi from './plugins/openapi.js'
 import auth from './plugins/auth.js'
@@ -138,12 +138,15 @@ export async function build(config: Config, opts: BuildOptions = {}): Promise<Fa
 
   // Cross-cutting plugins, in dependency order.
   await app.register(errorHandler)
-  await app.register(helmet, {
-    // An API: no inline content, except the docs page, which loads its own assets.
-    contentSecurityPolicy: {
-      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"] },
+  // helmet's headers, computed once (plugins/security-headers.ts).
+  await app.register(securityHeaders, {
+    helmet: {
+      // An API: no inline content, except the docs page, which loads its own assets.
+      contentSecurityPolicy: {
+        directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"] },
+      },
+      hsts: { maxAge: 31_536_000, includeSubDomains: true },
     },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
   })
   // Resolved once: it seals the signing keys and derives the database login's password.
   const masterKey = resolveMasterKey(config.masterKey, config.dataDir, (m) => app.log.warn(m))

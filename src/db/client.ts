@@ -203,7 +203,9 @@ async function openPg(url: string, poolSize: number, masterKey: string | undefin
       await client.end()
     }
   }
-  const db = drizzlePg(pool, { schema }) as unknown as Db
+  // No schema at run time: the service never uses drizzle's relational queries (db.query.*), and
+  // with a schema every transaction object builds one relational query builder per table.
+  const db = drizzlePg(pool) as unknown as Db
   const listeners = new Set<{ close(): Promise<void> }>()
   return {
     kind: 'pg',
@@ -254,7 +256,8 @@ async function openPglite(dataDir: string, template?: Blob, sharedBuffersMb?: nu
   if (!inMemory) writeFileSync(path.join(path.resolve(dataDir), MIGRATED_MARK), migrationsHead())
   await analyseNeverAnalysed((text) => client.query(text).then((r) => r.rows as Record<string, unknown>[]))
   await client.exec(`SET ROLE ${APP_ROLE}`)
-  const db = drizzlePglite(client, { schema }) as unknown as Db
+  // No schema at run time, as for PostgreSQL above.
+  const db = drizzlePglite(client) as unknown as Db
   return {
     kind: 'pglite',
     db,

@@ -99,3 +99,21 @@ t.test('the counts are the owner’s: row-level security and no direct writes', 
   const y = json<{ matches: number }>(await as(app, B.contributor.token).get(`/v1/indicators/${hidden}/yield`))
   t.equal(y.matches, 0, 'an item the caller cannot see is not counted')
 })
+
+t.test('matches are appended, folded on a timer and before every read: the count is exact either way', async (t) => {
+  const value = `${run} folded`
+  const [id] = await bulk(A.contributor.token, [{ type: 'vendor_alias', value }])
+  // Concurrent calls over the same indicator: each appends its own row, none waits on another.
+  await Promise.all([0, 1, 2, 3].map(() => match(V.reader.token, [{ type: 'vendor_alias', value }])))
+  t.ok((await app.matchCountFolder.runOnce()) >= 1, 'the fold writes the counts')
+  await match(B.contributor.token, [{ type: 'vendor_alias', value }, { value }])
+  const y = json<{ matches: number; lastMatchedAt: string | null }>(await as(app, A.reader.token).get(`/v1/indicators/${id}/yield`))
+  t.equal(y.matches, 6, 'folded (4) and not yet folded (2) are both counted')
+  t.equal(await app.matchCountFolder.runOnce(), 0, 'the read folded what was left')
+  const again = json<{ matches: number }>(await as(app, A.reader.token).get(`/v1/indicators/${id}/yield`))
+  t.equal(again.matches, 6, 'a fold never counts a row twice')
+  await t.rejects(
+    withActor(app.db, actorFor(V.org), (tx) => rows(tx, sql`select count(*) from indicator_match_events`)),
+    'the service role cannot read the appended rows (who screened what)',
+  )
+})

@@ -1,7 +1,7 @@
 // Warning lists and yield counts (migrations/0020_warning_lists_yield.sql, which also holds their
-// row-level security and dcx_count_matches()).
+// row-level security; dcx_count_matches() as it is now, the match events and their fold: 0022).
 import { sql } from 'drizzle-orm'
-import { pgTable, uuid, text, timestamp, integer, bigint, index, primaryKey } from 'drizzle-orm/pg-core'
+import { pgTable, uuid, text, timestamp, integer, bigint, bigserial, index, primaryKey } from 'drizzle-orm/pg-core'
 import { organisations } from './organisations.js'
 import { accounts } from './accounts.js'
 import { indicators } from './indicators.js'
@@ -40,7 +40,7 @@ export const warningListEntries = pgTable(
   (t) => [primaryKey({ columns: [t.listId, t.type, t.normalizedValue] })],
 )
 
-/** Times each indicator was returned by a match; written only through dcx_count_matches(). */
+/** Times each indicator was returned by a match; written only by dcx_fold_match_counts(), from indicatorMatchEvents. */
 export const indicatorMatchCounts = pgTable('indicator_match_counts', {
   indicatorId: uuid('indicator_id')
     .primaryKey()
@@ -50,6 +50,18 @@ export const indicatorMatchCounts = pgTable('indicator_match_counts', {
     .references(() => organisations.id),
   matches: bigint('matches', { mode: 'number' }).notNull().default(0),
   lastMatchedAt: timestamp('last_matched_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+})
+
+/**
+ * One match call's counts, appended by dcx_count_matches() (the ids it returned that the caller may
+ * see, and how often each), until dcx_fold_match_counts() folds them into indicatorMatchCounts.
+ * The owner's (migrating user's) only: no grant to the service role.
+ */
+export const indicatorMatchEvents = pgTable('indicator_match_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  ids: uuid('ids').array().notNull(),
+  n: integer('n').array().notNull(),
+  at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 })
 
 export type WarningListRow = typeof warningLists.$inferSelect

@@ -14,9 +14,10 @@ import { indicatorCreate } from './indicators.schemas.js'
 import { checkInsert, type IndicatorInsert } from './indicators.service.js'
 import { insertIndicators } from './indicators.repository.js'
 import { groupRequired, groupUnusable, usableGroups } from '../sharing-groups/sharing-groups.service.js'
-import { matchDigest } from './digest.js'
+import { matchDigestHex } from './digest.js'
 import { matchAnnotations, warningColumns, warningJoin } from '../warning-lists/annotate.js'
 import { recordMatches } from './yield.service.js'
+import { isPersonalType } from './personal-data.js'
 
 const AUDIT_VALUES_KEPT = 100
 // A hostile item with thousands of unknown keys must not turn into a megabyte of problems.
@@ -101,20 +102,46 @@ interface MatchRow {
   list_reason: string | null
 }
 
-export async function matchValues(ctx: Ctx, values: MatchValue[]) {
-  // Normalise every value the same way as on ingest; an untyped value is tried as every type
-  // it is valid for.
+/** A match call's values, normalised once: the probes to look up and what the route needs to know first. */
+export interface PreparedMatch {
+  values: MatchValue[]
+  probes: { idx: number; type: string; nv: string }[]
+  problems: Map<number, string>
+  /**
+   * Whether the call screens personal data: a value typed as a personal-data type (valid or
+   * not), or an untyped one tried as one (an e-mail address or phone number). The route asks for
+   * a justification on it before anything runs.
+   */
+  personal: boolean
+}
+
+/**
+ * Normalise every value the same way as on ingest; an untyped value is tried as every type it is
+ * valid for. Pure: no query, nothing recorded — the justification check runs between this and
+ * matchValues(), so the normalisation is done once for both.
+ */
+export function prepareMatch(values: MatchValue[]): PreparedMatch {
   const probes: { idx: number; type: string; nv: string }[] = []
   const problems = new Map<number, string>()
+  let personal = false
   values.forEach((v, idx) => {
     if (v.type) {
+      if (!personal && isPersonalType(v.type)) personal = true
       const n = normalizeIndicator(v.type, v.value)
       if (n.ok) probes.push({ idx, type: v.type, nv: n.normalizedValue })
       else problems.set(idx, n.reason)
     } else {
-      for (const c of candidateTypes(v.value)) probes.push({ idx, type: c.type, nv: c.normalizedValue })
+      for (const c of candidateTypes(v.value)) {
+        if (!personal && isPersonalType(c.type)) personal = true
+        probes.push({ idx, type: c.type, nv: c.normalizedValue })
+      }
     }
   })
+  return { values, probes, problems, personal }
+}
+
+export async function matchValues(ctx: Ctx, prepared: PreparedMatch) {
+  const { values, probes, problems } = prepared
   return ctx.tx(async (tx, audit) => {
     await forMatching(tx)
     const found = probes.length ? await matchQuery(tx, probes) : []
@@ -127,26 +154,35 @@ export async function matchValues(ctx: Ctx, values: MatchValue[]) {
       if (list) list.push(r)
       else byIdx.set(r.idx, [r])
     }
-    const results = values.map((v, idx) => ({
-      ...(v.type ? { type: v.type } : {}),
-      value: v.value,
-      ...(problems.has(idx) ? { problem: problems.get(idx) } : {}),
-      matches: (byIdx.get(idx) ?? []).map((r) => ({
+    const toMatch = (r: MatchRow) => {
+      const contact: { email: string; phone?: string; hours?: string } = { email: r.contact_email }
+      if (r.contact_phone) contact.phone = r.contact_phone
+      if (r.contact_hours) contact.hours = r.contact_hours
+      return {
         id: r.id,
         type: r.type,
         organisationId: r.organisation_id,
-        organisation: {
-          name: r.name,
-          contact: { email: r.contact_email, ...(r.contact_phone ? { phone: r.contact_phone } : {}), ...(r.contact_hours ? { hours: r.contact_hours } : {}) },
-        },
+        organisation: { name: r.name, contact },
         valueVisibility: r.value_visibility,
         tlp: r.tlp as 'clear',
         confidence: r.confidence,
         handlingCode: r.handling_code,
         status: r.status,
         ...annotate(r),
-      })),
-    }))
+      }
+    }
+    // Most values match nothing: their result is built without spreads or a map over nothing.
+    const results = values.map((v, idx) => {
+      const hits = byIdx.get(idx)
+      const problem = problems.get(idx)
+      // Keys in the order the response has always had them (type, value, problem, matches).
+      const out: { type?: IndicatorType; value: string; problem?: string; matches?: ReturnType<typeof toMatch>[] } = v.type
+        ? { type: v.type, value: v.value }
+        : { value: v.value }
+      if (problem !== undefined) out.problem = problem
+      out.matches = hits ? hits.map(toMatch) : []
+      return out as typeof out & { matches: ReturnType<typeof toMatch>[] }
+    })
     await recordReceipts(
       tx,
       'indicator',
@@ -173,7 +209,7 @@ export function matchStatement(probes: { idx: number; type: string; nv: string }
   const i = indicators
   const idx = `{${probes.map((p) => p.idx).join(',')}}`
   // A bytea[] literal: each element "\\x<hex>" (the array's own escaping, then bytea's hex form).
-  const digests = `{${probes.map((p) => `"\\\\x${matchDigest(p.type, p.nv).toString('hex')}"`).join(',')}}`
+  const digests = `{${probes.map((p) => `"\\\\x${matchDigestHex(p.type, p.nv)}"`).join(',')}}`
   return sql`select q.idx, m.id, m.type, m.organisation_id, m.value_visibility, m.tlp, m.confidence, m.handling_code, m.status,
                o.name, o.contact_email, o.contact_phone, o.contact_hours, ${warningColumns}
         from unnest(${idx}::int[], ${digests}::bytea[]) as q(idx, digest)

@@ -5,10 +5,10 @@ import { etag, ifMatchVersion } from '../../core/etag.js'
 import { idempotent } from '../../access/idempotency.js'
 import { afterBulkLoad } from '../../db/maintenance.js'
 import { indicatorsService as service } from './indicators.service.js'
-import { bulkCreate, matchValues } from './indicators.batch.js'
+import { bulkCreate, matchValues, prepareMatch } from './indicators.batch.js'
 import { sightingsService } from './sightings.service.js'
 import { guardConsultation, requireWhen } from '../../access/justification.js'
-import { anyPersonal, screensPersonal } from './personal-data.js'
+import { anyPersonal } from './personal-data.js'
 import {
   bulkRequest,
   bulkResponse,
@@ -101,8 +101,10 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      requireWhen(req, screensPersonal(req.body.values), 'screening personal-data values')
-      return matchValues(req.ctx, req.body.values)
+      // Normalised once: what the justification check reads is what the match then looks up.
+      const prepared = prepareMatch(req.body.values)
+      requireWhen(req, prepared.personal, 'screening personal-data values')
+      return matchValues(req.ctx, prepared)
     },
   )
 

@@ -2,8 +2,10 @@
 // and yield = seized / (seized + nothing_found + false_positive) — the feedback an originator
 // never gets elsewhere. Shown to the owner organisation only; another organisation that can see
 // the item gets 404 (as for an item it cannot see: the answer says nothing about the item's
-// feedback). Matches are counted in the match transaction itself (recordMatches), one statement
-// for the whole call.
+// feedback). Matches are counted in the match transaction itself (recordMatches): one appended
+// row for the whole call, which waits for no other call (migrations/0022). The appended rows are
+// folded into the counts by MatchCountFolder on a timer and by every yield read first, so the
+// read is exact.
 import { eq, sql } from 'drizzle-orm'
 import { indicatorMatchCounts, sightings } from '../../db/schema/index.js'
 import { rows, type Tx } from '../../db/client.js'
@@ -11,15 +13,17 @@ import type { Ctx } from '../../access/scope.js'
 import { notFound } from '../../core/errors.js'
 import { holdOn } from '../../db/pipeline.js'
 import { findReadable } from './indicators.service.js'
+import { foldMatchCounts } from './yield.fold.js'
 
 export const OUTCOMES = ['seen', 'seized', 'nothing_found', 'controlled_delivery', 'false_positive'] as const
 type Outcome = (typeof OUTCOMES)[number]
 
 /**
  * Count one match for each time a row of `found` returned an indicator (a value of the call that
- * matched it). One statement (dcx_count_matches, migrations/0020) for the whole call; on
- * PostgreSQL it is held and travels with the transaction's next statement, so it costs no round
- * trip of its own. Only indicators the caller may see are counted (the function checks).
+ * matched it). One statement (dcx_count_matches, migrations/0022) for the whole call, appending
+ * one row: no upsert, so concurrent calls over the same indicators never wait on each other's row
+ * locks. On PostgreSQL it is held and travels with the transaction's next statement, so it costs
+ * no round trip of its own. Only indicators the caller may see are counted (the function checks).
  */
 export async function recordMatches(tx: Tx, found: readonly { id: string }[]): Promise<void> {
   if (found.length === 0) return
@@ -35,6 +39,8 @@ export const yieldService = {
     return ctx.tx(async (tx) => {
       const row = await findReadable(tx, ctx, id)
       if (row.organisationId !== ctx.actor.organisationId) throw notFound('indicator')
+      // Every match counted so far is in the counts before they are read.
+      await foldMatchCounts(tx)
       const [counted] = await tx
         .select({ matches: indicatorMatchCounts.matches, lastMatchedAt: indicatorMatchCounts.lastMatchedAt })
         .from(indicatorMatchCounts)
